@@ -1,0 +1,176 @@
+"""Reading a binary migration stream as a stream of typed records.
+
+:func:`read_stream` yields the :class:`~xsdump.records.Header` and then one
+record at a time, reading the input in chunks, so memory stays bounded by the
+largest record, not the file.  Every length is checked against the bytes that
+are really there (the file size, or what a pipe delivers) before anything is
+allocated for it.  Any deviation from the format raises :class:`DumpError`
+naming the file, offset, record index and type.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Iterator, Optional
+
+from .errors import DumpError
+from .fastdecode import DECODERS, FRAMING_UNPACK
+from .format import (
+    HEADER_SIZE,
+    IDENT,
+    RECORD_HEADER_SIZE,
+    VERSIONS,
+    FormatError,
+    pad_to_align,
+    record_type,
+    type_name,
+)
+from .records import End, Header, Item, Layout, UnknownRecord
+from .source import SourceLike, open_source
+
+CHUNK = 1 << 20
+_U32_BE = struct.Struct(">I").unpack_from
+_U32_LE = struct.Struct("<I").unpack_from
+
+
+def frame_layout(fields_len: int, extra: bytes, padding: bytes) -> Optional[Layout]:
+    """The :class:`Layout` of a record whose decoded fields took
+    ``fields_len`` bytes, followed by ``extra`` bytes inside ``len`` and
+    ``padding`` bytes after it; ``None`` for the default framing."""
+    kept_padding = padding if padding.count(0) != len(padding) else None
+    if len(extra) == pad_to_align(fields_len) and extra.count(0) == len(extra):
+        if kept_padding is None:
+            return None
+        return Layout(padding=kept_padding)
+    if not extra:
+        return Layout(unpadded_len=True, padding=kept_padding)
+    return Layout(extra=extra, padding=kept_padding)
+
+
+def parse_header(raw: bytes, file: str = "<stream>") -> Header:
+    """Decode the 16-byte stream header (raw may be shorter: truncation)."""
+    if len(raw) < 8 or raw[:8] != IDENT:
+        if IDENT.startswith(raw[:8]) and len(raw) < 8:
+            raise DumpError(f"truncated header: {len(raw)} of {HEADER_SIZE} bytes", file=file, offset=0)
+        if raw[:22] == b"$xenstored-dump-format":
+            raise DumpError("this is an oxenstored text dump, not a binary stream", file=file, offset=0)
+        raise DumpError(f"not a xenstore migration stream: magic {raw[:8]!r}, expected b'xenstore'", file=file, offset=0)
+    if len(raw) < HEADER_SIZE:
+        raise DumpError(f"truncated header: {len(raw)} of {HEADER_SIZE} bytes", file=file, offset=len(raw))
+    version = _U32_BE(raw, 8)[0]
+    if version not in VERSIONS:
+        raise DumpError(f"unknown stream version {version} (xsdump reads versions 1 and 2)", file=file, offset=8)
+    flags = _U32_BE(raw, 12)[0]
+    if flags & ~1 == 0:
+        return Header(version, flags, False)
+    flags_le = _U32_LE(raw, 12)[0]
+    if flags_le & ~1 == 0:
+        # Written in little-endian order by a producer that stores it natively.
+        return Header(version, flags_le, True)
+    raise DumpError(f"reserved flag bits set: flags {raw[12:16].hex()} (only bit 0, the byte order, is defined)", file=file, offset=12)
+
+
+class _Input:
+    """A growing window over the input: ``buf[p:]`` holds unread bytes whose
+    first byte is at file offset ``base + p``."""
+
+    def __init__(self, source, file: str):
+        self.f = source.file
+        self.size = source.size  # total bytes, when known
+        self.file = file
+        self.buf = b""
+        self.base = 0
+        self.eof = False
+
+    def available(self, p: int) -> int:
+        return len(self.buf) - p
+
+    def fill(self, p: int, need: int) -> int:
+        """Make ``need`` bytes available from ``p`` if the input has them.
+        Returns the new position of ``p`` (the buffer is compacted)."""
+        have = len(self.buf) - p
+        if have >= need or self.eof:
+            return p
+        if self.size is not None and self.base + p + need > self.size:
+            need = self.size - self.base - p  # never ask for more than the file holds
+        parts = [self.buf[p:]]
+        while have < need:
+            chunk = self.f.read(max(CHUNK, min(need - have, 1 << 26)))
+            if not chunk:
+                self.eof = True
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self.base += p
+        self.buf = b"".join(parts)
+        return 0
+
+
+def read_stream(source: SourceLike, *, name: Optional[str] = None) -> Iterator[Item]:
+    """Yield the header, then every record up to and including END."""
+    with open_source(source, name) as src:
+        yield from _records(src)
+
+
+def _records(src) -> Iterator[Item]:
+    file = src.name
+    inp = _Input(src, file)
+    p = inp.fill(0, HEADER_SIZE)
+    header = parse_header(inp.buf[:HEADER_SIZE], file)
+    yield header
+    order = header.byte_order
+    version = header.version
+    decoders = DECODERS[order]
+    framing = FRAMING_UNPACK[order]
+    p += HEADER_SIZE
+    index = 0
+    while True:
+        if len(inp.buf) - p < RECORD_HEADER_SIZE:
+            p = inp.fill(p, RECORD_HEADER_SIZE)
+            left = len(inp.buf) - p
+            if left == 0:
+                raise DumpError("missing END record: the stream ends after the previous record",
+                                file=file, offset=inp.base + p, index=index)
+            if left < RECORD_HEADER_SIZE:
+                raise DumpError(f"truncated record header: {left} of {RECORD_HEADER_SIZE} bytes",
+                                file=file, offset=inp.base + p, index=index)
+        offset = inp.base + p
+        code, length = framing(inp.buf, p)
+        total = RECORD_HEADER_SIZE + length + pad_to_align(length)
+        if len(inp.buf) - p < total:
+            p = inp.fill(p, total)
+            left = len(inp.buf) - p
+            if left < RECORD_HEADER_SIZE + length:
+                raise DumpError(
+                    f"len {length} runs past the end of the input ({left - RECORD_HEADER_SIZE} bytes left)",
+                    file=file, offset=offset, index=index, record_type=type_name(code))
+            if left < total:
+                raise DumpError(f"truncated padding: {left - RECORD_HEADER_SIZE - length} of "
+                                f"{pad_to_align(length)} bytes after the body",
+                                file=file, offset=offset, index=index, record_type=type_name(code))
+        buf = inp.buf
+        body = p + RECORD_HEADER_SIZE
+        body_end = body + length
+        if record_type(code, version) is None:
+            record = UnknownRecord(code, buf[body:body_end], offset, total)
+            fields_end = body_end
+        else:
+            try:
+                record, fields_end = decoders[code](buf, body, body_end, offset, total)
+            except FormatError as e:
+                raise DumpError(str(e), file=file, offset=offset, index=index, record_type=type_name(code)) from None
+        p += total
+        if fields_end != body_end or total != RECORD_HEADER_SIZE + length:
+            layout = frame_layout(fields_end - body, buf[fields_end:body_end], buf[body_end:p])
+            if layout is not None:
+                record = record._replace(layout=layout)
+        yield record
+        index += 1
+        if type(record) is End:
+            break
+    p = inp.fill(p, 1)
+    if len(inp.buf) > p:
+        trailing = (inp.size - inp.base - p) if inp.size is not None else None
+        what = f"{trailing} bytes" if trailing is not None else "bytes"
+        raise DumpError(f"{what} after the END record", file=file, offset=inp.base + p, index=index)
+

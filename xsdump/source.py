@@ -1,0 +1,52 @@
+"""Opening inputs: a path, ``-`` for standard input, or a binary file object."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import BinaryIO, Iterator, Optional, Union
+
+from .errors import DumpError
+
+SourceLike = Union[str, os.PathLike, BinaryIO]
+
+
+class Source:
+    """An open binary input with a display name and, for regular files, a size."""
+
+    def __init__(self, file: BinaryIO, name: str):
+        self.file = file
+        self.name = name
+        self.size: Optional[int] = None
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            st = os.fstat(file.fileno())
+            if stat.S_ISREG(st.st_mode):
+                self.size = st.st_size - file.tell()
+
+
+@contextlib.contextmanager
+def open_source(source: SourceLike, name: Optional[str] = None) -> Iterator[Source]:
+    """Open ``source`` for binary reading; errors become :class:`DumpError`."""
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if path == "-":
+            yield Source(sys.stdin.buffer, name or "<stdin>")
+            return
+        try:
+            f = open(path, "rb")  # noqa: SIM115
+        except OSError as e:
+            raise DumpError(f"cannot open: {e.strerror}", file=name or path) from None
+        with f:
+            yield Source(f, name or path)
+        return
+    yield Source(source, name or getattr(source, "name", None) or "<stream>")
+
+
+def display_name(source: SourceLike) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        return "<stdin>" if path == "-" else str(Path(path))
+    return getattr(source, "name", None) or "<stream>"
