@@ -45,6 +45,7 @@ _OPS = {
 }
 
 _CHR = tuple(chr(i) for i in range(256))
+ARRAY_CACHE_SIZE = 4096
 
 
 def _short(field: str, need: int, left: int) -> FormatError:
@@ -216,16 +217,23 @@ class _Compiler:
             ]
         if isinstance(item, Model):
             # An array of fixed-size structs: one iter_unpack over the slice.
+            # Permission lists repeat across nodes, so decoded arrays are
+            # cached by their bytes (bounded), which also shares the tuples.
             fields = [(sc2.name, sc2.subcon) for sc2 in item.subcon.subcons]
             s = struct.Struct(_merged_format([f.subcon if isinstance(f, Char) else f for _, f in fields]))
             it = self.constant("I", s.iter_unpack)
             cls = self.constant("C", item.cls)
+            cache = self.constant("K", {})
             vars_ = ", ".join(f"a{i}" for i in range(len(fields)))
             vals = ", ".join(f"_CHR[a{i}]" if isinstance(f, Char) else f"a{i}" for i, (_, f) in enumerate(fields))
             return [
                 f"{ind}n = {n} * {s.size}",
                 f"{ind}if p + n > end: raise _short({name!r}, n, end - p)",
-                f"{ind}v_{name} = tuple([_new({cls}, ({vals},)) for {vars_} in {it}(buf[p:p + n])])",
+                f"{ind}raw = buf[p:p + n]",
+                f"{ind}v_{name} = {cache}.get(raw)",
+                f"{ind}if v_{name} is None:",
+                f"{ind}    v_{name} = tuple([_new({cls}, ({vals},)) for {vars_} in {it}(raw)])",
+                f"{ind}    if len({cache}) < {ARRAY_CACHE_SIZE}: {cache}[raw] = v_{name}",
                 f"{ind}p += n",
             ]
         raise TypeError(f"fastdecode cannot compile array of {item!r}")

@@ -16,6 +16,7 @@ from typing import Iterator, Optional
 from .errors import DumpError
 from .fastdecode import DECODERS, FRAMING_UNPACK
 from .format import (
+    ALIGN,
     HEADER_SIZE,
     IDENT,
     RECORD_HEADER_SIZE,
@@ -25,7 +26,7 @@ from .format import (
     record_type,
     type_name,
 )
-from .records import End, Header, Item, Layout, UnknownRecord
+from .records import Header, Item, Layout, UnknownRecord
 from .source import SourceLike, open_source
 
 CHUNK = 1 << 20
@@ -106,6 +107,17 @@ class _Input:
         return 0
 
 
+def _check_room(inp: _Input, p: int, code: int, length: int, total: int, index: int) -> None:
+    left = len(inp.buf) - p
+    where = dict(file=inp.file, offset=inp.base + p, index=index, record_type=type_name(code))
+    if left < RECORD_HEADER_SIZE + length:
+        raise DumpError(f"len {length} runs past the end of the input "
+                        f"({left - RECORD_HEADER_SIZE} bytes left)", **where)
+    if left < total:
+        raise DumpError(f"truncated padding: {left - RECORD_HEADER_SIZE - length} of "
+                        f"{pad_to_align(length)} bytes after the body", **where)
+
+
 def read_stream(source: SourceLike, *, name: Optional[str] = None) -> Iterator[Item]:
     """Yield the header, then every record up to and including END."""
     with open_source(source, name) as src:
@@ -119,54 +131,49 @@ def _records(src) -> Iterator[Item]:
     header = parse_header(inp.buf[:HEADER_SIZE], file)
     yield header
     order = header.byte_order
-    version = header.version
-    decoders = DECODERS[order]
+    # The decoder of every type this version defines; others stay opaque.
+    decoders = {code: fn for code, fn in DECODERS[order].items() if record_type(code, header.version)}
     framing = FRAMING_UNPACK[order]
     p += HEADER_SIZE
     index = 0
+    buf = inp.buf
     while True:
-        if len(inp.buf) - p < RECORD_HEADER_SIZE:
+        if len(buf) - p < RECORD_HEADER_SIZE:
             p = inp.fill(p, RECORD_HEADER_SIZE)
-            left = len(inp.buf) - p
+            buf = inp.buf
+            left = len(buf) - p
             if left == 0:
                 raise DumpError("missing END record: the stream ends after the previous record",
                                 file=file, offset=inp.base + p, index=index)
             if left < RECORD_HEADER_SIZE:
                 raise DumpError(f"truncated record header: {left} of {RECORD_HEADER_SIZE} bytes",
                                 file=file, offset=inp.base + p, index=index)
-        offset = inp.base + p
-        code, length = framing(inp.buf, p)
-        total = RECORD_HEADER_SIZE + length + pad_to_align(length)
-        if len(inp.buf) - p < total:
+        code, length = framing(buf, p)
+        total = RECORD_HEADER_SIZE + length + (-length & 7)
+        if len(buf) - p < total:
             p = inp.fill(p, total)
-            left = len(inp.buf) - p
-            if left < RECORD_HEADER_SIZE + length:
-                raise DumpError(
-                    f"len {length} runs past the end of the input ({left - RECORD_HEADER_SIZE} bytes left)",
-                    file=file, offset=offset, index=index, record_type=type_name(code))
-            if left < total:
-                raise DumpError(f"truncated padding: {left - RECORD_HEADER_SIZE - length} of "
-                                f"{pad_to_align(length)} bytes after the body",
-                                file=file, offset=offset, index=index, record_type=type_name(code))
-        buf = inp.buf
+            buf = inp.buf
+            _check_room(inp, p, code, length, total, index)
+        offset = inp.base + p
         body = p + RECORD_HEADER_SIZE
         body_end = body + length
-        if record_type(code, version) is None:
-            record = UnknownRecord(code, buf[body:body_end], offset, total)
-            fields_end = body_end
+        decode = decoders.get(code)
+        if decode is None:
+            record, fields_end = UnknownRecord(code, buf[body:body_end], offset, total), body_end
         else:
             try:
-                record, fields_end = decoders[code](buf, body, body_end, offset, total)
+                record, fields_end = decode(buf, body, body_end, offset, total)
             except FormatError as e:
                 raise DumpError(str(e), file=file, offset=offset, index=index, record_type=type_name(code)) from None
         p += total
-        if fields_end != body_end or total != RECORD_HEADER_SIZE + length:
+        if length & 7 or body_end - fields_end >= ALIGN or buf.count(0, fields_end, body_end) != body_end - fields_end:
+            # Not the default framing (len a multiple of 8, zero padding inside it).
             layout = frame_layout(fields_end - body, buf[fields_end:body_end], buf[body_end:p])
             if layout is not None:
                 record = record._replace(layout=layout)
         yield record
         index += 1
-        if type(record) is End:
+        if code == 0 and decode is not None:
             break
     p = inp.fill(p, 1)
     if len(inp.buf) > p:

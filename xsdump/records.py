@@ -55,13 +55,15 @@ class Header(NamedTuple):
     """The 16-byte stream header.  ``flags`` bit 0 is the byte order of all
     records (0 little, 1 big).  ``flags_little_endian`` is set when the flags
     word itself was written little-endian (the design says big-endian; the C
-    daemon writes it in host order)."""
+    daemon writes it in host order).  ``source_format`` says what was read:
+    ``binary`` (the migration stream) or ``oxenstored`` (its text dump)."""
 
     version: int = 1
     flags: int = 0
     flags_little_endian: bool = False
     offset: int = 0
     size: int = 16
+    source_format: str = "binary"
 
     @property
     def byte_order(self) -> str:

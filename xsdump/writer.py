@@ -1,6 +1,7 @@
 """Writing records back to the binary migration stream.
 
-Every byte comes from the construct declarations in :mod:`xsdump.format`.
+Every byte comes from the construct declarations in :mod:`xsdump.format`,
+through the encoders :mod:`xsdump.fastencode` compiles from them.
 A record read by :mod:`xsdump.reader` keeps its :class:`~xsdump.records.Layout`,
 so writing it reproduces its framing byte for byte; a new record (layout
 ``None``) is framed as the C daemon frames it: ``len`` includes the zero
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 from typing import BinaryIO, Iterable, Iterator
 
-import construct as c
+import struct
 
 from .errors import EncodeError
-from .format import BY_MODEL, FRAMING, IDENT, StreamHeader, pad_to_align
+from .fastencode import FRAMING_PACK, encode_body_fast
+from .format import BY_MODEL, StreamHeader, pad_to_align
 from .records import Header, Item, UnknownRecord
 
 
@@ -36,10 +38,7 @@ def encode_body(record, order: str, version: int) -> tuple[int, bytes]:
         raise EncodeError(f"not a record: {record!r}")
     if rt.since > version:
         raise EncodeError(f"{rt.name} records need stream version {rt.since}, this stream is version {version}")
-    try:
-        return rt.code, rt.body[order].build(record)
-    except (c.ConstructError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
-        raise EncodeError(f"{rt.name}: {e}") from None
+    return rt.code, encode_body_fast(rt.code, record, order)
 
 
 def frame(code: int, fields: bytes, layout, order: str) -> bytes:
@@ -59,9 +58,9 @@ def frame(code: int, fields: bytes, layout, order: str) -> bytes:
     elif len(padding) != need:
         raise EncodeError(f"layout keeps {len(padding)} padding bytes but the record needs {need}")
     try:
-        head = FRAMING[order].build({"type": code, "len": length})
-    except c.ConstructError as e:
-        raise EncodeError(f"record length {length}: {e}") from None
+        head = FRAMING_PACK[order](code, length)
+    except struct.error as e:
+        raise EncodeError(f"record type {code} length {length}: {e}") from None
     return b"".join((head, fields, extra, padding))
 
 
@@ -97,5 +96,3 @@ def write_stream(items: Iterable[Item], out: BinaryIO) -> int:
         n += len(chunk)
     return n
 
-
-__all__ = ["IDENT", "encode_header", "encode_record", "encode_stream", "frame", "write_stream"]

@@ -1,0 +1,64 @@
+"""``xsdump encode``: JSON back to the binary stream."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Optional
+
+import typer
+
+from ..errors import ExitCode
+from ..jsonio import items_from_json
+from ..source import open_source
+from ..writer import encode_items
+from .common import fail, handle_errors
+
+EXAMPLES = """Examples:
+
+    xsdump encode dump.json -o dump.xsd
+
+    xsdump json samples/host.xsd | jq -c 'if .path == "/tool/x" then .value = "new" else . end' | xsdump encode - -o edited.xsd
+"""
+
+
+def encode(
+    json_input: str = typer.Argument(..., metavar="JSON", help="NDJSON or a JSON document from `xsdump json`; - for stdin."),
+    output: Optional[str] = typer.Option(None, "--output", "-o",
+        help="Where to write the binary stream (default: standard output, if it is not a terminal)."),
+) -> None:
+    """Turn the JSON of `xsdump json` (either form) back into a binary
+    migration stream.  A stream that went through `json` comes back byte for byte."""
+    if output is None and sys.stdout.isatty():
+        raise fail("refusing to write a binary stream to a terminal: give -o FILE or redirect")
+    _run(json_input, output)
+
+
+@handle_errors
+def _run(json_input: str, output: Optional[str]) -> int:
+    with open_source(json_input) as src:
+        data = src.file.read()
+    chunks = encode_items(items_from_json(data, src.name))
+    if output is None or output == "-":
+        out = sys.stdout.buffer
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+        return ExitCode.OK
+    # Write beside the target and rename, so a failure leaves no half file.
+    directory = os.path.dirname(os.path.abspath(output))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+        os.replace(tmp, output)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return ExitCode.OK
+
+
+def register(app: typer.Typer) -> None:
+    app.command("encode", epilog=EXAMPLES)(encode)

@@ -1,0 +1,44 @@
+"""``xsdump json``: the dump as JSON."""
+
+from __future__ import annotations
+
+import typer
+
+from ..dump import read_dump
+from ..errors import ExitCode
+from ..jsonio import document_chunks, ndjson_lines
+from .common import DUMP_HELP, handle_errors, input_size, with_progress, write_lines
+
+EXAMPLES = """Examples:
+
+    xsdump json samples/host.xsd | jq -c 'select(.type == "node") | .path'
+
+    xsdump json --document samples/host.xsd | jq '.records[] | select(.type == "watch")'
+
+    xsdump json samples/host.xsd | xsdump encode - -o copy.xsd && cmp samples/host.xsd copy.xsd
+"""
+
+
+def to_json(
+    dump: str = typer.Argument(..., help=DUMP_HELP),
+    document: bool = typer.Option(False, "--document", "-d",
+        help='One JSON document {"header": ..., "records": [...]} instead of NDJSON.'),
+) -> None:
+    """Print the dump as JSON: by default NDJSON, one object per record, the
+    header first, in constant memory.
+
+    Every object has a "type"; byte strings (values, paths, tokens, pending
+    data) are JSON strings when they are printable UTF-8, else {"base64": ...}.
+    `xsdump encode` turns either form back into the identical stream."""
+    _run(dump, document)
+
+
+@handle_errors
+def _run(dump: str, document: bool) -> int:
+    items = with_progress(read_dump(dump), input_size(dump), "reading")
+    write_lines(document_chunks(items) if document else ndjson_lines(items))
+    return ExitCode.OK
+
+
+def register(app: typer.Typer) -> None:
+    app.command("json", epilog=EXAMPLES)(to_json)

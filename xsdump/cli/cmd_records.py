@@ -1,0 +1,78 @@
+"""``xsdump records``: one line per record."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from ..dump import read_dump
+from ..errors import ExitCode
+from ..jsonio import ndjson_lines
+from ..listing import header_line, message_lines, record_line
+from ..records import ConnectionData, Header
+from ..select import parse_type, select
+from .common import DUMP_HELP, fail, handle_errors, input_size, with_progress, write_lines
+
+EXAMPLES = """Examples:
+
+    xsdump records samples/host.xsd
+
+    xsdump records samples/host.xsd --type node --path /local/domain/1
+
+    xsdump records samples/host.xsd --conn 3 --tx 7
+
+    xsdump records samples/host.xsd --type connection -v
+
+    xsdump records samples/host.xsd --json | jq -c 'select(.type == "watch")'
+"""
+
+
+def records(
+    dump: str = typer.Argument(..., help=DUMP_HELP),
+    types: Optional[List[str]] = typer.Option(None, "--type", "-t",
+        help="Only records of this type (node, watch, connection, ... or NODE_DATA or a number); repeatable."),
+    path: Optional[str] = typer.Option(None, "--path", "-p",
+        help="Only node and watch records at or below this path."),
+    conn: Optional[int] = typer.Option(None, "--conn", help="Only records of this conn-id."),
+    tx: Optional[int] = typer.Option(None, "--tx", help="Only records of this tx-id."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+        help="Decode each connection's pending data into wire messages."),
+    as_json: bool = typer.Option(False, "--json", help="NDJSON: one object per record (the header first)."),
+) -> None:
+    """List the records of a dump, one line each: offset, type, key fields.
+
+    Guest-controlled strings are shown escaped; values are cut to 60 characters."""
+    try:
+        codes = [parse_type(t) for t in types or ()]
+    except ValueError as e:
+        raise fail(str(e)) from None
+    _run(dump, codes, path, conn, tx, verbose, as_json)
+
+
+@handle_errors
+def _run(dump, codes, path, conn, tx, verbose, as_json) -> int:
+    items = with_progress(read_dump(dump), input_size(dump), "reading")
+    items = select(items, codes, path, conn, tx)
+    if as_json:
+        write_lines(ndjson_lines(items))
+        return ExitCode.OK
+    write_lines(_lines(items, verbose))
+    return ExitCode.OK
+
+
+def _lines(items, verbose: bool):
+    order = "little"
+    for item in items:
+        if isinstance(item, Header):
+            order = item.byte_order
+            yield (header_line(item) + "\n").encode()
+            continue
+        yield (record_line(item) + "\n").encode()
+        if verbose and isinstance(item, ConnectionData):
+            for line in message_lines(item, order):
+                yield (line + "\n").encode()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("records", epilog=EXAMPLES)(records)

@@ -1,0 +1,102 @@
+"""What every command shares: error handling, consoles, progress, options."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from typing import Callable, Iterable, Iterator, Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+from ..errors import DumpError, EncodeError, ExitCode
+
+T = TypeVar("T")
+
+# Set by the --debug option of the main callback (or XSDUMP_DEBUG=1).
+DEBUG = {"on": bool(os.environ.get("XSDUMP_DEBUG"))}
+
+DUMP_HELP = "The dump to read: a path, or - for standard input."
+JSON_HELP = "Print the report as JSON (for jq) instead of text."
+
+
+def fail(message: str, code: ExitCode = ExitCode.ERROR) -> "typer.Exit":
+    err_console().print(f"xsdump: {message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(int(code))
+
+
+def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
+    """Run a command body: bad input becomes one line on stderr and exit 2
+    (a traceback only with --debug); the body's return value is the exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            code = fn(*args, **kwargs)
+        except (DumpError, EncodeError) as e:
+            if DEBUG["on"]:
+                traceback.print_exc()
+            raise fail(str(e)) from None
+        except BrokenPipeError:
+            # The reader of our output went away (| head): not an error of ours.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(int(ExitCode.OK)) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except OSError as e:
+            if DEBUG["on"]:
+                traceback.print_exc()
+            raise fail(f"{getattr(e, 'filename', None) or 'I/O'}: {e.strerror or e}") from None
+        raise typer.Exit(int(code or ExitCode.OK))
+
+    return wrapper
+
+
+def out_console() -> Console:
+    """Standard output: colour only on a terminal; NO_COLOR and FORCE_COLOR
+    are honoured (rich reads both)."""
+    return Console(highlight=False, soft_wrap=True, emoji=False)
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def binary_stdout():
+    return sys.stdout.buffer
+
+
+def write_lines(lines: Iterable[bytes]) -> None:
+    out = binary_stdout()
+    for line in lines:
+        out.write(line)
+    out.flush()
+
+
+def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterator[T]:
+    """Pass items through, showing a progress bar on stderr (by ``offset``)
+    when stderr is a terminal and the input size is known."""
+    if not total or not sys.stderr.isatty():
+        yield from items
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(what), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=err_console(), transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        for n, item in enumerate(items):
+            if not n % 4096:
+                bar.update(task, completed=getattr(item, "offset", 0))
+            yield item
+
+
+def input_size(path: str) -> Optional[int]:
+    if path == "-":
+        return None
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None

@@ -1,0 +1,326 @@
+"""Records to JSON and back, losslessly.
+
+One JSON object per record with a ``type`` string and snake_case fields.
+The byte rule, used for every byte string (values, paths, tokens, pending
+data, opaque bodies): a JSON string when the bytes are UTF-8 and printable
+(``str.isprintable``: no control characters), otherwise ``{"base64": "..."}``.
+Fields that are derived from others (lengths, counts) are not written; ``offset``
+and ``size`` are informational and ignored when encoding.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Iterable, Iterator, Optional
+
+import orjson
+
+from .errors import EncodeError
+from .format import BY_KEY, BY_MODEL, UNKNOWN_KEY
+from .records import (
+    Header,
+    Item,
+    Layout,
+    Perm,
+    RingSpec,
+    SocketSpec,
+    UnknownRecord,
+    decode_text,
+    encode_text,
+)
+
+CONN_TYPES = {0: "ring", 1: "socket"}
+CONN_TYPE_CODES = {v: k for k, v in CONN_TYPES.items()}
+_INFO = ("offset", "size")
+
+
+def bytes_to_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if text.isprintable():
+            return text
+    return {"base64": base64.b64encode(raw).decode("ascii")}
+
+
+def text_to_json(text: str) -> Any:
+    """A decoded stream string (which may hold escaped bytes) as JSON."""
+    if text.isprintable():  # lone surrogates (escaped bytes) are not printable
+        return text
+    return bytes_to_json(encode_text(text))
+
+
+def json_to_bytes(value: Any, field: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, dict) and set(value) == {"base64"} and isinstance(value["base64"], str):
+        try:
+            return base64.b64decode(value["base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise EncodeError(f"field {field}: invalid base64") from None
+    raise EncodeError(f"field {field}: expected a string or {{\"base64\": ...}}, got {_short(value)}")
+
+
+def json_to_text(value: Any, field: str) -> str:
+    return decode_text(json_to_bytes(value, field))
+
+
+def _short(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- records -> JSON ---------------------------------------------------------
+
+
+def header_to_json(header: Header) -> dict:
+    out = {
+        "type": "header",
+        "version": header.version,
+        "byte_order": header.byte_order,
+        "flags": header.flags,
+    }
+    if header.flags_little_endian:
+        out["flags_little_endian"] = True
+    out["offset"] = header.offset
+    out["size"] = header.size
+    return out
+
+
+def record_to_json(record) -> dict:
+    """One record as a JSON-ready dict (offset and size included)."""
+    if isinstance(record, Header):
+        return header_to_json(record)
+    if isinstance(record, UnknownRecord):
+        out = {"type": UNKNOWN_KEY, "record_type": record.record_type, "body": bytes_to_json(record.body)}
+    else:
+        out = {"type": BY_MODEL[type(record)].key}
+        for name in record._fields[:-3]:
+            out.update(_field_to_json(record, name, getattr(record, name)))
+    out["offset"] = record.offset
+    out["size"] = record.size
+    if record.layout is not None:
+        out["layout"] = _layout_to_json(record.layout)
+    return out
+
+
+def _field_to_json(record, name: str, value) -> dict:
+    if name == "spec":
+        if isinstance(value, RingSpec):
+            return {"domid": value.domid, "tdomid": value.tdomid, "evtchn": value.evtchn}
+        if isinstance(value, SocketSpec):
+            return {"socket_fd": value.socket_fd}
+        return {"spec": bytes_to_json(value)}
+    if name == "conn_type":
+        return {"conn_type": CONN_TYPES.get(value, value)}
+    if name == "perms":
+        return {"perms": [{"perm": p.perm, "flags": p.flags, "domid": p.domid} for p in value]}
+    if isinstance(value, bytes):
+        return {name: bytes_to_json(value)}
+    if isinstance(value, str):
+        return {name: text_to_json(value)}
+    if isinstance(value, tuple):
+        return {name: [text_to_json(v) if isinstance(v, str) else v for v in value]}
+    return {name: value}
+
+
+def _layout_to_json(layout: Layout) -> dict:
+    out: dict = {}
+    if layout.unpadded_len:
+        out["unpadded_len"] = True
+    if layout.extra is not None:
+        out["extra"] = bytes_to_json(layout.extra)
+    if layout.padding is not None:
+        out["padding"] = bytes_to_json(layout.padding)
+    return out
+
+
+def dumps(obj: dict) -> bytes:
+    return orjson.dumps(obj)
+
+
+def ndjson_lines(items: Iterable[Item]) -> Iterator[bytes]:
+    for item in items:
+        yield orjson.dumps(record_to_json(item)) + b"\n"
+
+
+def document_chunks(items: Iterable[Item]) -> Iterator[bytes]:
+    """``{"header": ..., "records": [...]}``, produced incrementally."""
+    it = iter(items)
+    header = next(it)
+    yield b'{"header":' + orjson.dumps(record_to_json(header)) + b',"records":['
+    first = True
+    for record in it:
+        yield (b"" if first else b",") + b"\n" + orjson.dumps(record_to_json(record))
+        first = False
+    yield b"\n]}\n"
+
+
+# --- JSON -> records ---------------------------------------------------------
+
+
+def _take(obj: dict, key: str, kind, where: str, default=...):
+    if key not in obj:
+        if default is not ...:
+            return default
+        raise EncodeError(f"{where}: missing field {key}")
+    value = obj[key]
+    if kind is int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise EncodeError(f"{where}: field {key} must be an integer, got {_short(value)}")
+    return value
+
+
+def header_from_json(obj: Any, where: str = "header") -> Header:
+    if not isinstance(obj, dict) or obj.get("type") != "header":
+        raise EncodeError(f"{where}: expected the header object first ({{\"type\": \"header\", ...}})")
+    version = _take(obj, "version", int, where)
+    flags = _take(obj, "flags", int, where, None)
+    order = obj.get("byte_order")
+    if flags is None:
+        if order not in ("little", "big"):
+            raise EncodeError(f"{where}: needs flags or byte_order (little/big)")
+        flags = 1 if order == "big" else 0
+    elif order is not None and order != ("big" if flags & 1 else "little"):
+        raise EncodeError(f"{where}: byte_order {order!r} contradicts flags {flags}")
+    return Header(version, flags, bool(obj.get("flags_little_endian", False)))
+
+
+def record_from_json(obj: Any, where: str):
+    if not isinstance(obj, dict):
+        raise EncodeError(f"{where}: expected a JSON object, got {_short(obj)}")
+    key = obj.get("type")
+    layout = _layout_from_json(obj.get("layout"), where)
+    if key == UNKNOWN_KEY:
+        return UnknownRecord(
+            _take(obj, "record_type", int, where),
+            json_to_bytes(_take(obj, "body", None, where), "body"),
+            layout=layout,
+        )
+    rt = BY_KEY.get(key)
+    if rt is None:
+        raise EncodeError(f"{where}: unknown record type {key!r}")
+    model = rt.model
+    values = {}
+    for name in model._fields[:-3]:
+        values[name] = _field_from_json(model, name, obj, where)
+    known = set(model._fields) | {"type", "domid", "tdomid", "evtchn", "socket_fd"}
+    stray = set(obj) - known
+    if stray:
+        raise EncodeError(f"{where}: {rt.key} record has unknown fields: {', '.join(sorted(stray))}")
+    return model(**values, layout=layout)
+
+
+def _field_from_json(model, name: str, obj: dict, where: str):
+    if name == "conn_type":
+        value = _take(obj, name, None, where)
+        if isinstance(value, str):
+            if value not in CONN_TYPE_CODES:
+                raise EncodeError(f"{where}: conn_type {value!r} (expected ring, socket or a number)")
+            return CONN_TYPE_CODES[value]
+        return _take(obj, name, int, where)
+    if name == "spec":
+        conn_type = _field_from_json(model, "conn_type", obj, where)
+        if conn_type == 0:
+            return RingSpec(_take(obj, "domid", int, where), _take(obj, "tdomid", int, where), _take(obj, "evtchn", int, where))
+        if conn_type == 1:
+            return SocketSpec(_take(obj, "socket_fd", int, where))
+        return json_to_bytes(_take(obj, "spec", None, where), "spec")
+    if name == "perms":
+        perms = _take(obj, name, list, where)
+        if not isinstance(perms, list):
+            raise EncodeError(f"{where}: perms must be a list")
+        out = []
+        for i, p in enumerate(perms):
+            if not isinstance(p, dict) or not isinstance(p.get("perm"), str) or len(p["perm"]) != 1:
+                raise EncodeError(f"{where}: perms[{i}] must be {{\"perm\": one character, \"flags\": int, \"domid\": int}}")
+            out.append(Perm(p["perm"], _take(p, "flags", int, f"{where} perms[{i}]", 0), _take(p, "domid", int, f"{where} perms[{i}]")))
+        return tuple(out)
+    if name == "unique_id":
+        value = obj.get(name)
+        return None if value is None else _take(obj, name, int, where)
+    kind = _FIELD_KINDS.get((model.__name__, name), int)
+    value = _take(obj, name, None if kind is not int else int, where)
+    if kind is bytes:
+        return json_to_bytes(value, name)
+    if kind is str:
+        return json_to_text(value, name)
+    if kind == "ints":
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise EncodeError(f"{where}: {name} must be a list of integers")
+        return tuple(value)
+    if kind == "texts":
+        if not isinstance(value, list):
+            raise EncodeError(f"{where}: {name} must be a list of strings")
+        return tuple(json_to_text(v, name) for v in value)
+    return value
+
+
+_FIELD_KINDS = {
+    ("ConnectionData", "in_data"): bytes,
+    ("ConnectionData", "out_data"): bytes,
+    ("WatchData", "wpath"): str,
+    ("WatchData", "token"): str,
+    ("WatchDataExtended", "wpath"): str,
+    ("WatchDataExtended", "token"): str,
+    ("NodeData", "path"): str,
+    ("NodeData", "value"): bytes,
+    ("GlobalQuotaData", "values"): "ints",
+    ("GlobalQuotaData", "names"): "texts",
+    ("DomainData", "values"): "ints",
+    ("DomainData", "names"): "texts",
+}
+
+
+def _layout_from_json(obj: Any, where: str) -> Optional[Layout]:
+    if obj is None:
+        return None
+    if not isinstance(obj, dict) or set(obj) - {"unpadded_len", "extra", "padding"}:
+        raise EncodeError(f"{where}: layout takes unpadded_len, extra and padding")
+    return Layout(
+        bool(obj.get("unpadded_len", False)),
+        json_to_bytes(obj["extra"], "layout.extra") if "extra" in obj else None,
+        json_to_bytes(obj["padding"], "layout.padding") if "padding" in obj else None,
+    )
+
+
+def items_from_json(data: bytes, name: str = "<json>") -> Iterator[Item]:
+    """Parse either JSON form (NDJSON lines or one document) into items."""
+    stripped = data.lstrip()
+    first_line = stripped.split(b"\n", 1)[0]
+    try:
+        first = orjson.loads(first_line) if first_line.strip() else None
+    except orjson.JSONDecodeError:
+        first = None
+    if isinstance(first, dict) and first.get("type") == "header":
+        yield from _from_ndjson(data, name)
+        return
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise EncodeError(f"{name}: not JSON: {e}") from None
+    if not isinstance(doc, dict) or "header" not in doc or not isinstance(doc.get("records"), list):
+        raise EncodeError(f"{name}: expected NDJSON starting with a header object, or {{\"header\": ..., \"records\": [...]}}")
+    yield header_from_json(doc["header"], f"{name}: header")
+    for i, obj in enumerate(doc["records"]):
+        yield record_from_json(obj, f"{name}: records[{i}]")
+
+
+def _from_ndjson(data: bytes, name: str) -> Iterator[Item]:
+    first = True
+    for lineno, line in enumerate(data.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as e:
+            raise EncodeError(f"{name}: line {lineno}: not JSON: {e}") from None
+        where = f"{name}: line {lineno}"
+        if first:
+            yield header_from_json(obj, where)
+            first = False
+        else:
+            yield record_from_json(obj, where)
+

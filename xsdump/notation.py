@@ -1,0 +1,71 @@
+"""Short text forms used by every report: permissions, access bits, ids."""
+
+from __future__ import annotations
+
+from .escape import escape_text
+from .records import (
+    ACCESS_READ,
+    ACCESS_WRITTEN,
+    DOMID_INVALID,
+    WATCH_DEPTH_UNLIMITED,
+    ConnectionData,
+    Perm,
+    RingSpec,
+    SocketSpec,
+)
+
+
+def perm_str(perm: Perm) -> str:
+    """xenstore notation: access letter then domid (``r5``); a stale entry
+    gets ``(stale)``; a byte that is not a letter shows escaped."""
+    letter = perm.perm if perm.perm in "rwbn" else escape_text(perm.perm)
+    text = f"{letter}{perm.domid}"
+    if perm.stale:
+        text += "(stale)"
+    if perm.flags & ~1:
+        text += f"(flags={perm.flags:#x})"
+    return text
+
+
+def perms_str(perms) -> str:
+    return ",".join(perm_str(p) for p in perms) if perms else "-"
+
+
+def access_str(access: int, perms=()) -> str:
+    """``read``, ``written``, ``read+written``, or ``deleted`` (access 0, no perms)."""
+    if access == 0:
+        return "deleted" if not perms else "none"
+    words = []
+    if access & ACCESS_READ:
+        words.append("read")
+    if access & ACCESS_WRITTEN:
+        words.append("written")
+    if access & ~(ACCESS_READ | ACCESS_WRITTEN):
+        words.append(f"bits={access:#x}")
+    return "+".join(words)
+
+
+def domid_str(domid: int) -> str:
+    return "-" if domid == DOMID_INVALID else str(domid)
+
+
+def depth_str(depth: int) -> str:
+    return "unlimited" if depth == WATCH_DEPTH_UNLIMITED else str(depth)
+
+
+def conn_str(conn: ConnectionData) -> str:
+    """``ring domid=1 tdomid=- evtchn=7`` or ``socket fd=12``."""
+    spec = conn.spec
+    if isinstance(spec, RingSpec):
+        return f"ring domid={spec.domid} tdomid={domid_str(spec.tdomid)} evtchn={spec.evtchn}"
+    if isinstance(spec, SocketSpec):
+        return f"socket fd={spec.socket_fd}"
+    return f"conn-type {conn.conn_type} spec={spec.hex()}"
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"

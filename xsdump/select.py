@@ -1,0 +1,59 @@
+"""Selecting records: by type, path prefix, connection and transaction."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Optional, Sequence
+
+from .format import REGISTRY, UNKNOWN_KEY, record_type_of
+from .records import Header, Item, NodeData, WatchData, WatchDataExtended
+
+
+def parse_type(text: str) -> int:
+    """A record type given as number, name (``NODE_DATA``) or JSON key (``node``)."""
+    t = text.strip()
+    if t.isdigit():
+        return int(t)
+    for rt in REGISTRY.values():
+        if t.upper() in (rt.name, rt.name.removesuffix("_DATA")) or t.lower() == rt.key:
+            return rt.code
+    names = ", ".join(rt.key for rt in REGISTRY.values())
+    raise ValueError(f"unknown record type {text!r} (one of: {names}, {UNKNOWN_KEY}, or a number)")
+
+
+def under(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` or below it, component by component."""
+    prefix = prefix.rstrip("/") if prefix != "/" else "/"
+    if prefix == "/":
+        return path.startswith("/")
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def select(
+    items: Iterable[Item],
+    types: Sequence[int] = (),
+    path: Optional[str] = None,
+    conn: Optional[int] = None,
+    tx: Optional[int] = None,
+) -> Iterator[Item]:
+    """Keep the header and the records matching every given criterion."""
+    wanted = set(types)
+    for item in items:
+        if isinstance(item, Header):
+            yield item
+            continue
+        if wanted and record_type_of(item)[0] not in wanted:
+            continue
+        if path is not None:
+            if isinstance(item, NodeData):
+                if not under(item.path, path):
+                    continue
+            elif isinstance(item, (WatchData, WatchDataExtended)):
+                if not under(item.wpath, path):
+                    continue
+            else:
+                continue
+        if conn is not None and getattr(item, "conn_id", None) != conn:
+            continue
+        if tx is not None and getattr(item, "tx_id", None) != tx:
+            continue
+        yield item
