@@ -160,6 +160,11 @@ def committed_nodes(guests: int) -> list[tuple[str, bytes, tuple[Perm, ...]]]:
     nodes = list(dom0)
     for domid in range(1, guests + 1):
         nodes.extend(guest_nodes(domid))
+    if guests:
+        # Guests write what they like: terminal escapes, markup, NULs, non-UTF-8.
+        guest1 = (Perm("b", 0, 1),)
+        nodes.append(("/local/domain/1/data/greeting", b"\x1b]52;c;aGk=\x07[bold red]hi\r\x00\xff\xfe", guest1))
+        nodes.append(("/local/domain/1/data/[blink]x", "caf\u00e9".encode(), guest1))
     tree = [("/", b"", (Perm("n", 0, 0),))] + _parents_first(nodes)
     tree += [("@releaseDomain", b"", (Perm("n", 0, 0),)), ("@introduceDomain", b"", (Perm("n", 0, 0),))]
     return tree
