@@ -27,7 +27,7 @@ from .format import (
     type_name,
 )
 from .records import Header, Item, Layout, UnknownRecord
-from .source import SourceLike, open_source
+from .source import Source, SourceLike, open_source
 
 CHUNK = 1 << 20
 _U32_BE = struct.Struct(">I").unpack_from
@@ -76,7 +76,7 @@ class _Input:
     first byte is at file offset ``base + p``."""
 
     def __init__(self, source, file: str):
-        self.f = source.file
+        self.f = source
         self.size = source.size  # total bytes, when known
         self.file = file
         self.buf = b""
@@ -121,10 +121,11 @@ def _check_room(inp: _Input, p: int, code: int, length: int, total: int, index: 
 def read_stream(source: SourceLike, *, name: Optional[str] = None) -> Iterator[Item]:
     """Yield the header, then every record up to and including END."""
     with open_source(source, name) as src:
-        yield from _records(src)
+        yield from read_binary(src)
 
 
-def _records(src) -> Iterator[Item]:
+def read_binary(src: Source) -> Iterator[Item]:
+    """The records of an already opened binary stream."""
     file = src.name
     inp = _Input(src, file)
     p = inp.fill(0, HEADER_SIZE)

@@ -21,10 +21,31 @@ class Source:
         self.file = file
         self.name = name
         self.size: Optional[int] = None
+        self._prefix = b""
         with contextlib.suppress(OSError, AttributeError, ValueError):
             st = os.fstat(file.fileno())
             if stat.S_ISREG(st.st_mode):
                 self.size = st.st_size - file.tell()
+
+    def peek(self, n: int) -> bytes:
+        """The first ``n`` bytes (fewer at end of input), without consuming them."""
+        while len(self._prefix) < n:
+            chunk = self.file.read(n - len(self._prefix))
+            if not chunk:
+                break
+            self._prefix += chunk
+        return self._prefix[:n]
+
+    def read(self, n: int = -1) -> bytes:
+        if self._prefix:
+            if n < 0:
+                data, self._prefix = self._prefix + self.file.read(), b""
+                return data
+            data, self._prefix = self._prefix[:n], self._prefix[n:]
+            if len(data) < n:
+                data += self.file.read(n - len(data))
+            return data
+        return self.file.read(n)
 
 
 @contextlib.contextmanager

@@ -78,9 +78,17 @@ def _log(msg: str) -> None:
     print(f"[xsdump-daemons] {msg}", file=sys.stderr)
 
 
-def _run(cmd: list[str], cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+# Fail fast when the archive is unreachable instead of retrying for minutes.
+APT_NET_OPTS = ["-o", "Acquire::Retries=0", "-o", "Acquire::http::Timeout=20",
+                "-o", "Acquire::https::Timeout=20"]
+
+
+def _run(cmd: list[str], cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise SetupError(f"{' '.join(cmd[:3])} did not finish within {timeout:.0f}s") from None
 
 
 def _candidate_version() -> str | None:
@@ -95,7 +103,7 @@ def _candidate_version() -> str | None:
 
 def _apt_update() -> None:
     _log("apt-get update (package lists missing)")
-    r = _run(["apt-get", "update"], timeout=600)
+    r = _run(["apt-get", *APT_NET_OPTS, "update"], timeout=180)
     if r.returncode != 0:
         raise SetupError(f"apt-get update failed: {r.stderr.strip()[-400:]}")
 
@@ -109,7 +117,7 @@ def _complete_versions(base: Path) -> list[Path]:
 
 def _download(dest: Path, version: str) -> None:
     with tempfile.TemporaryDirectory(prefix="xsdump-debs-") as tmp:
-        cmd = ["apt-get", "download", "-o", "APT::Sandbox::User=root", *PACKAGES]
+        cmd = ["apt-get", "download", *APT_NET_OPTS, "-o", "APT::Sandbox::User=root", *PACKAGES]
         r = _run(cmd, cwd=Path(tmp))
         if r.returncode != 0:
             raise SetupError(f"apt-get download failed: {r.stderr.strip()[-600:]}")
