@@ -162,10 +162,15 @@ class Model(c.Adapter):
         self.cls = cls
 
     def _decode(self, obj, context, path):
-        return self.cls(**{name: obj[name] for name in model_fields(self.subcon)})
+        return self.cls(**{name: _frozen(obj[name]) for name in model_fields(self.subcon)})
 
     def _encode(self, obj, context, path):
         return {name: getattr(obj, name) for name in model_fields(self.subcon)}
+
+
+def _frozen(value):
+    """Arrays parse to lists; the model holds tuples."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def model_fields(struct: c.Struct) -> list[str]:

@@ -86,6 +86,13 @@ class _Input:
     def available(self, p: int) -> int:
         return len(self.buf) - p
 
+    def count_rest(self, p: int) -> int:
+        """Bytes from ``p`` to the end of the input (reads, but keeps none)."""
+        n = len(self.buf) - p
+        while chunk := self.f.read(CHUNK):
+            n += len(chunk)
+        return n
+
     def fill(self, p: int, need: int) -> int:
         """Make ``need`` bytes available from ``p`` if the input has them.
         Returns the new position of ``p`` (the buffer is compacted)."""
@@ -178,7 +185,4 @@ def read_binary(src: Source) -> Iterator[Item]:
             break
     p = inp.fill(p, 1)
     if len(inp.buf) > p:
-        trailing = (inp.size - inp.base - p) if inp.size is not None else None
-        what = f"{trailing} bytes" if trailing is not None else "bytes"
-        raise DumpError(f"{what} after the END record", file=file, offset=inp.base + p, index=index)
-
+        raise DumpError(f"{inp.count_rest(p)} bytes after the END record", file=file, offset=inp.base + p, index=index)

@@ -1,0 +1,149 @@
+"""records, json and encode as a user runs them: files, stdin, stdout, filters."""
+
+import orjson
+import pytest
+
+from conftest import run_cli
+
+
+def lines(result):
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode().splitlines()
+
+
+def test_records_lists_every_record(samples):
+    out = lines(run_cli("records", samples / "host.xsd"))
+    assert out[0] == "0x00000000  HEADER              xenstore version 2, little-endian records"
+    assert out[1] == "0x00000010  GLOBAL_DATA         rw_socket_fd=5 evtchn_fd=6"
+    assert out[-1].endswith("END")
+    ndjson = run_cli("records", samples / "host.xsd", "--json").stdout.splitlines()
+    assert len(out) == len(ndjson)
+
+
+def test_records_filters(samples):
+    out = lines(run_cli("records", samples / "host.xsd", "--type", "node", "--path", "/local/domain/1/device/vif"))
+    assert len(out) > 2 and all("NODE_DATA" in line for line in out[1:])
+    assert all("/local/domain/1/device/vif" in line for line in out[1:])
+    tx = lines(run_cli("records", samples / "host.xsd", "--conn", "2", "--tx", "100"))
+    assert [line.split()[1] for line in tx[1:]] == ["TRANSACTION_DATA"] + ["NODE_DATA"] * 4
+    assert "[conn=2 tx=100 deleted]" in tx[-1]
+    watches = lines(run_cli("records", samples / "host.xsd", "-t", "WATCH_DATA_EXTENDED", "-t", "3"))
+    assert {line.split()[1] for line in watches[1:]} == {"WATCH_DATA", "WATCH_DATA_EXTENDED"}
+
+
+def test_records_path_prefix_is_by_component(samples):
+    out = lines(run_cli("records", samples / "host.xsd", "-t", "node", "--path", "/local/domain/1"))
+    assert not any("/local/domain/1" not in line.split()[2] for line in out[1:])
+    assert not any(line.split()[2].startswith("/local/domain/10") for line in out[1:])
+
+
+def test_records_unknown_type_is_an_error(samples):
+    result = run_cli("records", samples / "host.xsd", "--type", "nodes")
+    assert result.returncode == 2 and b"unknown record type 'nodes'" in result.stderr
+
+
+def test_records_verbose_decodes_pending_messages(samples):
+    out = lines(run_cli("records", samples / "host.xsd", "-t", "connection", "-v"))
+    text = "\n".join(out)
+    assert "in  +0     WRITE req_id=41 tx_id=0 len=37 PARTIAL 14/37 B" in text
+    assert "out +0     fragment 6 B (end of a partly sent response): guest1" in text
+    assert "out +6     CONTROL req_id=40 tx_id=0 len=3: OK\\x00" in text
+
+
+def test_hostile_bytes_are_escaped(samples):
+    result = run_cli("records", samples / "host.xsd", "--path", "/local/domain/1/data")
+    assert b"\x1b" not in result.stdout and b"\r" not in result.stdout
+    assert b'"\\x1b]52;c;aGk=\\x07[bold red]hi\\r\\x00\\xff\\xfe"' in result.stdout
+
+
+def test_stdin_and_file_agree(samples):
+    data = (samples / "host-be.xsd").read_bytes()
+    assert run_cli("records", "-", input=data).stdout == run_cli("records", samples / "host-be.xsd").stdout
+
+
+def test_json_ndjson_shape(samples):
+    out = [orjson.loads(line) for line in lines(run_cli("json", samples / "host.xsd"))]
+    assert out[0] == {"type": "header", "version": 2, "byte_order": "little", "flags": 0, "offset": 0, "size": 16}
+    node = next(o for o in out if o["type"] == "node" and o["path"] == "/local/domain/1/data/greeting")
+    assert node["value"] == {"base64": "G101MjtjO2FHaz0HW2JvbGQgcmVkXWhpDQD//g=="}
+    assert node["perms"] == [{"perm": "b", "flags": 0, "domid": 1}]
+    conn = next(o for o in out if o["type"] == "connection" and o["conn_type"] == "ring")
+    assert {"domid", "tdomid", "evtchn", "unique_id"} <= set(conn)
+    assert out[-1]["type"] == "end"
+
+
+def test_json_document_shape(samples):
+    doc = orjson.loads(run_cli("json", "--document", samples / "host.xsd").stdout)
+    assert doc["header"]["type"] == "header"
+    assert doc["records"][-1]["type"] == "end"
+
+
+@pytest.mark.parametrize("name", ["host.xsd", "host-be.xsd", "host-v1.xsd"])
+@pytest.mark.parametrize("form", [[], ["--document"]])
+def test_json_encode_pipeline_is_byte_identical(samples, tmp_path, name, form):
+    data = (samples / name).read_bytes()
+    text = run_cli("json", *form, "-", input=data).stdout
+    out = tmp_path / "copy.xsd"
+    result = run_cli("encode", "-", "-o", out, input=text)
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes() == data
+    assert run_cli("encode", "-", input=text).stdout == data
+
+
+def test_encode_edited_value(samples, tmp_path):
+    objs = [orjson.loads(line) for line in run_cli("json", samples / "host.xsd").stdout.splitlines()]
+    for o in objs:
+        if o["type"] == "node" and o["path"] == "/local/domain/2/name":
+            o["value"] = {"base64": "AP8="}  # b"\x00\xff"
+    text = b"\n".join(orjson.dumps(o) for o in objs)
+    out = run_cli("encode", "-", input=text)
+    assert out.returncode == 0
+    edited = run_cli("records", "-", "--path", "/local/domain/2/name", input=out.stdout)
+    assert b'/local/domain/2/name = "\\x00\\xff" (2 B)' in edited.stdout
+
+
+@pytest.mark.parametrize("bad, message", [
+    (b'{"type":"header","version":2,"flags":0}\n{"type":"node"}', b"line 2: missing field conn_id"),
+    (b'{"type":"header","version":2,"flags":0}\n{"type":"bogus"}', b"line 2: unknown record type 'bogus'"),
+    (b'{"type":"header","version":2,"flags":0}\nnot json', b"line 2: not JSON"),
+    (b'[1, 2]', b"expected NDJSON starting with a header object"),
+    (b'{"type":"header","version":2,"flags":0}\n{"type":"node","conn_id":0,"tx_id":0,"access":0,'
+     b'"perms":[],"path":"/a","value":{"base64":"!!"}}', b"invalid base64"),
+])
+def test_encode_bad_json(bad, message):
+    result = run_cli("encode", "-", input=bad)
+    assert result.returncode == 2 and message in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_encode_refuses_a_terminal():
+    import subprocess
+    import sys
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "xsdump", "encode", "-"], input=b"", stdout=slave,
+                          stderr=subprocess.PIPE, timeout=60)
+    os.close(slave)
+    os.close(master)
+    assert proc.returncode == 2 and b"refusing to write a binary stream to a terminal" in proc.stderr
+
+
+def test_help_has_examples():
+    for command in ("records", "json", "encode"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and b"Examples:" in result.stdout
+
+
+def test_output_to_closed_pipe_is_quiet(samples):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(f"{sys.executable} -m xsdump records {samples / 'host.xsd'} | head -1",
+                          shell=True, capture_output=True, timeout=60)
+    assert proc.stdout.count(b"\n") == 1 and b"Traceback" not in proc.stderr
+
+
+def test_module_and_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith(b"xsdump ")

@@ -1,0 +1,425 @@
+"""What each pending transaction costs a dump, and whether it will still commit.
+
+A pending transaction is a private view of the store: the committed tree
+overlaid with the transaction's NODE_DATA records (``docs/designs/
+xenstore-migration.md``, NODE_DATA: ``access`` bit 0 read, bit 1 written;
+``access`` 0 with no permissions is a node deleted in the transaction).  A
+producer may write only what the transaction read and changed (a *delta*) or
+its whole view of a subtree (a *snapshot*), mostly copies of committed nodes.
+
+Per transaction this module counts the records and bytes it adds (record
+headers and padding included), split by access; the records that carry
+nothing the committed tree does not (*redundant*: read-only and identical to
+the committed node); the rest (*delta*); and the *stale reads*: read-only
+records whose content no longer matches the committed node, or whose
+committed node is gone.  The C daemon checks at commit that every node a
+transaction read, and did not modify, is unchanged since the read
+(``tools/xenstored/transaction.c``, the notes on conflict detection and
+``check_transaction``); a dump carries no generation counts, so a content
+difference is the evidence here.  A transaction with a stale read fails with
+EAGAIN when it commits after the restore.
+
+Memory: two passes over the input.  The first folds the committed tree with
+:func:`xsdump.state.load_state` (transaction records only counted); the
+second streams the records again and compares each transaction record with
+the committed node it shadows, so transaction records may come before or
+after those nodes, and only a few counters per transaction are kept, never
+the records.  Standard input is spooled to a temporary file for the second
+pass (:func:`rereadable`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Optional
+
+from .dump import read_dump
+from .format import BY_MODEL, RECORD_HEADER_SIZE, pad_to_align
+from .records import (
+    ACCESS_READ,
+    ACCESS_WRITTEN,
+    ConnectionData,
+    Header,
+    Item,
+    NodeData,
+    RingSpec,
+    SocketSpec,
+    TransactionData,
+)
+from .source import SourceLike
+from .state import depth, load_state
+
+# Stale reads at this depth or shallower ("/" is 0, "/local" 1,
+# "/local/domain" 2) conflict with nearly every other writer of the store.
+NEAR_ROOT_DEPTH = 2
+
+# Access classes of transaction NODE_DATA records, by access bits 0 and 1.
+READ = "read"
+WRITTEN = "written"
+READ_WRITTEN = "read_written"
+DELETED = "deleted"  # access 0 and no permissions
+OTHER = "other"  # neither bit set, but permissions present (or other bits only)
+ACCESS_CLASSES = (READ, WRITTEN, READ_WRITTEN, DELETED, OTHER)
+
+# Why a read is stale.
+STALE_MISSING = "missing"  # the committed node no longer exists
+STALE_VALUE = "value"
+STALE_PERMS = "perms"
+STALE_VALUE_PERMS = "value+perms"
+
+SORT_KEYS = ("bytes", "ratio", "records", "stale")
+
+Progress = Callable[[Iterable[Item], str], Iterable[Item]]
+Reopen = Callable[[], Iterator[Item]]
+
+
+def _declaration_size() -> int:
+    """Bytes of one TRANSACTION_DATA record: header, 8-byte body, padding."""
+    body = BY_MODEL[TransactionData].body["little"].sizeof()
+    return RECORD_HEADER_SIZE + body + pad_to_align(body)
+
+
+@dataclass
+class Count:
+    records: int = 0
+    bytes: int = 0
+
+    def add(self, size: int) -> None:
+        self.records += 1
+        self.bytes += size
+
+
+@dataclass
+class TransactionCost:
+    """The measurements of one transaction, from its records alone."""
+
+    conn_id: int
+    tx_id: int
+    connection: str = "unknown"  # ring, socket, unknown (no CONNECTION_DATA), or other
+    domid: Optional[int] = None  # the owning domain when the connection is a ring
+    declarations: int = 0  # TRANSACTION_DATA records naming it (1 when well formed)
+    declaration_bytes: int = 0
+    records_before_declaration: int = 0  # node records read before its TRANSACTION_DATA
+    access: dict[str, Count] = field(default_factory=lambda: {k: Count() for k in ACCESS_CLASSES})
+    created: int = 0  # written nodes absent from the committed tree
+    redundant: Count = field(default_factory=Count)
+    delta: Count = field(default_factory=Count)
+    stale_reads: int = 0
+    shallowest_stale: Optional[str] = None
+    shallowest_stale_depth: Optional[int] = None
+    shallowest_stale_reason: Optional[str] = None
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.conn_id, self.tx_id)
+
+    @property
+    def declared(self) -> bool:
+        return self.declarations > 0
+
+    @property
+    def records(self) -> int:
+        """NODE_DATA records of this transaction."""
+        return self.redundant.records + self.delta.records
+
+    @property
+    def bytes(self) -> int:
+        """Bytes of those records as encoded (headers and padding included)."""
+        return self.redundant.bytes + self.delta.bytes
+
+    @property
+    def amplification(self) -> Optional[float]:
+        """Transaction bytes over delta bytes; ``None`` when the delta is empty."""
+        return self.bytes / self.delta.bytes if self.delta.bytes else None
+
+    @property
+    def all_redundant(self) -> bool:
+        """Records, but none that the committed tree does not already carry."""
+        return self.records > 0 and self.delta.records == 0
+
+    @property
+    def near_root(self) -> bool:
+        d = self.shallowest_stale_depth
+        return d is not None and d <= NEAR_ROOT_DEPTH
+
+    @property
+    def cost(self) -> int:
+        """What holding this transaction adds to a dump: its node records and
+        one TRANSACTION_DATA record."""
+        return self.bytes + DECLARATION_SIZE
+
+    def observe(self, record: NodeData, committed: Optional[NodeData]) -> None:
+        """Count one of this transaction's node records against the committed
+        node at its path (``None`` when there is none)."""
+        size = record.size
+        access = record.access
+        bits = access & (ACCESS_READ | ACCESS_WRITTEN)
+        if bits == ACCESS_READ:
+            self.access[READ].add(size)
+            if committed is None:
+                self._stale(record.path, STALE_MISSING)
+            else:
+                same_value = record.value == committed.value
+                same_perms = record.perms == committed.perms
+                if same_value and same_perms:
+                    self.redundant.add(size)
+                    return
+                self._stale(record.path, STALE_PERMS if same_value else
+                            STALE_VALUE if same_perms else STALE_VALUE_PERMS)
+        elif bits:
+            self.access[WRITTEN if bits == ACCESS_WRITTEN else READ_WRITTEN].add(size)
+            if committed is None:
+                self.created += 1
+        elif access == 0 and not record.perms:
+            self.access[DELETED].add(size)
+        else:
+            self.access[OTHER].add(size)
+        self.delta.add(size)
+
+    def _stale(self, path: str, reason: str) -> None:
+        # Read-only records only: nodes the transaction also modified are
+        # not checked at commit (transaction.c), and their recorded content
+        # is the transaction's own write.
+        self.stale_reads += 1
+        d = depth(path)
+        best = self.shallowest_stale_depth
+        if best is None or d < best or (d == best and path < self.shallowest_stale):
+            self.shallowest_stale, self.shallowest_stale_depth, self.shallowest_stale_reason = path, d, reason
+
+
+DECLARATION_SIZE = _declaration_size()
+
+
+@dataclass
+class DumpTotals:
+    """Where the bytes of the whole dump go."""
+
+    dump_bytes: int = 0
+    committed_nodes: int = 0
+    committed_bytes: int = 0  # the store: committed NODE_DATA records
+    transaction_records: int = 0  # TRANSACTION_DATA and transaction NODE_DATA
+    transaction_bytes: int = 0
+    other_records: int = 0  # everything else, the stream header included
+    other_bytes: int = 0
+    ring_connections: int = 0
+
+    @property
+    def base_bytes(self) -> int:
+        """The dump without its transaction records."""
+        return self.dump_bytes - self.transaction_bytes
+
+    @property
+    def amplification(self) -> Optional[float]:
+        """Dump bytes over the bytes of the same dump without transactions."""
+        return self.dump_bytes / self.base_bytes if self.base_bytes else None
+
+    def per_store(self, n: int) -> Optional[float]:
+        return n / self.committed_bytes if self.committed_bytes else None
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The dump size if every ring connection held one transaction like
+    ``like`` (``median`` or ``largest``), transaction ``conn_id``/``tx_id``."""
+
+    like: str
+    conn_id: int
+    tx_id: int
+    transaction_bytes: int  # its cost: node records plus one TRANSACTION_DATA
+    ring_connections: int
+    projected_bytes: int
+    x_store: Optional[float]  # projected bytes / committed store bytes
+    x_dump: Optional[float]  # projected bytes / dump without transactions
+
+
+@dataclass
+class Amplification:
+    """The whole report: per-transaction costs in (conn-id, tx-id) order,
+    the dump totals and the projections."""
+
+    header: Header
+    totals: DumpTotals
+    transactions: list[TransactionCost]
+    projections: list[Projection]
+
+    def summed(self) -> TransactionCost:
+        """All transactions as one (for a totals row); key (0, 0)."""
+        total = TransactionCost(0, 0, connection="all")
+        for tx in self.transactions:
+            total.declarations += tx.declarations
+            total.declaration_bytes += tx.declaration_bytes
+            total.records_before_declaration += tx.records_before_declaration
+            for k in ACCESS_CLASSES:
+                total.access[k].records += tx.access[k].records
+                total.access[k].bytes += tx.access[k].bytes
+            total.created += tx.created
+            for mine, theirs in ((total.redundant, tx.redundant), (total.delta, tx.delta)):
+                mine.records += theirs.records
+                mine.bytes += theirs.bytes
+            total.stale_reads += tx.stale_reads
+            if tx.shallowest_stale is not None:
+                before = (total.shallowest_stale_depth, total.shallowest_stale)
+                if before[0] is None or (tx.shallowest_stale_depth, tx.shallowest_stale) < before:
+                    total.shallowest_stale = tx.shallowest_stale
+                    total.shallowest_stale_depth = tx.shallowest_stale_depth
+                    total.shallowest_stale_reason = tx.shallowest_stale_reason
+        return total
+
+
+def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplification:
+    """Measure a dump that ``reopen`` can read twice (each call starts a
+    fresh read: header first, then the records)."""
+    if progress is None:
+        progress = _no_progress
+    # Pass 1: the committed tree, the connections, the declared transactions.
+    state = load_state(progress(reopen(), "pass 1/2: committed tree"), keep_transaction_nodes=False)
+    nodes = state.nodes
+    declared = {key for key, tx in state.transactions.items() if tx.declared}
+    txs: dict[tuple[int, int], TransactionCost] = {}
+
+    def tx_of(conn_id: int, tx_id: int) -> TransactionCost:
+        tx = txs[(conn_id, tx_id)] = TransactionCost(conn_id, tx_id)
+        conn = state.connections.get(conn_id)
+        if conn is not None:
+            spec = conn.spec
+            if isinstance(spec, RingSpec):
+                tx.connection, tx.domid = "ring", spec.domid
+            else:
+                tx.connection = "socket" if isinstance(spec, SocketSpec) else "other"
+        return tx
+
+    for conn_id, tx_id in sorted(declared):
+        tx_of(conn_id, tx_id)  # listed even when it has no node records
+
+    # Pass 2: every transaction record against the committed node it shadows.
+    totals = DumpTotals(ring_connections=sum(
+        isinstance(c.spec, RingSpec) for c in state.connections.values()))
+    seen_declarations: set[tuple[int, int]] = set()
+    items = iter(progress(reopen(), "pass 2/2: transactions"))
+    header = next(items)
+    other_records, other_bytes = 1, header.size
+    committed_nodes = committed_bytes = tx_records = tx_bytes = 0
+    get_node = nodes.get
+    get_tx = txs.get
+    for record in items:
+        kind = type(record)
+        size = record.size
+        if kind is NodeData:
+            conn_id = record.conn_id
+            if conn_id == 0:
+                committed_nodes += 1
+                committed_bytes += size
+                continue
+            tx_records += 1
+            tx_bytes += size
+            key = (conn_id, record.tx_id)
+            tx = get_tx(key) or tx_of(*key)
+            if key in declared and key not in seen_declarations:
+                tx.records_before_declaration += 1
+            tx.observe(record, get_node(record.path))
+        elif kind is TransactionData:
+            tx_records += 1
+            tx_bytes += size
+            key = (record.conn_id, record.tx_id)
+            tx = get_tx(key) or tx_of(*key)
+            tx.declarations += 1
+            tx.declaration_bytes += size
+            seen_declarations.add(key)
+        else:
+            other_records += 1
+            other_bytes += size
+    totals.committed_nodes, totals.committed_bytes = committed_nodes, committed_bytes
+    totals.transaction_records, totals.transaction_bytes = tx_records, tx_bytes
+    totals.other_records, totals.other_bytes = other_records, other_bytes
+    totals.dump_bytes = committed_bytes + tx_bytes + other_bytes
+    ordered = [txs[k] for k in sorted(txs)]
+    return Amplification(header, totals, ordered, project(ordered, totals))
+
+
+def project(transactions: list[TransactionCost], totals: DumpTotals) -> list[Projection]:
+    """The dump with every ring connection holding one transaction like the
+    median one seen (the lower median: a transaction of this dump), and like
+    the largest; empty when the dump has no transactions."""
+    if not transactions:
+        return []
+    by_cost = sorted(transactions, key=lambda t: (t.cost, t.key))
+    out = []
+    for like, tx in (("median", by_cost[(len(by_cost) - 1) // 2]), ("largest", by_cost[-1])):
+        projected = totals.base_bytes + totals.ring_connections * tx.cost
+        base = totals.base_bytes
+        out.append(Projection(like, tx.conn_id, tx.tx_id, tx.cost, totals.ring_connections, projected,
+                              totals.per_store(projected), projected / base if base else None))
+    return out
+
+
+def sort_transactions(transactions: list[TransactionCost], by: str = "bytes") -> list[TransactionCost]:
+    """Largest first by ``by`` (one of :data:`SORT_KEYS`); ties in key order.
+
+    ``ratio``: transactions whose every record is redundant rank above any
+    finite amplification; transactions with no records rank last.
+    ``stale``: most stale reads first, then the shallowest stale path."""
+    if by not in SORT_KEYS:
+        raise ValueError(f"unknown sort key {by!r}: use one of {', '.join(SORT_KEYS)}")
+
+    def rank(tx: TransactionCost):
+        if by == "bytes":
+            return (-tx.bytes,)
+        if by == "records":
+            return (-tx.records,)
+        if by == "ratio":
+            ratio = tx.amplification
+            if ratio is None:
+                ratio = float("inf") if tx.all_redundant else -1.0
+            return (-ratio,)
+        d = tx.shallowest_stale_depth
+        return (-tx.stale_reads, d if d is not None else 1 << 30, -tx.bytes)
+
+    return sorted(transactions, key=lambda tx: (*rank(tx), tx.key))
+
+
+def _no_progress(items: Iterable[Item], what: str) -> Iterable[Item]:
+    return items
+
+
+@contextlib.contextmanager
+def rereadable(source: SourceLike, name: Optional[str] = None) -> Iterator[Reopen]:
+    """A function that starts a fresh read of the dump each time it is called.
+
+    A path is simply opened again.  Standard input (``-``) and other streams
+    that cannot seek are first copied to a temporary file (in ``$TMPDIR``),
+    removed on exit, so that the report can read them twice."""
+    if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
+        yield lambda: read_dump(source, name=name)
+        return
+    if isinstance(source, (str, os.PathLike)):
+        stream, name = sys.stdin.buffer, name or "<stdin>"
+    else:
+        stream, name = source, name or getattr(source, "name", None) or "<stream>"
+    if _seekable(stream):
+        start = stream.tell()
+        yield _reader(stream, start, name)
+        return
+    with tempfile.TemporaryFile(prefix="xsdump-") as spool:
+        shutil.copyfileobj(stream, spool, 1 << 20)
+        yield _reader(spool, 0, name)
+
+
+def _seekable(stream) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _reader(stream, start: int, name: str) -> Reopen:
+    def reopen() -> Iterator[Item]:
+        stream.seek(start)
+        yield from read_dump(stream, name=name)
+
+    return reopen
+

@@ -1,0 +1,434 @@
+"""The tree ``xsdump show`` draws, as data: rows in pre-order, no rendering.
+
+A dump is folded once (:func:`load`) into a :class:`~xsdump.state.DumpState`
+holding the committed tree.  Transaction node records are not kept in the
+state; a tap on the record stream keeps only what the view needs: the records
+of the one transaction to overlay (``--tx``), a light digest of every
+transaction for ``--transactions``, and the records of transactions no
+TRANSACTION_DATA declared (an anomaly, marked in the tree).
+
+:class:`TreeView` then walks the committed tree (optionally overlaid with one
+transaction) and yields :class:`Row` objects.  Children come in the order the
+dump lists them, which is the daemon's own child order: the C daemon writes
+its tree with a depth-first ``walk_node_tree`` from ``/``
+(tools/xenstored/core.c, ``dump_state_nodes``), the same order
+``xenstore-ls`` prints.
+
+Broken structure becomes rows and marks, never an exception: an ancestor no
+record names is a placeholder row marked ``not-in-dump``; a node whose parent
+was not known before it is marked ``orphan``; a second committed record for a
+path follows the first as its own row, marked ``duplicate-record``; nodes
+touched by an undeclared transaction carry ``undeclared-tx C:T <access>``.
+Marks are fixed words and numbers, never guest bytes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, NamedTuple, Optional
+
+from .notation import access_str
+from .records import ACCESS_READ, ACCESS_WRITTEN, Item, NodeData, RingSpec, TransactionData
+from .state import DUPLICATE_PATH, ORPHAN, DumpState, TxKey, load_state, parent_path
+
+# Structure marks
+NOT_IN_DUMP = "not-in-dump"  # an ancestor that no record names
+ORPHAN_MARK = "orphan"  # parent not known before this committed record
+DUPLICATE_PATH_MARK = "duplicate-path"  # the first of several committed records for a path
+DUPLICATE_RECORD = "duplicate-record"  # a further committed record for that path
+DUPLICATE_TX_RECORD = "duplicate-tx-record"  # the overlaid transaction names this path twice
+CONTEXT = "context"  # shown only as the ancestor of a --domid match
+NOT_ABSOLUTE = "not-absolute"  # a path that neither starts with / nor is a special @ node
+UNDECLARED_TX = "undeclared-tx"
+
+# Transaction overlay states
+UNTOUCHED = "untouched"
+READ = "read"
+WRITTEN = "written"
+CREATED = "created"
+DELETED = "deleted"
+NO_ACCESS = "no-access"  # a record with access 0 that still has permissions (not a deletion)
+
+# Notes on an overlay state
+WITH_PARENT = "with parent"  # deleted because an ancestor is deleted in the transaction
+CHANGED = "changed since"  # read, and the committed node differs from what was read
+GONE = "no longer committed"  # read, and no committed node has this path any more
+NOT_COMMITTED = "not committed"  # deleted, but no committed node has this path
+
+
+class TxMark(NamedTuple):
+    """How the overlaid transaction sees a node.  ``access`` is the record's
+    access field (0 when the transaction has no record for the node)."""
+
+    state: str
+    access: int = 0
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """``read``, ``read+written``, ``created``, ``deleted, with parent``..."""
+        word = access_str(self.access) if self.state in (READ, WRITTEN) else self.state
+        return f"{word}, {self.note}" if self.note else word
+
+
+class Row(NamedTuple):
+    """One line of the tree.
+
+    ``level``: depth below the shown root (0 is the root).  ``node``: the
+    record whose value and permissions are shown (the transaction's record
+    when one is overlaid and names the node), ``None`` for a placeholder.
+    ``committed``: the committed record when the overlay shows something
+    else (a written or stale read node).  ``hidden``: children cut off by
+    ``--depth``."""
+
+    path: str
+    name: str
+    level: int
+    node: Optional[NodeData]
+    marks: tuple[str, ...] = ()
+    tx: Optional[TxMark] = None
+    committed: Optional[NodeData] = None
+    hidden: int = 0
+
+
+class Touch(NamedTuple):
+    """One transaction node record, without its value."""
+
+    path: str
+    access: int
+    deleted: bool
+
+
+@dataclass
+class Loaded:
+    """A folded dump plus what the tap kept of transaction node records."""
+
+    state: DumpState
+    overlay: Optional[TxKey] = None
+    overlay_nodes: list[NodeData] = field(default_factory=list)
+    touches: Optional[dict[TxKey, list[Touch]]] = None
+    undeclared: list[NodeData] = field(default_factory=list)
+
+
+def load(items: Iterable[Item], *, tx: Optional[TxKey] = None, digest: bool = False) -> Loaded:
+    """Fold a record stream once.  ``tx``: keep that transaction's node
+    records for an overlay; ``digest``: keep path and access of every
+    transaction node record (for the transaction listing)."""
+    loaded = Loaded(state=None, overlay=tx, touches=defaultdict(list) if digest else None)  # type: ignore[arg-type]
+    loaded.state = load_state(_tap(items, loaded), keep_transaction_nodes=False)
+    return loaded
+
+
+def _tap(items: Iterable[Item], loaded: Loaded) -> Iterator[Item]:
+    declared: set[TxKey] = set()
+    overlay, touches, undeclared = loaded.overlay, loaded.touches, loaded.undeclared
+    for item in items:
+        kind = type(item)
+        if kind is NodeData and item.conn_id:
+            key = (item.conn_id, item.tx_id)
+            if key not in declared:
+                undeclared.append(item)
+            if key == overlay:
+                loaded.overlay_nodes.append(item)
+            if touches is not None:
+                touches[key].append(Touch(item.path, item.access, item.deleted))
+        elif kind is TransactionData:
+            declared.add((item.conn_id, item.tx_id))
+        yield item
+
+
+def tx_state(committed: Optional[NodeData], record: Optional[NodeData], deleted_above: bool = False) -> TxMark:
+    """The overlay state of one node: ``committed`` is its committed record,
+    ``record`` the transaction's record for it (either may be missing)."""
+    if record is None:
+        return TxMark(DELETED, 0, WITH_PARENT) if deleted_above else TxMark(UNTOUCHED)
+    access = record.access
+    if record.deleted:
+        return TxMark(DELETED, 0, "" if committed is not None else NOT_COMMITTED)
+    if access & ACCESS_WRITTEN:
+        return TxMark(WRITTEN if committed is not None else CREATED, access)
+    if access & ACCESS_READ:
+        if committed is None:
+            return TxMark(READ, access, GONE)
+        if committed.value != record.value or committed.perms != record.perms:
+            return TxMark(READ, access, CHANGED)
+        return TxMark(READ, access)
+    return TxMark(NO_ACCESS, access)
+
+
+def domid_matches(node: Optional[NodeData], domid: int) -> bool:
+    """Owned by ``domid`` (the first permission), or an ACL entry that gives
+    it r, w or b.  Stale entries are ignored when the daemon checks access
+    (FORMAT.md, NODE_DATA permissions), so they do not grant here either."""
+    if node is None or not node.perms:
+        return False
+    if node.perms[0].domid == domid:
+        return True
+    return any(p.domid == domid and p.perm in "rwb" and not p.stale for p in node.perms[1:])
+
+
+def normalise_path(path: str) -> str:
+    if path in ("", "/"):
+        return "/"
+    return path.rstrip("/") if path.startswith("/") else path
+
+
+def name_of(path: str) -> str:
+    """The last component as the tree shows it under its parent."""
+    if path == "/" or not path.startswith("/"):
+        return path
+    name = path[len(parent_path(path)):]
+    return name[1:] if name.startswith("/") else name
+
+
+class TreeView:
+    """The rows of the committed tree, or of one transaction's view of it.
+
+    ``root``: show only this subtree (``--path``); ``depth``: levels below
+    the root (0: the root alone); ``domid``: keep nodes owned by or granting
+    access to this domain, with their ancestors as ``context`` rows."""
+
+    def __init__(self, loaded: Loaded, *, root: str = "/", depth: Optional[int] = None,
+                 domid: Optional[int] = None, overlay: bool = False):
+        self.loaded = loaded
+        self.state = loaded.state
+        self.root = normalise_path(root)
+        self.depth = depth
+        self.domid = domid
+        self.overlay = overlay and loaded.overlay is not None
+        committed = self.state.nodes
+
+        # The transaction's records by path, the first one winning (as the
+        # committed tree keeps the first record of a duplicated path).
+        self.tx_nodes: dict[str, NodeData] = {}
+        self.tx_duplicates: set[str] = set()
+        if self.overlay:
+            for record in loaded.overlay_nodes:
+                if record.path in self.tx_nodes:
+                    self.tx_duplicates.add(record.path)
+                else:
+                    self.tx_nodes[record.path] = record
+
+        self.orphans = {a.record.path for a in self.state.anomalies if a.kind == ORPHAN}
+        self.duplicates: dict[str, list[NodeData]] = defaultdict(list)
+        for a in self.state.anomalies:
+            if a.kind == DUPLICATE_PATH:
+                self.duplicates[a.record.path].append(a.record)
+        self.undeclared_marks: dict[str, list[str]] = defaultdict(list)
+        for record in loaded.undeclared:
+            self.undeclared_marks[record.path].append(
+                f"{UNDECLARED_TX} {record.conn_id}:{record.tx_id} {access_str(record.access, record.perms)}")
+
+        extra = [p for p in self.tx_nodes if p not in committed]
+        self.children, self.placeholders = _index(committed, extra)
+        self.special = [p for p in committed if not p.startswith("/")]
+        self.special += [p for p in extra if not p.startswith("/")]
+
+        self.included: Optional[set[str]] = None
+        if domid is not None:
+            self.included = self._matching(domid)
+
+    # --- lookups ---------------------------------------------------------
+
+    def exists(self, path: str) -> bool:
+        path = normalise_path(path)
+        return path in self.state.nodes or path in self.tx_nodes or path in self.placeholders
+
+    def shown_record(self, path: str) -> Optional[NodeData]:
+        record = self.tx_nodes.get(path)
+        if record is not None and not record.deleted:
+            return record
+        return self.state.nodes.get(path, record)
+
+    def _matching(self, domid: int) -> set[str]:
+        included: set[str] = {self.root}
+        for path in list(self.state.nodes) + [p for p in self.tx_nodes if p not in self.state.nodes]:
+            if not domid_matches(self.shown_record(path), domid):
+                continue
+            while path not in included:
+                included.add(path)
+                if not path.startswith("/") or path == "/":
+                    break
+                path = parent_path(path)
+        return included
+
+    # --- rows ------------------------------------------------------------
+
+    def rows(self) -> Iterator[Row]:
+        """The tree under the root, pre-order, then nothing else."""
+        root = self.root
+        if not root.startswith("/"):
+            if self.exists(root):
+                yield self._row(root, root, 0, False, 0)
+            return
+        children, included, limit = self.children, self.included, self.depth
+        deleted_root = self.overlay and self._deleted_above(root)
+        stack: list = [(root, 0, deleted_root)]
+        while stack:
+            item = stack.pop()
+            if type(item) is Row:  # a duplicate record, after its node's subtree
+                yield item
+                continue
+            path, level, deleted_above = item
+            kids = children.get(path, ())
+            if included is not None:
+                kids = [k for k in kids if k in included]
+            hidden = 0
+            if limit is not None and level >= limit:
+                hidden, kids = len(kids), ()
+            name = path if level == 0 else name_of(path)
+            row = self._row(path, name, level, deleted_above, hidden)
+            yield row
+            dups = self.duplicates.get(path)
+            if dups:
+                stack.extend(Row(path, name, level, record, (DUPLICATE_RECORD,)) for record in reversed(dups))
+            if kids:
+                below = deleted_above or (row.tx is not None and row.tx.state == DELETED)
+                for kid in reversed(kids):
+                    stack.append((kid, level + 1, below))
+
+    def special_rows(self) -> Iterator[Row]:
+        """``@releaseDomain``, ``@introduceDomain`` and any other path that
+        does not start with ``/``, listed apart from the tree."""
+        if self.root != "/":
+            return
+        for path in self.special:
+            if self.included is not None and path not in self.included:
+                continue
+            yield self._row(path, path, 1, False, 0)
+            for record in self.duplicates.get(path, ()):
+                yield Row(path, path, 1, record, (DUPLICATE_RECORD,))
+
+    def _deleted_above(self, path: str) -> bool:
+        while path != "/":
+            path = parent_path(path)
+            record = self.tx_nodes.get(path)
+            if record is not None and record.deleted:
+                return True
+        return False
+
+    def _row(self, path: str, name: str, level: int, deleted_above: bool, hidden: int) -> Row:
+        committed = self.state.nodes.get(path)
+        marks: list[str] = []
+        if path in self.placeholders:
+            marks.append(NOT_IN_DUMP)
+        if path in self.orphans:
+            marks.append(ORPHAN_MARK)
+        if path in self.duplicates:
+            marks.append(DUPLICATE_PATH_MARK)
+        if not path.startswith("/") and not path.startswith("@"):
+            marks.append(NOT_ABSOLUTE)
+        if self.included is not None and not domid_matches(self.shown_record(path), self.domid):
+            marks.append(CONTEXT)
+        undeclared = self.undeclared_marks.get(path)
+        if undeclared:
+            marks.extend(undeclared)
+        if not self.overlay:
+            return Row(path, name, level, committed, tuple(marks), None, None, hidden)
+        record = self.tx_nodes.get(path)
+        if path in self.tx_duplicates:
+            marks.append(DUPLICATE_TX_RECORD)
+        mark = tx_state(committed, record, deleted_above)
+        shown, before = committed, None
+        if record is not None:
+            if record.deleted:
+                shown = committed if committed is not None else record
+            else:
+                shown = record
+                if committed is not None and (committed.value != record.value or committed.perms != record.perms):
+                    before = committed
+        if path in self.placeholders and mark.state == UNTOUCHED:
+            mark = None  # nothing to say about a node that exists nowhere
+        return Row(path, name, level, shown, tuple(marks), mark, before, hidden)
+
+
+def _index(committed: dict[str, NodeData], extra: list[str]) -> tuple[dict[str, list[str]], set[str]]:
+    """Children of every path in record order, with placeholder ancestors
+    for paths whose parents no record names."""
+    extra_set = set(extra)
+    children: dict[str, list[str]] = defaultdict(list)
+    placeholders: set[str] = set()
+    for paths in (committed, extra):
+        for path in paths:
+            if path == "/" or not path.startswith("/"):
+                continue
+            parent = parent_path(path)
+            children[parent].append(path)
+            while parent != "/" and parent not in committed and parent not in placeholders and parent not in extra_set:
+                placeholders.add(parent)
+                above = parent_path(parent)
+                children[above].append(parent)
+                parent = above
+    if "/" not in committed and "/" not in extra_set:
+        placeholders.add("/")
+    return children, placeholders
+
+
+# --- the transaction listing ----------------------------------------------
+
+
+class TxSummary(NamedTuple):
+    """One pending transaction for ``--transactions``: who owns it, how many
+    records, and every path it touched with its overlay state."""
+
+    conn_id: int
+    tx_id: int
+    declared: bool
+    domid: Optional[int]
+    n_records: int
+    n_bytes: int
+    touched: tuple[tuple[str, TxMark], ...]
+
+    def count(self, state: str) -> int:
+        return sum(1 for _, mark in self.touched if mark.state == state)
+
+
+def transaction_summaries(loaded: Loaded) -> list[TxSummary]:
+    """Every pending transaction (declared or only named by node records),
+    in the order the dump declares them.  Needs ``load(..., digest=True)``."""
+    state = loaded.state
+    touches = loaded.touches or {}
+    out = []
+    for key, tx in state.transactions.items():
+        conn = state.connections.get(tx.conn_id)
+        domid = conn.spec.domid if conn is not None and isinstance(conn.spec, RingSpec) else None
+        touched = []
+        seen: set[str] = set()
+        for touch in touches.get(key, ()):
+            if touch.path in seen:
+                continue
+            seen.add(touch.path)
+            touched.append((touch.path, _touch_state(state.nodes.get(touch.path), touch)))
+        out.append(TxSummary(tx.conn_id, tx.tx_id, tx.declared, domid, tx.n_records, tx.n_bytes, tuple(touched)))
+    return out
+
+
+def _touch_state(committed: Optional[NodeData], touch: Touch) -> TxMark:
+    if touch.deleted:
+        return TxMark(DELETED, 0, "" if committed is not None else NOT_COMMITTED)
+    if touch.access & ACCESS_WRITTEN:
+        return TxMark(WRITTEN if committed is not None else CREATED, touch.access)
+    if touch.access & ACCESS_READ:
+        return TxMark(READ, touch.access, "" if committed is not None else GONE)
+    return TxMark(NO_ACCESS, touch.access)
+
+
+def common_ancestor(paths: Iterable[str]) -> Optional[str]:
+    """The deepest path every one of ``paths`` is at or below."""
+    common: Optional[list[str]] = None
+    for path in paths:
+        parts = path.rstrip("/").split("/")
+        if common is None:
+            common = parts
+            continue
+        n = 0
+        for a, b in zip(common, parts):
+            if a != b:
+                break
+            n += 1
+        common = common[:n]
+    if common is None:
+        return None
+    joined = "/".join(common)
+    return joined or ("/" if common == [""] else None)
