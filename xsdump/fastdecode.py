@@ -45,7 +45,7 @@ _OPS = {
 }
 
 _CHR = tuple(chr(i) for i in range(256))
-ARRAY_CACHE_SIZE = 4096
+ARRAY_CACHE_SIZE = 256
 
 
 def _short(field: str, need: int, left: int) -> FormatError:
@@ -218,7 +218,8 @@ class _Compiler:
         if isinstance(item, Model):
             # An array of fixed-size structs: one iter_unpack over the slice.
             # Permission lists repeat across nodes, so decoded arrays are
-            # cached by their bytes (bounded), which also shares the tuples.
+            # cached by their bytes, which also shares the tuples.  The cache
+            # starts afresh when full: nodes near each other share owners.
             fields = [(sc2.name, sc2.subcon) for sc2 in item.subcon.subcons]
             s = struct.Struct(_merged_format([f.subcon if isinstance(f, Char) else f for _, f in fields]))
             it = self.constant("I", s.iter_unpack)
@@ -233,7 +234,8 @@ class _Compiler:
                 f"{ind}v_{name} = {cache}.get(raw)",
                 f"{ind}if v_{name} is None:",
                 f"{ind}    v_{name} = tuple([_new({cls}, ({vals},)) for {vars_} in {it}(raw)])",
-                f"{ind}    if len({cache}) < {ARRAY_CACHE_SIZE}: {cache}[raw] = v_{name}",
+                f"{ind}    if len({cache}) >= {ARRAY_CACHE_SIZE}: {cache}.clear()",
+                f"{ind}    {cache}[raw] = v_{name}",
                 f"{ind}p += n",
             ]
         raise TypeError(f"fastdecode cannot compile array of {item!r}")

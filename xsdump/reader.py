@@ -75,7 +75,8 @@ class _Input:
     """A growing window over the input: ``buf[p:]`` holds unread bytes whose
     first byte is at file offset ``base + p``."""
 
-    def __init__(self, source, file: str):
+    def __init__(self, source, file: str, chunk: int = CHUNK):
+        self.chunk = chunk
         self.f = source
         self.size = source.size  # total bytes, when known
         self.file = file
@@ -89,7 +90,7 @@ class _Input:
     def count_rest(self, p: int) -> int:
         """Bytes from ``p`` to the end of the input (reads, but keeps none)."""
         n = len(self.buf) - p
-        while chunk := self.f.read(CHUNK):
+        while chunk := self.f.read(self.chunk):
             n += len(chunk)
         return n
 
@@ -103,7 +104,7 @@ class _Input:
             need = self.size - self.base - p  # never ask for more than the file holds
         parts = [self.buf[p:]]
         while have < need:
-            chunk = self.f.read(max(CHUNK, min(need - have, 1 << 26)))
+            chunk = self.f.read(max(self.chunk, min(need - have, 1 << 26)))
             if not chunk:
                 self.eof = True
                 break
@@ -125,16 +126,17 @@ def _check_room(inp: _Input, p: int, code: int, length: int, total: int, index: 
                         f"{pad_to_align(length)} bytes after the body", **where)
 
 
-def read_stream(source: SourceLike, *, name: Optional[str] = None) -> Iterator[Item]:
-    """Yield the header, then every record up to and including END."""
+def read_stream(source: SourceLike, *, name: Optional[str] = None, chunk: int = CHUNK) -> Iterator[Item]:
+    """Yield the header, then every record up to and including END.
+    ``chunk``: how many bytes to read at a time."""
     with open_source(source, name) as src:
-        yield from read_binary(src)
+        yield from read_binary(src, chunk)
 
 
-def read_binary(src: Source) -> Iterator[Item]:
+def read_binary(src: Source, chunk: int = CHUNK) -> Iterator[Item]:
     """The records of an already opened binary stream."""
     file = src.name
-    inp = _Input(src, file)
+    inp = _Input(src, file, chunk)
     p = inp.fill(0, HEADER_SIZE)
     header = parse_header(inp.buf[:HEADER_SIZE], file)
     yield header

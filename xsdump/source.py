@@ -37,15 +37,18 @@ class Source:
         return self._prefix[:n]
 
     def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes: what is available now (a pipe is not waited on
+        to fill ``n``), at least one byte unless the input has ended."""
         if self._prefix:
             if n < 0:
                 data, self._prefix = self._prefix + self.file.read(), b""
-                return data
-            data, self._prefix = self._prefix[:n], self._prefix[n:]
-            if len(data) < n:
-                data += self.file.read(n - len(data))
+            else:
+                data, self._prefix = self._prefix[:n], self._prefix[n:]
             return data
-        return self.file.read(n)
+        if n < 0:
+            return self.file.read()
+        read1 = getattr(self.file, "read1", None)
+        return read1(n) if read1 is not None else self.file.read(n)
 
 
 @contextlib.contextmanager
