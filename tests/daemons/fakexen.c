@@ -22,7 +22,7 @@
  * Event channel ports: binding an interdomain channel returns the remote port
  * as the local port, so a client knows which port to write into the FIFO; the
  * DOM_EXC virq is bound to FAKEXEN_VIRQ_PORT.  Notifications from the daemon
- * are dropped: clients poll the ring page.
+ * are dropped: clients poll the ring page.  syslog() lines go to stderr.
  *
  * Only the symbols the two daemons use are provided.  The real Xen libraries
  * still have to be loadable (they are linked), but none of their functions
@@ -399,6 +399,22 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	addr = fix_addr(addr, &len, &un);
 	return real_connect(fd, addr, len);
+}
+
+/*
+ * Both daemons log some events (e.g. live update) with syslog: send those
+ * lines to stderr, i.e. the harness's log file, not the system log.
+ */
+void __syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "syslog: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (!*fmt || fmt[strlen(fmt) - 1] != '\n')
+		fputc('\n', stderr);
 }
 
 /*

@@ -156,6 +156,29 @@ def _build_fake(dest: Path) -> Path:
     return out
 
 
+def _download_or_fallback(base: Path, version: str) -> Path:
+    """Download ``version``; on failure refresh the lists (the archive may have
+    replaced that version) and retry once; last resort: an older cached copy."""
+    try:
+        _download(base / version, version)
+        return base / version
+    except SetupError as first:
+        error = first
+    try:
+        _apt_update()
+        version = _candidate_version() or version
+        if not (base / version / ".complete").exists():
+            _download(base / version, version)
+        return base / version
+    except SetupError as second:
+        error = second
+    cached = _complete_versions(base)
+    if not cached:
+        raise error
+    _log(f"download failed ({error}); using the cached {cached[-1].name}")
+    return cached[-1]
+
+
 @contextlib.contextmanager
 def _locked(base: Path):
     base.mkdir(parents=True, exist_ok=True)
@@ -191,14 +214,7 @@ def ensure() -> Binaries:
         else:
             dest = base / version
             if not (dest / ".complete").exists():
-                try:
-                    _download(dest, version)
-                except SetupError:
-                    cached = _complete_versions(base)
-                    if not cached:
-                        raise
-                    dest = cached[-1]
-                    _log(f"download failed; using the cached {dest.name}")
+                dest = _download_or_fallback(base, version)
         version = (dest / ".complete").read_text().strip()
         fake = _build_fake(dest)
     b = Binaries(root=dest / "root", version=version, fakexen=fake)

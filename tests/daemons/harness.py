@@ -259,11 +259,29 @@ class Daemon:
             try:
                 with xsclient.connect_socket(self.socket_path, "probe") as c:
                     c.request(xsclient.XS_READ, b"/\0", timeout=max(0.1, deadline - time.monotonic()))
-                return
+                    open_fds = self._fd_count()
             except (OSError, TimeoutError) as e:
                 last = e
                 time.sleep(0.005)
+                continue
+            self._wait_fd_count_below(open_fds, deadline)
+            return
         raise DaemonError(f"{self.kind} daemon not ready after {timeout}s ({last})\n" + self.log_tail())
+
+    def _fd_count(self) -> int:
+        try:
+            return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+        except OSError:
+            return -1
+
+    def _wait_fd_count_below(self, count: int, deadline: float) -> None:
+        """Wait until the daemon has closed its side of the probe connection.
+
+        Otherwise the next client may get the fd number the probe is about
+        to free, or not, at random -- and fds are part of the dumps.
+        """
+        while count > 0 and self._fd_count() >= count and time.monotonic() < deadline:
+            time.sleep(0.002)
 
     def stop(self) -> None:
         for c in self._conns:
@@ -336,13 +354,20 @@ class Daemon:
             if r != b"OK":
                 raise DaemonError(f"live-update -f refused: {r!r}\n" + self.log_tail())
             while True:
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise DaemonError("live update did not finish\n" + self.log_tail())
-                try:
-                    r = c.control("live-update", "-s", "-t", str(timeout_s), timeout=left)
-                except (TimeoutError, ConnectionError) as e:
-                    raise DaemonError(f"live update: {e}\n" + self.log_tail()) from e
+                rid = c.send_request(xsclient.XS_CONTROL,
+                                     b"live-update\0-s\0-t\0" + str(timeout_s).encode() + b"\0")
+                while True:  # the C daemon answers only from the new process
+                    if time.monotonic() > end:
+                        raise DaemonError("live update did not finish\n" + self.log_tail())
+                    try:
+                        r = c.wait_reply(rid, timeout=0.2).rstrip(b"\0")
+                        break
+                    except TimeoutError:
+                        if not self.alive():
+                            raise DaemonError("daemon died during live update\n"
+                                              + self.log_tail()) from None
+                    except ConnectionError as e:
+                        raise DaemonError(f"live update: {e}\n" + self.log_tail()) from e
                 if r == b"OK":
                     break
                 if r != b"BUSY":

@@ -207,12 +207,16 @@ class Connection:
         path, token = payload.split(b"\0")[:2]
         self.events.append((path, token))
 
-    def request(self, op: int, payload: bytes = b"", tx_id: int = 0,
-                timeout: float = DEFAULT_TIMEOUT) -> bytes:
-        """Send one request and return the reply payload (raise on XS_ERROR)."""
+    def send_request(self, op: int, payload: bytes = b"", tx_id: int = 0) -> int:
+        """Send a request without waiting; returns its req_id for wait_reply()."""
         req_id = self._next_req
         self._next_req += 1
         self.t.send(encode_message(op, payload, req_id, tx_id))
+        return req_id
+
+    def wait_reply(self, req_id: int, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+        """The reply payload to request ``req_id`` (raise XenstoreError on XS_ERROR,
+        TimeoutError when none comes in time; a later call can go on waiting)."""
         deadline = time.monotonic() + timeout
         while True:
             rop, rid, _tx, data = self._read_message(deadline)
@@ -222,8 +226,17 @@ class Connection:
             if rid != req_id:
                 continue  # a stale reply, e.g. to a request sent before a restore
             if rop == XS_ERROR:
-                raise XenstoreError(data.rstrip(b"\0").decode(errors="replace"), op, payload[:60])
+                raise XenstoreError(data.rstrip(b"\0").decode(errors="replace"), rop)
             return data
+
+    def request(self, op: int, payload: bytes = b"", tx_id: int = 0,
+                timeout: float = DEFAULT_TIMEOUT) -> bytes:
+        """Send one request and return the reply payload (raise on XS_ERROR)."""
+        req_id = self.send_request(op, payload, tx_id)
+        try:
+            return self.wait_reply(req_id, timeout)
+        except XenstoreError as e:
+            raise XenstoreError(e.name, op, payload[:60]) from None
 
     def send_partial(self, op: int, payload: bytes, nbytes: int,
                      tx_id: int = 0) -> bytes:

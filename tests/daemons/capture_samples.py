@@ -1,0 +1,78 @@
+"""Capture real live-update dumps of the scenario into samples/real/.
+
+    python tests/daemons/capture_samples.py [--out DIR]
+
+Runs scenario.run() on Debian's C xenstored and OCaml oxenstored, live-updates
+each once and writes what the old process handed over:
+
+    c-xenstored-4.17.xsd    the C daemon's binary migration stream
+    oxenstored-4.17.db      the OCaml daemon's $xenstored-dump-format text
+    README.md               one line per file: content, Debian version, command
+
+The scenario is deterministic, but a few fields are not: the OCaml dump's
+/tool/xenstored holds the daemon's own path (inside the package cache dir).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import fetch  # noqa: E402
+import harness  # noqa: E402
+import scenario  # noqa: E402
+
+REPO = HERE.parent.parent
+COMMAND = "python tests/daemons/capture_samples.py"
+FILES = {
+    "c": ("c-xenstored-4.17.xsd",
+          "C xenstored live-update stream (version 1, little-endian) of the "
+          "tests/daemons/scenario.py state: dom0 + guests 1 and 5 (ring "
+          "connections with watches), 3 socket connections (one with a pending "
+          "partial WRITE, one holding the live-update `OK` reply), nodes with "
+          "NUL/non-UTF-8 values and ACLs, one stale ACL entry (flags=1)"),
+    "ocaml": ("oxenstored-4.17.db",
+              "oxenstored `$xenstored-dump-format` text dump of the same scenario "
+              "(no partial request: the format has no pending data; /tool/xenstored "
+              "holds the daemon's own path on the capturing machine)"),
+}
+
+
+def capture(binaries: fetch.Binaries, kind: str, out: Path) -> Path:
+    with harness.make_daemon(kind, binaries) as d:
+        scenario.run(d)
+        dump = d.live_update()
+    path = out / FILES[kind][0]
+    path.write_bytes(dump)
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=REPO / "samples" / "real")
+    args = ap.parse_args()
+    try:
+        b = fetch.ensure()
+    except fetch.SetupError as e:
+        print(f"cannot run the real daemons: {e}", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    lines = ["# Real daemon dumps", "",
+             "Captured from Debian's prebuilt daemons (run without Xen under the "
+             "test harness's LD_PRELOAD fake, see tests/daemons/). Do not edit by hand.", ""]
+    for kind in ("c", "ocaml"):
+        path = capture(b, kind, args.out)
+        name, what = FILES[kind]
+        lines.append(f"- `{name}` ({path.stat().st_size} bytes): {what}; "
+                     f"Debian xen-utils-4.17 {b.version}; regenerate with `{COMMAND}`.")
+        print(f"wrote {path} ({path.stat().st_size} bytes)")
+    (args.out / "README.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out / 'README.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
