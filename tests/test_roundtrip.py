@@ -18,7 +18,7 @@ from xsdump.reader import read_stream
 from xsdump.records import Header, Layout, UnknownRecord
 from xsdump.writer import encode_stream
 
-SAMPLE_NAMES = ["host.xsd", "host-be.xsd", "host-v1.xsd", "host-notx.xsd"]
+SAMPLE_NAMES = ["host.xsd", "host-be.xsd", "host-v1.xsd", "host-notx.xsd", "real/c-xenstored-4.17.xsd"]
 
 
 def semantic(record):
