@@ -43,7 +43,6 @@ from .format import BY_MODEL, RECORD_HEADER_SIZE, pad_to_align
 from .records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
-    ConnectionData,
     Header,
     Item,
     NodeData,
@@ -277,7 +276,8 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
     if progress is None:
         progress = _no_progress
     # Pass 1: the committed tree, the connections, the declared transactions.
-    state = load_state(progress(reopen(), "pass 1/2: committed tree"), keep_transaction_nodes=False)
+    state = load_state(_without_transaction_nodes(progress(reopen(), "pass 1/2: committed tree")),
+                       keep_transaction_nodes=False)
     nodes = state.nodes
     declared = {key for key, tx in state.transactions.items() if tx.declared}
     txs: dict[tuple[int, int], TransactionCost] = {}
@@ -380,6 +380,15 @@ def sort_transactions(transactions: list[TransactionCost], by: str = "bytes") ->
         return (-tx.stale_reads, d if d is not None else 1 << 30, -tx.bytes)
 
     return sorted(transactions, key=lambda tx: (*rank(tx), tx.key))
+
+
+def _without_transaction_nodes(items: Iterable[Item]) -> Iterator[Item]:
+    """The stream minus transaction NODE_DATA records: pass 2 counts those
+    (and finds the undeclared transactions) itself, so pass 1 skips folding
+    them."""
+    for item in items:
+        if type(item) is not NodeData or item.conn_id == 0:
+            yield item
 
 
 def _no_progress(items: Iterable[Item], what: str) -> Iterable[Item]:

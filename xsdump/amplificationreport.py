@@ -1,0 +1,316 @@
+"""Rendering an :class:`~xsdump.amplification.Amplification`: a table with one
+row per transaction and a totals row, then where the dump's bytes go, the
+projection and the findings; or one JSON document.
+
+On a terminal the table is a rich table; otherwise it is plain text in
+aligned columns (for grep and awk).  The only guest-controlled text here is a
+stale path: it goes through :func:`~xsdump.escape.escape_text` into
+``rich.text.Text`` pieces, never into markup.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import orjson
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+from .amplification import (
+    ACCESS_CLASSES,
+    DELETED,
+    NEAR_ROOT_DEPTH,
+    OTHER,
+    READ,
+    READ_WRITTEN,
+    WRITTEN,
+    Amplification,
+    Projection,
+    TransactionCost,
+)
+from .escape import escape_text
+from .jsonio import text_to_json
+from .notation import human_bytes
+
+STYLES = {"stale": "yellow", "near-root": "bold red", "redundant": "cyan", "total": "bold", "note": "dim"}
+
+COLUMNS = (
+    # (title, right-aligned); "depth" is that of the shallowest stale read,
+    # whose path the lines under the table name.
+    ("conn", True), ("tx", True), ("domid", True), ("records", True), ("bytes", True),
+    ("r/w/rw/d", True), ("new", True), ("redund.", True), ("delta", True),
+    ("ampl.", True), ("x store", True), ("stale", True), ("depth", True),
+)
+
+STALE_WHY = {"missing": "node gone", "value": "value changed", "perms": "perms changed",
+             "value+perms": "value and perms changed"}
+
+
+# --- numbers -------------------------------------------------------------------
+
+
+def ratio_str(ratio: Optional[float]) -> str:
+    if ratio is None:
+        return "-"
+    if ratio < 10:
+        return f"{ratio:.2f}x"
+    if ratio < 100:
+        return f"{ratio:.1f}x"
+    return f"{ratio:,.0f}x"
+
+
+def amplification_str(tx: TransactionCost) -> str:
+    if tx.records == 0:
+        return "no records"
+    if tx.all_redundant:
+        return "all redundant"
+    return ratio_str(tx.amplification)
+
+
+# --- the table ------------------------------------------------------------------
+
+
+def _cells(tx: TransactionCost, report: Amplification, total: bool = False) -> list[Text]:
+    a = tx.access
+    split = "/".join(str(a[k].records) for k in (READ, WRITTEN, READ_WRITTEN, DELETED))
+    if a[OTHER].records:
+        split += f" +{a[OTHER].records} other"
+    if total:
+        who = [Text("all", style=STYLES["total"]), Text(""), Text("")]
+    else:
+        domid = {"ring": str(tx.domid), "socket": "socket", "unknown": "?"}.get(tx.connection, "-")
+        who = [Text(str(tx.conn_id)), Text(str(tx.tx_id)), Text(domid)]
+    ampl = Text(amplification_str(tx))
+    if tx.all_redundant:
+        ampl.stylize(STYLES["redundant"])
+    stale = Text(f"{tx.stale_reads:,}", style=STYLES["stale"] if tx.stale_reads else "")
+    depth = Text("-" if tx.shallowest_stale_depth is None else str(tx.shallowest_stale_depth),
+                 style=STYLES["near-root"] if tx.near_root else "")
+    cells = who + [
+        Text(f"{tx.records:,}"), Text(human_bytes(tx.bytes)), Text(split), Text(f"{tx.created:,}"),
+        Text(f"{tx.redundant.records:,}"), Text(human_bytes(tx.delta.bytes)), ampl,
+        Text(ratio_str(report.totals.per_store(tx.bytes))), stale, depth,
+    ]
+    if total:
+        for cell in cells:
+            cell.stylize(STYLES["total"])
+    return cells
+
+
+def table_rows(report: Amplification, rows: list[TransactionCost]) -> Iterator[list[Text]]:
+    """The cells of the table: one row per shown transaction, then the
+    totals over every transaction of the dump."""
+    for tx in rows:
+        yield _cells(tx, report)
+    yield _cells(report.summed(), report, total=True)
+
+
+def rich_table(report: Amplification, rows: list[TransactionCost]) -> Table:
+    table = Table(box=box.HORIZONTALS, show_edge=False, pad_edge=False, collapse_padding=True,
+                  header_style="bold")
+    for title, _ in COLUMNS:
+        table.add_column(title, justify="right", no_wrap=True)
+    cells = list(table_rows(report, rows))
+    for i, row in enumerate(cells):
+        table.add_row(*row, end_section=(i == len(cells) - 2))
+    return table
+
+
+def plain_table(report: Amplification, rows: list[TransactionCost]) -> Iterator[Text]:
+    """The table as aligned text lines, two spaces between columns."""
+    cells = [[Text(title) for title, _ in COLUMNS]] + list(table_rows(report, rows))
+    widths = [max(len(row[i].plain) for row in cells) for i in range(len(COLUMNS))]
+    for row in cells:
+        line = Text()
+        for i, (cell, (_, right)) in enumerate(zip(row, COLUMNS)):
+            if i:
+                line.append("  ")
+            pad = " " * (widths[i] - len(cell.plain))
+            line.append_text(Text(pad) + cell if right else cell + Text(pad))
+        line.rstrip()
+        yield line
+
+
+# --- the lines below the table ---------------------------------------------------
+
+
+def summary_lines(report: Amplification) -> Iterator[Text]:
+    t = report.totals
+    parts = (("dump", t.dump_bytes, None, ""),
+             ("  committed nodes", t.committed_bytes, t.committed_nodes, " (the store)"),
+             ("  transaction records", t.transaction_bytes, t.transaction_records, ""),
+             ("  other", t.other_bytes, t.other_records, ""))
+    width = max(len(f"{n:,}") for _, n, _, _ in parts)
+    for label, n, records, what in parts:
+        tail = f"  {records:,} records{what}" if records is not None else f"  {human_bytes(n)}"
+        yield Text(f"{label:<22}{n:>{width},} B{tail}")
+    yield Text(f"amplification: {ratio_str(t.amplification)} "
+               f"(dump bytes over the {t.base_bytes:,} B without transaction records)")
+    if not report.projections:
+        yield Text("projection: no transactions in this dump", style=STYLES["note"])
+        return
+    n = report.projections[0].ring_connections
+    yield Text(f"projection: the dump if each of the {n:,} ring connection{'s' if n != 1 else ''} "
+               "held one transaction")
+    likes = [f"like the {p.like} (conn={p.conn_id} tx={p.tx_id}, {p.transaction_bytes:,} B):"
+             for p in report.projections]
+    lw = max(len(s) for s in likes)
+    pw = max(len(f"{p.projected_bytes:,}") for p in report.projections)
+    for like, p in zip(likes, report.projections):
+        yield Text(f"  {like:<{lw}} {p.projected_bytes:>{pw},} B  {human_bytes(p.projected_bytes):>10}  "
+                   f"{ratio_str(p.x_store)} the store")
+
+
+def stale_summary(report: Amplification) -> Text:
+    stale = [tx for tx in report.transactions if tx.stale_reads]
+    near = sum(tx.near_root for tx in stale)
+    if not stale:
+        return Text("stale reads: none; every transaction can still commit")
+    line = Text(f"stale reads: {len(stale):,} of {len(report.transactions):,} transactions will fail "
+                "to commit after a restore", style=STYLES["stale"])
+    if near:
+        line.append(f" ({near:,} with conflicts near the root)", style=STYLES["near-root"])
+    return line
+
+
+def stale_lines(rows: list[TransactionCost]) -> Iterator[Text]:
+    """The shallowest stale read of each row that has one."""
+    for tx in rows:
+        if not tx.stale_reads:
+            continue
+        line = Text(f"conn={tx.conn_id} tx={tx.tx_id}: {tx.stale_reads:,} stale read"
+                    f"{'s' if tx.stale_reads != 1 else ''}, shallowest ", style=STYLES["stale"])
+        line.append(escape_text(tx.shallowest_stale or ""))
+        line.append(f" (depth {tx.shallowest_stale_depth}, {STALE_WHY[tx.shallowest_stale_reason or '']})"
+                    ": will fail to commit after a restore")
+        if tx.near_root:
+            line.append(f"; conflicts near the root (depth <= {NEAR_ROOT_DEPTH})", style=STYLES["near-root"])
+        yield line
+
+
+def structure_lines(report: Amplification) -> Iterator[Text]:
+    """Transaction records in the wrong place, for every transaction."""
+    for tx in report.transactions:
+        who = f"conn={tx.conn_id} tx={tx.tx_id}"
+        if not tx.declared:
+            yield Text(f"{who}: {tx.records:,} node record{'s' if tx.records != 1 else ''} "
+                       "but no TRANSACTION_DATA declares this transaction")
+        elif tx.declarations > 1:
+            yield Text(f"{who}: declared by {tx.declarations} TRANSACTION_DATA records")
+        if tx.records_before_declaration:
+            yield Text(f"{who}: {tx.records_before_declaration:,} node record"
+                       f"{'s come' if tx.records_before_declaration != 1 else ' comes'} "
+                       "before its TRANSACTION_DATA")
+        if tx.connection == "unknown":
+            yield Text(f"{who}: no CONNECTION_DATA declares conn-id {tx.conn_id}")
+
+
+def render(report: Amplification, rows: list[TransactionCost], console: Console) -> None:
+    """Print the report: a rich table on a terminal, aligned text otherwise."""
+    if not report.transactions:
+        console.print(Text("no pending transactions"))
+    elif console.is_terminal:
+        table = rich_table(report, rows)
+        # Never elide a number: wider than the terminal rather than cut.
+        natural = Measurement.get(console, console.options.update_width(1 << 16), table).maximum
+        width = console.width
+        console.width = max(width, natural)
+        try:
+            console.print(table)
+        finally:
+            console.width = width
+    else:
+        for line in plain_table(report, rows):
+            console.print(line)
+    shown = len(rows)
+    if shown < len(report.transactions):
+        console.print(Text(f"(showing {shown} of {len(report.transactions):,} transactions; "
+                           "the totals row counts them all)", style=STYLES["note"]))
+    console.print(Text(""))
+    for line in summary_lines(report):
+        console.print(line)
+    if report.transactions:
+        console.print(stale_summary(report))
+    details = [*stale_lines(rows), *structure_lines(report)]
+    if details:
+        console.print(Text(""))
+        for line in details:
+            console.print(line)
+
+
+# --- JSON -------------------------------------------------------------------------
+
+
+def _count(c) -> dict:
+    return {"records": c.records, "bytes": c.bytes}
+
+
+def transaction_to_json(tx: TransactionCost, report: Amplification) -> dict:
+    return {
+        "conn_id": tx.conn_id,
+        "tx_id": tx.tx_id,
+        "connection": tx.connection,
+        "domid": tx.domid,
+        "declared": tx.declared,
+        "declarations": tx.declarations,
+        "declaration_bytes": tx.declaration_bytes,
+        "records_before_declaration": tx.records_before_declaration,
+        "records": tx.records,
+        "bytes": tx.bytes,
+        "access": {k: _count(tx.access[k]) for k in ACCESS_CLASSES},
+        "created": tx.created,
+        "redundant": _count(tx.redundant),
+        "delta": _count(tx.delta),
+        "amplification": tx.amplification,
+        "all_redundant": tx.all_redundant,
+        "x_store": report.totals.per_store(tx.bytes),
+        "stale": {
+            "reads": tx.stale_reads,
+            "shallowest_path": None if tx.shallowest_stale is None else text_to_json(tx.shallowest_stale),
+            "shallowest_depth": tx.shallowest_stale_depth,
+            "shallowest_reason": tx.shallowest_stale_reason,
+            "near_root": tx.near_root,
+            "will_conflict": tx.stale_reads > 0,
+        },
+    }
+
+
+def _projection_to_json(p: Projection) -> dict:
+    return {"like": p.like, "conn_id": p.conn_id, "tx_id": p.tx_id, "transaction_bytes": p.transaction_bytes,
+            "ring_connections": p.ring_connections, "projected_bytes": p.projected_bytes,
+            "x_store": p.x_store, "x_dump_without_transactions": p.x_dump}
+
+
+def json_document(report: Amplification, rows: list[TransactionCost], sort: str, top: Optional[int]) -> bytes:
+    """One JSON document: ``dump`` (where the bytes go), ``transactions``
+    (the shown rows, in ``sort`` order), ``totals`` over all transactions,
+    ``projection``."""
+    t = report.totals
+    totals = transaction_to_json(report.summed(), report)
+    for key in ("conn_id", "tx_id", "connection", "domid", "declared"):
+        del totals[key]
+    totals["transactions"] = len(report.transactions)
+    doc = {
+        "dump": {
+            "version": report.header.version,
+            "byte_order": report.header.byte_order,
+            "source_format": report.header.source_format,
+            "bytes": t.dump_bytes,
+            "committed_nodes": {"records": t.committed_nodes, "bytes": t.committed_bytes},
+            "transaction_records": {"records": t.transaction_records, "bytes": t.transaction_bytes},
+            "other": {"records": t.other_records, "bytes": t.other_bytes},
+            "bytes_without_transactions": t.base_bytes,
+            "amplification": t.amplification,
+            "ring_connections": t.ring_connections,
+        },
+        "sort": sort,
+        "top": top,
+        "transactions": [transaction_to_json(tx, report) for tx in rows],
+        "totals": totals,
+        "projection": [_projection_to_json(p) for p in report.projections],
+    }
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+
