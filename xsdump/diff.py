@@ -29,13 +29,17 @@ What is compared, and how things are matched:
 addition, everything that the format of either dump cannot hold
 (:func:`cannot_hold`): comparing a C daemon's binary stream with an oxenstored
 text dump then compares the tree, the connections and the watches, not the
-transactions, quotas and pending data that a text dump never has.  The parts
-skipped that way are listed in :attr:`DiffResult.not_compared`.  Without
-``equivalent`` everything is compared, so such a diff lists what one format
-lost.
+transactions, quotas and pending data that a text dump never has (nor the
+unique-ids, targets, watch depths and stale flags); and the text dump's
+``/@releaseDomain`` is the stream's ``@releaseDomain``.  Between a version-1
+and a version-2 stream, watch depths and domain features are not compared.
+The parts skipped that way are listed in :attr:`DiffResult.not_compared`.
+Without ``equivalent`` everything is compared, so such a diff lists what one
+format lost.
 
-Memory: A's committed tree is held once (a dict by path); B's committed nodes
-are compared as they stream past and only the few that differ are kept.
+Memory: A's committed tree is held once (a dict by path, values and shared
+permission tuples); B's committed nodes are compared as they stream past and
+only the few that differ are kept.
 Transaction node records are held as :func:`~xsdump.state.load_state` keeps
 them (once each); no tree is built per transaction.
 """
@@ -55,7 +59,6 @@ from .records import (
     PERM_FLAG_STALE,
     WATCH_DEPTH_UNLIMITED,
     ConnectionData,
-    GlobalQuotaData,
     Header,
     Item,
     NodeData,
@@ -64,7 +67,7 @@ from .records import (
 )
 from .select import under
 from .state import DumpState, Transaction, load_state
-from .wire import Fragment, Message, split_messages
+from .wire import Fragment, split_messages
 
 # --- what may be left out ------------------------------------------------------
 
@@ -91,17 +94,14 @@ ASPECTS = {
     "depth": "watch depths",
     "stale": "stale flags of permissions",
     "target": "connection targets (tdomid)",
-    "special-nodes": "special nodes (@releaseDomain, @introduceDomain)",
     "unknown": "records of unknown types",
 }
 
 # The oxenstored text dump (xenstored.ml, module DB) has lines for the
 # listening socket, the event channel device, socket and domain connections
 # (domid, mfn, ports: no target), watches (no depth) and committed nodes
-# (permissions as letters and domids: no flags); its store holds no
-# @releaseDomain/@introduceDomain nodes.  Nothing else.
-_TEXT_CANNOT = frozenset(ASPECTS)  - {"depth", "stale", "target", "special-nodes"} | {
-    "depth", "stale", "target", "special-nodes"}
+# (permissions as letters and domids: no flags).  Nothing else.
+_TEXT_CANNOT = frozenset(ASPECTS)
 # A version-1 stream has no WATCH_DATA_EXTENDED, and the C daemon writes
 # features 0 into a version-1 DOMAIN_DATA (domain.c, dump_state_domain).
 _V1_CANNOT = frozenset({"depth", "features"})
@@ -177,7 +177,7 @@ KINDS = {
     "message-changed": "a pending wire message in the same place differs; field in/out",
     "watch-added": "a watch only B's connection has (new: WatchData or WatchDataExtended)",
     "watch-removed": "a watch only A's connection has (old: watch record)",
-    "watch-changed": "field depth of a matched watch (int)",
+    "watch-changed": "field depth of a matched watch (old, new: the watch records; WATCH_DATA has no depth limit)",
     "transaction-added": "a transaction only B has (new: state.Transaction)",
     "transaction-removed": "a transaction only A has (old: state.Transaction)",
     "transaction-changed": "field tx-id (renumbered) or declared of a matched transaction",
@@ -261,12 +261,16 @@ def _display(source) -> str:
 def diff_items(items_a: Iterable[Item], items_b: Iterable[Item], options: DiffOptions = DiffOptions(),
                *, name_a: str = "A", name_b: str = "B") -> DiffResult:
     """Compare two record streams (header first)."""
-    tree = _TreeDiff(options.path)
-    state_a = load_state(_divert(items_a, tree.add_a))
+    # One stream after the other (B is not opened before A is read: each
+    # may show a progress bar).
+    it_a = iter(items_a)
+    header_a = next(it_a)
+    rules = _Rules(options, header_a)
+    tree = _TreeDiff(rules)
+    state_a = load_state(_divert(chain((header_a,), it_a), tree.add_a))
     it_b = iter(items_b)
     header_b = next(it_b)
-    rules = _Rules(options, state_a.header, header_b)
-    tree.rules = rules
+    rules.add_b(header_b)
     state_b = load_state(_divert(chain((header_b,), it_b), tree.compare_b))
     changes = tree.finish()
     notes = [f"A: {m}" for m in tree.notes_a] + [f"B: {m}" for m in tree.notes_b]
@@ -292,12 +296,22 @@ def _divert(items: Iterable[Item], on_node: Callable[[NodeData], None]) -> Itera
 class _Rules:
     """What is compared, given the options and the two headers."""
 
-    def __init__(self, options: DiffOptions, header_a: Header, header_b: Header):
+    def __init__(self, options: DiffOptions, header_a: Header):
         self.path = options.path
         self.ignored = options.ignored
-        self.skipped = (cannot_hold(header_a) | cannot_hold(header_b)) if options.equivalent else frozenset()
-        self.order_a = header_a.byte_order
-        self.order_b = header_b.byte_order
+        self.equivalent = options.equivalent
+        self.skipped = cannot_hold(header_a) if options.equivalent else frozenset()
+        # oxenstored keeps @releaseDomain and @introduceDomain as children of
+        # the root (store.ml, Path.of_string: "@x" is the one-name path [x]),
+        # so its text dump spells them "/@releaseDomain".  Compared as
+        # equivalent, that spelling is the binary stream's "@releaseDomain".
+        self.text_specials = [options.equivalent and header_a.source_format == "oxenstored", False]
+
+    def add_b(self, header_b: Header) -> None:
+        """Complete the rules once B's header is known (before B's records)."""
+        if self.equivalent:
+            self.skipped |= cannot_hold(header_b)
+            self.text_specials[1] = header_b.source_format == "oxenstored"
 
     def compares(self, name: str) -> bool:
         """Whether an ignorable field or a representable aspect is compared."""
@@ -313,6 +327,13 @@ class _Rules:
             return None
         return getattr(watch, "depth", WATCH_DEPTH_UNLIMITED)
 
+    @staticmethod
+    def special_alias(path: str) -> str:
+        """``/@name`` (a text dump's spelling of a special node) as ``@name``."""
+        if path.startswith("/@") and "/" not in path[2:]:
+            return path[1:]
+        return path
+
     def in_scope(self, path: str) -> bool:
         return self.path is None or under(path, self.path)
 
@@ -320,36 +341,47 @@ class _Rules:
 # --- committed nodes -------------------------------------------------------------
 
 _SEEN = None  # what A's entry becomes once B had the path (frees the record)
+_MISSING = object()
 
 
 class _TreeDiff:
-    """A's committed tree, then B's committed nodes checked against it one by one."""
+    """A's committed tree, then B's committed nodes checked against it one by one.
 
-    def __init__(self, path: Optional[str]):
-        self.path = path
-        self.nodes: dict[str, Optional[NodeData]] = {}
-        self.rules: Optional[_Rules] = None
+    A's nodes are kept as (value, perms, offset) with equal permission tuples
+    shared: most nodes of a host carry one of a few permission sets, so this
+    holds a tree of a thousand guests in about half the memory of the records."""
+
+    def __init__(self, rules: _Rules):
+        self.rules = rules
+        self.path = rules.path
+        self.nodes: dict[str, Optional[tuple]] = {}
+        self.perms: dict[tuple, tuple] = {}
         self.changes: list[Change] = []
         self.notes_a: list[str] = []
         self.notes_b: list[str] = []
 
     def add_a(self, node: NodeData) -> None:
         path = node.path
+        if self.rules.text_specials[0] and path.startswith("/@"):
+            path = self.rules.special_alias(path)
         if self.path is not None and not under(path, self.path):
             return
         if path in self.nodes:
             self.notes_a.append(f"second committed record for {escape_text(path)} "
                                 f"at offset {node.offset} not compared (the first one is)")
             return
-        self.nodes[path] = node
+        perms = self.perms.setdefault(node.perms, node.perms)
+        self.nodes[path] = (node.value, perms, node.offset)
 
     def compare_b(self, b: NodeData) -> None:
         path = b.path
+        if self.rules.text_specials[1] and path.startswith("/@"):
+            path = self.rules.special_alias(path)
         if self.path is not None and not under(path, self.path):
             return
         nodes = self.nodes
-        a = nodes.get(path, b)
-        if a is b:  # only B has it
+        a = nodes.get(path, _MISSING)
+        if a is _MISSING:  # only B has it
             nodes[path] = _SEEN
             self.changes.append(Change("node-added", path, new=b, b_offset=b.offset))
             return
@@ -358,21 +390,23 @@ class _TreeDiff:
                                 f"at offset {b.offset} not compared (the first one is)")
             return
         nodes[path] = _SEEN
-        if a.value != b.value:
-            self.changes.append(Change("node-value", path, old=a.value, new=b.value,
-                                       a_offset=a.offset, b_offset=b.offset))
-        if a.perms != b.perms and self.rules.perms_key(a.perms) != self.rules.perms_key(b.perms):
-            self.changes.append(Change("node-perms", path, old=a.perms, new=b.perms,
-                                       a_offset=a.offset, b_offset=b.offset))
+        value, perms, offset = a
+        if value != b.value:
+            self.changes.append(Change("node-value", path, old=value, new=b.value,
+                                       a_offset=offset, b_offset=b.offset))
+        if perms != b.perms and self.rules.perms_key(perms) != self.rules.perms_key(b.perms):
+            self.changes.append(Change("node-perms", path, old=perms, new=b.perms,
+                                       a_offset=offset, b_offset=b.offset))
 
     def finish(self) -> list[Change]:
         """Every node change, sorted by path (parents before children)."""
         changes = self.changes
-        changes.extend(Change("node-removed", p, old=n, a_offset=n.offset)
-                       for p, n in self.nodes.items() if n is not _SEEN)
+        for path, a in self.nodes.items():
+            if a is not _SEEN:
+                value, perms, offset = a
+                changes.append(Change("node-removed", path, old=NodeData(0, 0, 0, perms, path, value, offset),
+                                      a_offset=offset))
         self.nodes = {}
-        if not self.rules.compares("special-nodes"):
-            changes = [c for c in changes if not c.path.startswith("@")]
         changes.sort(key=lambda c: path_sort_key(c.path))
         return changes
 
@@ -388,12 +422,13 @@ def path_sort_key(path: str) -> tuple:
 class _Conn:
     """A connection with its watches, as one side of a match."""
 
-    __slots__ = ("record", "watches", "position", "state")
+    __slots__ = ("record", "watches", "position", "order")
 
-    def __init__(self, record: ConnectionData, watches: list, position: int):
+    def __init__(self, record: ConnectionData, watches: list, position: int, order: str):
         self.record = record
         self.watches = watches
         self.position = position  # 1-based among the dump's connections of its type
+        self.order = order  # the byte order of its pending wire messages
 
     @property
     def spec(self):
@@ -453,6 +488,7 @@ class _StateDiff:
         conn_pairs = self._connections()
         tx_pairs, tx_labels = self._transactions(conn_pairs) if r.compares("transactions") else ([], {})
         self._compare_connections(conn_pairs, tx_labels)
+        self._orphan_watches()
         self._compare_transactions(tx_pairs)
         if r.path is None:
             if r.compares("quotas"):
@@ -471,7 +507,7 @@ class _StateDiff:
             kind = "ring" if isinstance(rec.spec, RingSpec) else "socket" if isinstance(rec.spec, SocketSpec) \
                 else f"conn-type {rec.conn_type}"
             group = groups[kind]
-            group.append(_Conn(rec, state.watches.get(rec.conn_id, []), len(group) + 1))
+            group.append(_Conn(rec, state.watches.get(rec.conn_id, []), len(group) + 1, state.header.byte_order))
         return groups
 
     def _connections(self) -> list[tuple[_Conn, _Conn]]:
@@ -503,9 +539,9 @@ class _StateDiff:
                                            new=c.record, b_offset=c.record.offset))
             else:
                 for c in left_a:
-                    self._watch_changes(self._name("a", c.record), c, c.watches, [], "a")
+                    self._watch_changes(self._name("a", c.record), _home(c.record), c.watches, [])
                 for c in left_b:
-                    self._watch_changes(self._name("b", c.record), c, [], c.watches, "b")
+                    self._watch_changes(self._name("b", c.record), _home(c.record), [], c.watches)
         pairs_all.sort(key=lambda p: p[0].record.offset)
         return pairs_all
 
@@ -533,8 +569,8 @@ class _StateDiff:
                 name = f"socket fd={spec.socket_fd}" if self.rules.compares("fd") else f"socket #{c.position}"
             else:
                 name = f"{kind} #{c.position}"
-            if side == "b":
-                name += " (B)" if kind != "ring" and not self.rules.compares("fd") else ""
+            if side == "b" and kind != "ring" and not (kind == "socket" and self.rules.compares("fd")):
+                name += " in B"  # a position among B's connections
             self.conn_names[(side, c.record.conn_id)] = name
             if side == "a" and id(c) in partner:
                 self.conn_names[("b", partner[id(c)].record.conn_id)] = name
@@ -546,8 +582,13 @@ class _StateDiff:
         return tuple(sorted((w.wpath, w.token, self.rules.depth(w) or 0) for w in c.watches))
 
     def _pending_sig(self, c: _Conn) -> tuple:
-        order = self.rules.order_a if any(c is x for x in ()) else None
-        return (len(c.record.in_data), len(c.record.out_data)) if order is None else ()
+        """Pending messages as compared, transactions known only as in one or not."""
+        if not self.rules.compares("pending"):
+            return ()
+        rec = c.record
+        return tuple(self._piece_key(p, None, rec.conn_id, {})
+                     for data, lead in ((rec.in_data, 0), (rec.out_data, rec.out_resp_len))
+                     for p in split_messages(data, c.order, min(lead, len(data))))
 
     def _compare_connections(self, pairs, tx_labels) -> None:
         r = self.rules
@@ -578,12 +619,24 @@ class _StateDiff:
                 changed("fields", a.fields & ~1, b.fields & ~1)
                 if r.compares("pending"):
                     self._pending(ident, ca, cb, tx_labels)
-            self._watch_changes(ident, ca, ca.watches, cb.watches, None, a.offset, b.offset)
+            self._watch_changes(ident, _home(a), ca.watches, cb.watches)
 
-    def _watch_changes(self, ident: str, conn: _Conn, wa: list, wb: list, only: Optional[str],
-                       a_off: Optional[int] = None, b_off: Optional[int] = None) -> None:
+    def _orphan_watches(self) -> None:
+        """Watches whose conn-id no connection declares, compared by that conn-id."""
+        def orphans(state: DumpState) -> dict:
+            out: dict = defaultdict(list)
+            for conn_id, watches in state.watches.items():
+                if conn_id not in state.connections:
+                    out[conn_id if self.rules.compares("conn-id") else None].extend(watches)
+            return out
+
+        oa, ob = orphans(self.a), orphans(self.b)
+        for key in list(oa) + [k for k in ob if k not in oa]:
+            ident = "no connection" if key is None else f"conn-id {key} (no connection)"
+            self._watch_changes(ident, "/local/domain/0", oa.get(key, []), ob.get(key, []))
+
+    def _watch_changes(self, ident: str, home: str, wa: list, wb: list) -> None:
         r = self.rules
-        home = _home(conn.record)
 
         def scoped(w) -> bool:
             return r.path is None or r.in_scope(_resolve(w.wpath, home))
@@ -591,9 +644,8 @@ class _StateDiff:
         pairs, left_a, left_b = pair_up([w for w in wa if scoped(w)], [w for w in wb if scoped(w)],
                                         [lambda w: (w.wpath, w.token, r.depth(w)), lambda w: (w.wpath, w.token)])
         for x, y in pairs:
-            da, db = r.depth(x), r.depth(y)
-            if da != db:
-                self.out.append(Change("watch-changed", x.wpath, ident, "depth", da, db, x.offset, y.offset))
+            if r.depth(x) != r.depth(y):
+                self.out.append(Change("watch-changed", x.wpath, ident, "depth", x, y, x.offset, y.offset))
         for w in left_a:
             self.out.append(Change("watch-removed", w.wpath, ident, old=w, a_offset=w.offset))
         for w in left_b:
@@ -606,10 +658,10 @@ class _StateDiff:
         a, b = ca.record, cb.record
         for side, da, db, la, lb in (("in", a.in_data, b.in_data, 0, 0),
                                      ("out", a.out_data, b.out_data, a.out_resp_len, b.out_resp_len)):
-            if r.order_a == r.order_b and da == db and la == lb:
+            if ca.order == cb.order and da == db and la == lb:
                 continue
-            pa = split_messages(da, r.order_a, min(la, len(da)))
-            pb = split_messages(db, r.order_b, min(lb, len(db)))
+            pa = split_messages(da, ca.order, min(la, len(da)))
+            pb = split_messages(db, cb.order, min(lb, len(db)))
             ka = [self._piece_key(p, "a", a.conn_id, tx_labels) for p in pa]
             kb = [self._piece_key(p, "b", b.conn_id, tx_labels) for p in pb]
             if ka == kb:
@@ -639,7 +691,7 @@ class _StateDiff:
         else:
             # A transaction id is a name: equal when it names the paired
             # transaction, or when neither names a transaction in the dump.
-            tx = tx_labels.get((side, conn_id, piece.tx_id), "unknown transaction")
+            tx = tx_labels.get((side, conn_id, piece.tx_id), "a transaction")
         return ("message", piece.op, req, tx, piece.length, piece.payload, piece.partial)
 
     # transactions ---------------------------------------------------------------
@@ -673,7 +725,7 @@ class _StateDiff:
         pairs += more
         more, left_a, left_b = pair_up(left_a, left_b, [lambda t: t.owner])
         pairs += more
-        pairs.sort(key=lambda p: _tx_offset(p[0].tx))
+        pairs.sort(key=lambda p: _tx_offset(p[0].tx) or 0)
 
         labels = {}
         for i, (x, y) in enumerate(pairs):
@@ -858,5 +910,5 @@ def _resolve(wpath: str, home: str) -> str:
 
 __all__ = [
     "ASPECTS", "Change", "DiffOptions", "DiffResult", "EQUIVALENT_IGNORES", "IGNORABLE", "KINDS",
-    "GlobalQuotaData", "cannot_hold", "change_class", "diff_dumps", "diff_items", "pair_up", "path_sort_key",
+    "cannot_hold", "change_class", "diff_dumps", "diff_items", "pair_up", "path_sort_key",
 ]

@@ -1,0 +1,410 @@
+"""Rendering a :class:`~xsdump.diff.DiffResult`: text like a unified diff
+over the tree, counts per kind, or one JSON document.
+
+Text: ``---``/``+++`` name the dumps; changes come in hunks headed ``@@ ... @@``
+(a subtree of the committed tree, a connection, a transaction, a domain, the
+quotas); ``+`` is only in B, ``-`` only in A, ``~`` changed, with the old and
+new value on indented ``-``/``+`` lines; the last line counts the
+differences.  Every path, value, token and quota name comes from the dumps
+and goes through :mod:`xsdump.escape` into ``rich.text.Text`` pieces, never
+into markup, so nothing in a dump can style or control the terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Optional
+
+import orjson
+from rich.text import Text
+
+from .diff import Change, DiffResult, change_class
+from .escape import escape_bytes, escape_text, preview
+from .jsonio import CONN_TYPES, bytes_to_json, text_to_json
+from .notation import access_str, conn_str, depth_str, perms_str
+from .records import WATCH_DEPTH_UNLIMITED, ConnectionData, DomainData, GlobalData, NodeData, Perm, UnknownRecord
+from .state import Transaction, parent_path
+from .wire import Fragment, Message
+
+STYLES = {"+": "green", "-": "red", "~": "yellow", "@": "cyan", "head": "bold", "note": "dim"}
+
+# Values longer than this (escaped) show as a window around the first difference.
+FULL_VALUE = 160
+WINDOW_BEFORE, WINDOW_AFTER = 32, 96
+
+
+# --- text ----------------------------------------------------------------------
+
+
+def text_lines(result: DiffResult) -> Iterator[Text]:
+    """The whole human report, one Text per line."""
+    yield from _preamble(result)
+    for title, changes in hunks(result.changes):
+        yield Text("")
+        yield Text(f"@@ {title} @@", style=STYLES["@"])
+        for change in changes:
+            yield from change_lines(change)
+    yield Text("")
+    yield summary_line(result)
+
+
+def stat_lines(result: DiffResult) -> Iterator[Text]:
+    """``--stat``: one line per kind of change, then the summary."""
+    counts = result.counts()
+    width = max((len(k) for k in counts), default=0)
+    for kind, n in counts.items():
+        sign = {"added": "+", "removed": "-", "changed": "~"}[change_class(kind)]
+        yield Text.assemble((f"{sign} ", STYLES[sign]), f"{kind:<{width}}  {n:>7}")
+    yield summary_line(result)
+
+
+def print_lines(console, lines: Iterable[Text], batch: int = 512) -> None:
+    """Print report lines: plain text when the console has no colour (much
+    faster for big diffs; the text is already escaped), else in batches
+    through rich."""
+    if console.color_system is None:
+        write = console.file.write
+        for line in lines:
+            write(line.plain + "\n")
+        console.file.flush()
+        return
+    pending: list[Text] = []
+    for line in lines:
+        pending.append(line)
+        if len(pending) >= batch:
+            console.print(Text("\n").join(pending))
+            pending.clear()
+    if pending:
+        console.print(Text("\n").join(pending))
+
+
+def summary_line(result: DiffResult) -> Text:
+    n = len(result.changes)
+    if not n:
+        return Text("equivalent: no differences" if result.equivalent else "no differences")
+    by_class = {"added": 0, "removed": 0, "changed": 0}
+    for c in result.changes:
+        by_class[change_class(c.kind)] += 1
+    return Text.assemble(
+        f"{n} difference{'s' if n != 1 else ''}: ",
+        (f"{by_class['added']} added", STYLES["+"]), ", ",
+        (f"{by_class['removed']} removed", STYLES["-"]), ", ",
+        (f"{by_class['changed']} changed", STYLES["~"]),
+    )
+
+
+def _preamble(result: DiffResult) -> Iterator[Text]:
+    yield Text.assemble(("--- ", STYLES["-"]), (escape_text(result.a.name), STYLES["head"]), f"  ({result.a.describe()})")
+    yield Text.assemble(("+++ ", STYLES["+"]), (escape_text(result.b.name), STYLES["head"]), f"  ({result.b.describe()})")
+    if result.path is not None:
+        yield Text(f"only at or below {escape_text(result.path)}", style=STYLES["note"])
+    if result.ignored:
+        how = "compared as equivalent" if result.equivalent else "compared"
+        yield Text(f"{how}, ignoring: {', '.join(result.ignored)}", style=STYLES["note"])
+    if result.not_compared:
+        yield Text(f"not compared (one format cannot hold them): {', '.join(result.not_compared)}",
+                   style=STYLES["note"])
+    for note in result.notes:
+        yield Text(f"note: {note}", style=STYLES["note"])
+
+
+def hunks(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
+    """Changes grouped under a title, in order of first appearance.  Node
+    changes group under their parent; a node added (or removed) with its
+    parent groups with that parent's hunk, so a new subtree is one hunk."""
+    out: list[tuple[str, list[Change]]] = []
+    index: dict[tuple, int] = {}
+    anchors: dict[tuple[str, str], str] = {}  # (kind, path) -> hunk anchor of added/removed nodes
+    node_anchor = None
+    for c in changes:
+        if c.kind.startswith("node-"):
+            # Node changes come in tree order; a hunk ends where the anchor changes.
+            parent = parent_path(c.path) if c.path.startswith("/") else "special nodes"
+            anchor = parent
+            if c.kind in ("node-added", "node-removed"):
+                anchor = anchors.get((c.kind, parent), parent)
+                anchors[(c.kind, c.path)] = anchor
+            if anchor != node_anchor:
+                out.append((escape_text(anchor), []))
+                node_anchor = anchor
+            out[-1][1].append(c)
+            continue
+        key, title = _section(c)
+        if key not in index:
+            index[key] = len(out)
+            out.append((title, []))
+        out[index[key]][1].append(c)
+    return out
+
+
+def _section(c: Change) -> tuple[tuple, str]:
+    kind = c.kind
+    if kind in ("connection-added", "connection-removed"):
+        return ("connections",), "connections"
+    if kind.startswith(("connection-", "message-", "watch-")):
+        return ("connection", c.identity), f"connection {c.identity}"
+    if kind in ("transaction-added", "transaction-removed"):
+        return ("transactions",), "transactions"
+    if kind.startswith(("transaction-", "tx-node-")):
+        return ("transaction", c.identity), f"transaction {c.identity}"
+    if kind == "global-quota":
+        return ("quota",), "quotas"
+    if kind.startswith("domain-"):
+        return ("domain", c.identity), c.identity
+    if kind == "global-data":
+        return ("global",), "global data"
+    return ("unknown",), "records of unknown types"
+
+
+def _line(sign: str, *parts, indent: str = "") -> Text:
+    """A diff line: the sign coloured, the rest plain (parts are (text, style) or text)."""
+    return Text.assemble(indent, (sign, STYLES.get(sign, "")), " ", *parts)
+
+
+def change_lines(c: Change) -> Iterator[Text]:
+    kind = c.kind
+    if kind in ("node-added", "node-removed"):
+        sign = "+" if kind == "node-added" else "-"
+        yield _line(sign, (_node_text(c.new if sign == "+" else c.old, with_path=True), STYLES[sign]))
+    elif kind == "node-value":
+        yield _line("~", escape_text(c.path))
+        yield from _value_pair(c.old, c.new)
+    elif kind == "node-perms":
+        yield _line("~", escape_text(c.path), "  perms")
+        yield _line("-", (perms_str(c.old), STYLES["-"]), indent="  ")
+        yield _line("+", (perms_str(c.new), STYLES["+"]), indent="  ")
+    elif kind in ("connection-added", "connection-removed"):
+        sign = "+" if kind == "connection-added" else "-"
+        rec = c.new if sign == "+" else c.old
+        yield _line(sign, (f"{c.identity}  ({_conn_details(rec)})", STYLES[sign]))
+    elif kind == "connection-changed":
+        show = _hex if c.field == "unique-id" else _scalar
+        yield _line("~", f"{c.field}: {show(c.old)} -> {show(c.new)}")
+    elif kind in ("message-added", "message-removed"):
+        sign = "+" if kind == "message-added" else "-"
+        yield _line(sign, (f"{c.field}: {_piece_text(c.new if sign == '+' else c.old)}", STYLES[sign]))
+    elif kind == "message-changed":
+        yield _line("~", f"{c.field}: message")
+        yield _line("-", (_piece_text(c.old), STYLES["-"]), indent="  ")
+        yield _line("+", (_piece_text(c.new), STYLES["+"]), indent="  ")
+    elif kind in ("watch-added", "watch-removed"):
+        sign = "+" if kind == "watch-added" else "-"
+        yield _line(sign, (f"watch {_watch_text(c.new if sign == '+' else c.old)}", STYLES[sign]))
+    elif kind == "watch-changed":
+        yield _line("~", f"watch {escape_text(c.old.wpath)}  token={escape_text(c.old.token)}  "
+                         f"depth: {depth_str(_depth(c.old))} -> {depth_str(_depth(c.new))}")
+    elif kind in ("transaction-added", "transaction-removed"):
+        sign = "+" if kind == "transaction-added" else "-"
+        tx: Transaction = c.new if sign == "+" else c.old
+        what = "" if tx.declared else ", no TRANSACTION_DATA"
+        yield _line(sign, (f"{c.identity}  ({tx.n_records} node records, {tx.n_bytes} B{what})", STYLES[sign]))
+    elif kind == "transaction-changed":
+        yield _line("~", f"{c.field}: {_scalar(c.old)} -> {_scalar(c.new)}")
+    elif kind in ("tx-node-added", "tx-node-removed"):
+        sign = "+" if kind == "tx-node-added" else "-"
+        yield _line(sign, (_node_text(c.new if sign == "+" else c.old, with_path=True), STYLES[sign]))
+    elif kind == "tx-node-changed":
+        yield _line("~", escape_text(c.path))
+        yield _line("-", (_node_text(c.old, with_path=False), STYLES["-"]), indent="  ")
+        yield _line("+", (_node_text(c.new, with_path=False), STYLES["+"]), indent="  ")
+        if c.old.value != c.new.value:
+            yield from _first_difference(c.old.value, c.new.value)
+    elif kind == "global-quota":
+        yield _line("~", f"{c.identity} {escape_text(c.field)}: {_scalar(c.old)} -> {_scalar(c.new)}")
+    elif kind in ("domain-added", "domain-removed"):
+        sign = "+" if kind == "domain-added" else "-"
+        yield _line(sign, (_domain_text(c.new if sign == "+" else c.old), STYLES[sign]))
+    elif kind == "domain-features":
+        yield _line("~", f"features: {c.old:#x} -> {c.new:#x}")
+    elif kind == "domain-quota":
+        yield _line("~", f"quota {escape_text(c.field)}: {_scalar(c.old)} -> {_scalar(c.new)}")
+    elif kind == "global-data":
+        yield _line("~", f"{c.field}: {_scalar(c.old)} -> {_scalar(c.new)}")
+    elif kind in ("unknown-added", "unknown-removed"):
+        sign = "+" if kind == "unknown-added" else "-"
+        rec: UnknownRecord = c.new if sign == "+" else c.old
+        yield _line(sign, (f"record type {rec.record_type}: {len(rec.body)} B {preview(rec.body, 60)}", STYLES[sign]))
+    else:  # a kind this renderer does not know: show what there is
+        yield _line("~", f"{c.kind} {escape_text(c.path or '')} {c.identity or ''} {c.field or ''}")
+
+
+def _conn_details(rec: ConnectionData) -> str:
+    text = f"conn-id {rec.conn_id}, {conn_str(rec)}"
+    if rec.unique_id is not None:
+        text += f", unique-id {rec.unique_id:#x}"
+    return text + f", in {len(rec.in_data)} B, out {len(rec.out_data)} B"
+
+
+def _hex(value) -> str:
+    return f"{value:#x}" if isinstance(value, int) else _scalar(value)
+
+
+def _scalar(value) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, GlobalData):
+        return f"rw_socket_fd={value.rw_socket_fd} evtchn_fd={value.evtchn_fd}"
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, str):
+        return escape_text(value)
+    if isinstance(value, tuple):
+        return ",".join(_scalar(v) for v in value)
+    return str(value)
+
+
+def _node_text(node: NodeData, with_path: bool) -> str:
+    text = f"\"{escape_bytes(node.value)}\"  perms={perms_str(node.perms)}"
+    if not node.committed:
+        text += f"  [{access_str(node.access, node.perms)}]"
+    if with_path:
+        text = f"{escape_text(node.path)} = {text}"
+    return text
+
+
+def _value_pair(old: bytes, new: bytes) -> Iterator[Text]:
+    eo, en = escape_bytes(old), escape_bytes(new)
+    if len(eo) <= FULL_VALUE and len(en) <= FULL_VALUE:
+        yield _line("-", (f"\"{eo}\"", STYLES["-"]), indent="  ")
+        yield _line("+", (f"\"{en}\"", STYLES["+"]), indent="  ")
+        yield from _first_difference(old, new)
+        return
+    at = _first_diff(old, new)
+    start = max(0, at - WINDOW_BEFORE)
+    for sign, value in (("-", old), ("+", new)):
+        piece = escape_bytes(value[start:at + WINDOW_AFTER])
+        yield _line(sign, ("…" if start else "", STYLES[sign]), (f"\"{piece}\"", STYLES[sign]),
+                    ("…" if at + WINDOW_AFTER < len(value) else "", STYLES[sign]), indent="  ")
+    yield from _first_difference(old, new)
+
+
+def _first_diff(old: bytes, new: bytes) -> int:
+    n = min(len(old), len(new))
+    for i in range(n):
+        if old[i] != new[i]:
+            return i
+    return n
+
+
+def _first_difference(old: bytes, new: bytes) -> Iterator[Text]:
+    at = _first_diff(old, new)
+    yield Text(f"    first difference at byte {at} (A {len(old)} B, B {len(new)} B)", style=STYLES["note"])
+
+
+def _piece_text(piece) -> str:
+    if isinstance(piece, Fragment):
+        return f"fragment {len(piece.raw)} B ({piece.why}): \"{preview(piece.raw, 60)}\""
+    cut = f" PARTIAL {len(piece.payload)}/{piece.length} B" if piece.partial else ""
+    return (f"{piece.op_name} req_id={piece.req_id} tx_id={piece.tx_id} len={piece.length}{cut}: "
+            f"\"{preview(piece.payload, 60)}\"")
+
+
+def _watch_text(w) -> str:
+    depth = getattr(w, "depth", None)
+    text = f"{escape_text(w.wpath)}  token={escape_text(w.token)}"
+    return text + (f"  depth={depth_str(depth)}" if depth is not None else "")
+
+
+def _depth(watch) -> int:
+    return getattr(watch, "depth", WATCH_DEPTH_UNLIMITED)
+
+
+def _domain_text(d: DomainData) -> str:
+    quota = " ".join(f"{escape_text(n)}={v}" for n, v in d.quota) or "no quotas"
+    return f"domain {d.domid}  features={d.features:#x}  {quota}"
+
+
+# --- JSON ----------------------------------------------------------------------
+
+
+def json_document(result: DiffResult, *, with_changes: bool = True) -> bytes:
+    """One JSON document: both dumps, what was left out, counts and changes."""
+    doc = {
+        "a": _side_json(result.a),
+        "b": _side_json(result.b),
+        "equivalent": result.equivalent,
+        "ignored": list(result.ignored),
+        "not_compared": list(result.not_compared),
+        "path": None if result.path is None else text_to_json(result.path),
+        "differences": len(result.changes),
+        "counts": [{"kind": k, "count": n} for k, n in result.counts().items()],
+        "notes": result.notes,
+    }
+    if with_changes:
+        doc["changes"] = [change_to_json(c) for c in result.changes]
+    return orjson.dumps(doc) + b"\n"
+
+
+def _side_json(side) -> dict:
+    h = side.header
+    out = {"name": text_to_json(side.name), "format": h.source_format, "version": h.version}
+    if h.source_format == "binary":
+        out["byte_order"] = h.byte_order
+    return out
+
+
+def change_to_json(c: Change) -> dict:
+    out: dict = {"kind": c.kind}
+    if c.path is not None:
+        out["path"] = text_to_json(c.path)
+    if c.identity is not None:
+        out["identity"] = c.identity
+    if c.field is not None:
+        out["field"] = text_to_json(c.field)
+    out["old"] = value_to_json(c.old)
+    out["new"] = value_to_json(c.new)
+    out["a_offset"] = c.a_offset
+    out["b_offset"] = c.b_offset
+    return out
+
+
+def value_to_json(value) -> Optional[object]:
+    """The JSON of one side of a change; bytes by the rule of :mod:`xsdump.jsonio`."""
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, bytes):
+        return bytes_to_json(value)
+    if isinstance(value, str):
+        return text_to_json(value)
+    if isinstance(value, NodeData):
+        out = {"value": bytes_to_json(value.value), "perms": _perms_json(value.perms)}
+        if not value.committed:
+            out.update(conn_id=value.conn_id, tx_id=value.tx_id, access=value.access,
+                       access_str=access_str(value.access, value.perms))
+        return out
+    if isinstance(value, ConnectionData):
+        out = {"conn_id": value.conn_id, "conn_type": CONN_TYPES.get(value.conn_type, value.conn_type)}
+        spec = value.spec
+        if isinstance(spec, bytes):
+            out["spec"] = bytes_to_json(spec)
+        else:
+            out.update(spec._asdict())
+        out.update(unique_id=value.unique_id, out_resp_len=value.out_resp_len,
+                   in_data=bytes_to_json(value.in_data), out_data=bytes_to_json(value.out_data))
+        return out
+    if isinstance(value, Message):
+        return {"op": value.op_name, "op_code": value.op, "req_id": value.req_id, "tx_id": value.tx_id,
+                "length": value.length, "payload": bytes_to_json(value.payload), "partial": value.partial}
+    if isinstance(value, Fragment):
+        return {"fragment": bytes_to_json(value.raw), "why": value.why}
+    if isinstance(value, Transaction):
+        return {"conn_id": value.conn_id, "tx_id": value.tx_id, "declared": value.declared,
+                "records": value.n_records, "bytes": value.n_bytes}
+    if isinstance(value, DomainData):
+        return {"domid": value.domid, "features": value.features,
+                "quota": [{"name": text_to_json(n), "value": v} for n, v in value.quota]}
+    if isinstance(value, GlobalData):
+        return {"rw_socket_fd": value.rw_socket_fd, "evtchn_fd": value.evtchn_fd}
+    if isinstance(value, UnknownRecord):
+        return {"record_type": value.record_type, "body": bytes_to_json(value.body)}
+    if hasattr(value, "wpath"):  # a watch record
+        return {"wpath": text_to_json(value.wpath), "token": text_to_json(value.token),
+                "depth": getattr(value, "depth", None)}
+    if isinstance(value, tuple):
+        if value and all(isinstance(p, Perm) for p in value):
+            return _perms_json(value)
+        return [value_to_json(v) for v in value]
+    return str(value)
+
+
+def _perms_json(perms) -> list:
+    return [{"perm": text_to_json(p.perm), "flags": p.flags, "domid": p.domid} for p in perms]
