@@ -6,10 +6,12 @@ forms that say the same things.
 
       name = "value"  (n0,r5)  [read+written]  [orphan]  committed "old"
 
-  Names have spaces escaped (``\\x20``) and values have ``"`` escaped, so the
-  two-space separated fields cannot be forged by guest data; placeholders
-  (ancestors no record names) have no `` = "..."``.
-- rich: the same text in a ``rich.tree.Tree``, with colour on a terminal;
+  Names have spaces (``\\x20``) and ``"`` escaped and values have ``"``
+  escaped, so the two-space separated fields cannot be forged by guest data;
+  placeholders (ancestors no record names) have no `` = "..."``.
+- rich: the same text in a ``rich.tree.Tree``, with colour on a terminal
+  (a tree of more than ``RICH_TREE_LIMIT`` rows is streamed line by line with
+  the same guides and styles, byte for byte what the Tree would print);
 - JSON: one document, the tree nested, bytes by the rule of
   :mod:`xsdump.jsonio`; values are never cut.
 
@@ -26,11 +28,10 @@ from typing import Iterator, Optional
 import orjson
 
 from .escape import escape_bytes, escape_text, preview
-from .jsonio import bytes_to_json, text_to_json
+from .jsonio import CONN_TYPES, bytes_to_json, text_to_json
 from .listing import message_lines, quota_str
 from .notation import access_str, conn_str, depth_str, human_bytes, perms_str
 from .records import ConnectionData, RingSpec, SocketSpec, WatchDataExtended
-from .state import UNDECLARED_TRANSACTION
 from .tree import (
     CONTEXT,
     CREATED,
@@ -78,15 +79,23 @@ class Options:
 
 
 def name_text(name: str) -> str:
-    """A path component, escaped, with spaces escaped too (fields are
-    separated by two spaces)."""
+    """A path component, escaped, with spaces and ``"`` escaped too (fields
+    are separated by two spaces); the empty name shows as ``""``."""
+    if not name:
+        return '""'
     text = escape_text(name)
-    return text.replace(" ", "\\x20") if " " in text else text
+    if " " in text:
+        text = text.replace(" ", "\\x20")
+    return text.replace('"', '\\"') if '"' in text else text
 
 
 def value_text(raw: bytes, opts: Options) -> str:
     """A value for inside double quotes: escaped, ``"`` escaped, cut with an
     ellipsis unless ``--full``."""
+    if len(raw) <= opts.width and raw.isascii():
+        text = raw.decode("ascii")
+        if text.isprintable() and "\\" not in text and '"' not in text:
+            return text  # nothing to escape or cut
     text = escape_bytes(raw) if opts.full else preview(raw, opts.width)
     return text.replace('"', '\\"') if '"' in text else text
 
@@ -120,7 +129,22 @@ def row_parts(row: Row, opts: Options) -> Line:
 
 
 def plain(line: Line) -> str:
-    return "".join(text for text, _ in line)
+    return "".join([text for text, _ in line])
+
+
+def plain_row(row: Row, opts: Options) -> str:
+    """``plain(row_parts(row, opts))``, built directly for the common row
+    (a node with nothing to mark)."""
+    node = row.node
+    if node is None or row.marks or row.tx is not None or row.hidden:
+        return plain(row_parts(row, opts))
+    name = row.name
+    if " " in name or "\\" in name or '"' in name or not name or not name.isprintable():
+        name = name_text(name)
+    value = value_text(node.value, opts)
+    if opts.perms:
+        return f'{name} = "{value}"  ({perms_str(node.perms)})'
+    return f'{name} = "{value}"'
 
 
 # --- the summary -------------------------------------------------------------
@@ -204,11 +228,11 @@ def _quota_lines(loaded: Loaded) -> list[Line]:
 def _tx_owner(loaded: Loaded, conn_id: int) -> str:
     conn = loaded.state.connections.get(conn_id)
     if conn is None:
-        return "  (unknown connection)"
+        return " (unknown connection)"
     if isinstance(conn.spec, RingSpec):
-        return f"  (domid {conn.spec.domid})"
+        return f" (domid {conn.spec.domid})"
     if isinstance(conn.spec, SocketSpec):
-        return f"  (socket fd={conn.spec.socket_fd})"
+        return f" (socket fd={conn.spec.socket_fd})"
     return ""
 
 
@@ -304,7 +328,9 @@ def undeclared_lines(loaded: Loaded, opts: Options) -> list[Line]:
 def plain_lines(loaded: Loaded, name: str, opts: Options, view: Optional[TreeView], *,
                 summary: bool = True, transactions: bool = False) -> Iterator[str]:
     """The whole report as text lines (without newlines)."""
-    for section in _sections(loaded, name, opts, view, summary=summary, transactions=transactions):
+    for n, section in enumerate(_sections(loaded, name, opts, view, summary=summary, transactions=transactions)):
+        if n:
+            yield ""
         if isinstance(section, list):
             for line in section:
                 yield plain(line)
@@ -313,8 +339,7 @@ def plain_lines(loaded: Loaded, name: str, opts: Options, view: Optional[TreeVie
             if title is not None:
                 yield plain(title)
             for row in rows:
-                yield " " * row.level + plain(row_parts(row, opts))
-        yield ""
+                yield " " * row.level + plain_row(row, opts)
 
 
 def _sections(loaded: Loaded, name: str, opts: Options, view: Optional[TreeView], *,
@@ -335,7 +360,7 @@ def _sections(loaded: Loaded, name: str, opts: Options, view: Optional[TreeView]
     yield title, view.rows()
     specials = list(view.special_rows())
     if specials:
-        yield [("special nodes:", "bold")]], specials
+        yield [("special nodes:", "bold")], specials
     undeclared = undeclared_lines(loaded, opts)
     if undeclared:
         yield undeclared
@@ -343,42 +368,132 @@ def _sections(loaded: Loaded, name: str, opts: Options, view: Optional[TreeView]
 
 # --- rich --------------------------------------------------------------------
 
+# Up to this many rows a tree is drawn as a rich.tree.Tree; a bigger one is
+# streamed line by line with the same guides and styles (rich lays a Tree out
+# whole before printing, which takes half a minute for 100,000 nodes).
+RICH_TREE_LIMIT = 5000
+
+GUIDES = ("    ", "\u2502   ", "\u251c\u2500\u2500 ", "\u2514\u2500\u2500 ")  # as rich.tree.Tree.TREE_GUIDES[0]
+ASCII_GUIDES = ("    ", "|   ", "+-- ", "`-- ")
+GUIDE_STYLE = "dim"
+
+
+class Styler:
+    """Applies rich styles to already escaped text the way the console
+    would (its colour system, NO_COLOR), for lines written directly."""
+
+    def __init__(self, console):
+        from rich.color import ColorSystem
+
+        systems = {"standard": ColorSystem.STANDARD, "256": ColorSystem.EIGHT_BIT,
+                   "truecolor": ColorSystem.TRUECOLOR, "windows": ColorSystem.WINDOWS}
+        self.system = systems.get(console.color_system or "")
+        self.no_color = console.no_color
+        self.cache: dict = {}
+
+    def __call__(self, text: str, style: str) -> str:
+        if not style or self.system is None or not text:
+            return text
+        rendered = self.cache.get(style)
+        if rendered is None:
+            from rich.style import Style
+
+            rendered = Style.parse(style)
+            if self.no_color:
+                rendered = rendered.without_color
+            self.cache[style] = rendered
+        return rendered.render(text, color_system=self.system)
+
+
+def streamed_tree_lines(rows, opts: Options, styler: Styler, guides=GUIDES,
+                        title: Optional[Line] = None) -> Iterator[str]:
+    """A tree drawn like ``rich.tree.Tree`` (same guides), one line at a time.
+    ``title``: the label of a root that is not a row (the special nodes)."""
+    space, cont, fork, end = (styler(g, GUIDE_STYLE) for g in guides)
+    lasts: list[bool] = []
+    if title is not None:
+        yield "".join(styler(text, style) for text, style in title)
+    for row in rows:
+        level = row.level
+        del lasts[level:]
+        label = "".join(styler(text, style) for text, style in row_parts(row, opts))
+        if level:
+            prefix = "".join(space if last else cont for last in lasts[1:level])
+            yield prefix + (end if row.last else fork) + label
+        else:
+            yield label
+        while len(lasts) < level:
+            lasts.append(True)
+        lasts.append(row.last)
+
 
 def render_rich(console, loaded: Loaded, name: str, opts: Options, view: Optional[TreeView], *,
                 summary: bool = True, transactions: bool = False) -> None:
     """The report on a rich console: summary lines, then each tree as a
-    ``rich.tree.Tree``.  Every label is a ``Text`` assembled from plain
-    strings, so nothing is parsed as markup."""
+    ``rich.tree.Tree`` (streamed when big).  Every label is built from
+    (escaped text, style) pairs, never parsed as markup."""
     from rich.text import Text
     from rich.tree import Tree
 
     def text(line: Line) -> Text:
         return Text.assemble(*line, no_wrap=True, overflow="ignore")
 
-    for section in _sections(loaded, name, opts, view, summary=summary, transactions=transactions):
+    def say(renderable) -> None:
+        console.print(renderable, soft_wrap=True, markup=False, highlight=False, emoji=False)
+
+    for n, section in enumerate(_sections(loaded, name, opts, view, summary=summary, transactions=transactions)):
+        if n:
+            console.print()
         if isinstance(section, list):
             for line in section:
-                console.print(text(line), soft_wrap=True, markup=False, highlight=False, emoji=False)
-        else:
-            title, rows = section
-            tree = None
-            stack: list = []
-            for row in rows:
-                label = text(row_parts(row, opts))
-                if tree is None:
-                    if row.level == 0:
-                        if title is not None:
-                            console.print(text(title), soft_wrap=True, markup=False, highlight=False, emoji=False)
-                        tree = Tree(label, guide_style="dim")
-                        stack = [tree]
-                        continue
-                    tree = Tree(text(title or []), guide_style="dim")
+                say(text(line))
+            continue
+        title, rows = section
+        rows = iter(rows)
+        first = [row for _, row in zip(range(RICH_TREE_LIMIT + 1), rows)]
+        standalone_title = title is not None and first and first[0].level == 0
+        if standalone_title:
+            say(text(title))
+        if len(first) > RICH_TREE_LIMIT:
+            guides = ASCII_GUIDES if console.options.ascii_only else GUIDES
+            lines = streamed_tree_lines(_chain(first, rows), opts, Styler(console), guides,
+                                        None if standalone_title else title)
+            _write_lines(console, lines)
+            continue
+        tree = None
+        stack: list = []
+        for row in first:
+            label = text(row_parts(row, opts))
+            if tree is None:
+                if row.level == 0:
+                    tree = Tree(label, guide_style=GUIDE_STYLE)
                     stack = [tree]
-                del stack[row.level:]
-                stack.append(stack[-1].add(label))
-            if tree is not None:
-                console.print(tree, soft_wrap=True, markup=False, highlight=False, emoji=False)
-        console.print()
+                    continue
+                tree = Tree(text(title or []), guide_style=GUIDE_STYLE)
+                stack = [tree]
+            del stack[row.level:]
+            stack.append(stack[-1].add(label))
+        if tree is not None:
+            say(tree)
+
+
+def _chain(first, rest):
+    yield from first
+    yield from rest
+
+
+def _write_lines(console, lines, batch: int = 512) -> None:
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= batch:
+            chunk.append("")
+            console.file.write("\n".join(chunk))
+            chunk = []
+    if chunk:
+        chunk.append("")
+        console.file.write("\n".join(chunk))
+    console.file.flush()
 
 
 # --- JSON --------------------------------------------------------------------
@@ -429,7 +544,7 @@ def tree_json_chunks(rows) -> Iterator[bytes]:
 
 
 def _conn_json(conn: ConnectionData, loaded: Loaded, opts: Options) -> dict:
-    out: dict = {"conn_id": conn.conn_id, "conn_type": {0: "ring", 1: "socket"}.get(conn.conn_type, conn.conn_type)}
+    out: dict = {"conn_id": conn.conn_id, "conn_type": CONN_TYPES.get(conn.conn_type, conn.conn_type)}
     if isinstance(conn.spec, RingSpec):
         out.update(domid=conn.spec.domid, tdomid=conn.spec.tdomid, evtchn=conn.spec.evtchn)
     elif isinstance(conn.spec, SocketSpec):
@@ -479,9 +594,12 @@ def summary_json(loaded: Loaded, name: str, opts: Options, view: Optional[TreeVi
         "nodes": {"committed": len(state.nodes), "special": sum(1 for p in state.nodes if not p.startswith("/")),
                   "in_transactions": sum(tx.n_records for tx in state.transactions.values())},
         "connections": [_conn_json(c, loaded, opts) for c in state.connections.values()],
-        "stray_watches": [_watch_json(w) for cid, ws in state.watches.items() if cid not in state.connections for w in ws],
-        "quota": None if gq is None else {"domain": _quota_json(gq.domain_quota), "global": _quota_json(gq.global_quota)},
-        "domains": [{"domid": d.domid, "features": d.features, "quota": _quota_json(d.quota)} for d in state.domains.values()],
+        "stray_watches": [_watch_json(w) for cid, ws in state.watches.items() if cid not in state.connections
+                          for w in ws],
+        "quota": None if gq is None else {"domain": _quota_json(gq.domain_quota),
+                                          "global": _quota_json(gq.global_quota)},
+        "domains": [{"domid": d.domid, "features": d.features, "quota": _quota_json(d.quota)}
+                    for d in state.domains.values()],
         "transactions": [{"conn_id": tx.conn_id, "tx_id": tx.tx_id, "declared": tx.declared,
                           "records": tx.n_records, "bytes": tx.n_bytes} for tx in state.transactions.values()],
         "anomalies": [{"kind": a.kind, "message": a.message, "offset": a.record.offset} for a in state.anomalies],
@@ -506,7 +624,8 @@ def json_chunks(loaded: Loaded, name: str, opts: Options, view: Optional[TreeVie
     "transactions": [...]}``.  Every tree node has ``children``."""
     yield b'{"summary":' + orjson.dumps(summary_json(loaded, name, opts, view))
     if transactions or view is None:
-        summaries = [s for s in transaction_summaries(loaded) if loaded.overlay is None or (s.conn_id, s.tx_id) == loaded.overlay]
+        summaries = [s for s in transaction_summaries(loaded)
+                     if loaded.overlay is None or (s.conn_id, s.tx_id) == loaded.overlay]
         yield b',"transactions":' + orjson.dumps([_tx_summary_json(s) for s in summaries]) + b"}\n"
         return
     if view.overlay:

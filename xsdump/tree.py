@@ -17,8 +17,9 @@ its tree with a depth-first ``walk_node_tree`` from ``/``
 Broken structure becomes rows and marks, never an exception: an ancestor no
 record names is a placeholder row marked ``not-in-dump``; a node whose parent
 was not known before it is marked ``orphan``; a second committed record for a
-path follows the first as its own row, marked ``duplicate-record``; nodes
-touched by an undeclared transaction carry ``undeclared-tx C:T <access>``.
+path is a sibling row after the first one's subtree, marked
+``duplicate-record``; nodes touched by an undeclared transaction carry
+``undeclared-tx C:T <access>``.
 Marks are fixed words and numbers, never guest bytes.
 """
 
@@ -80,7 +81,7 @@ class Row(NamedTuple):
     when one is overlaid and names the node), ``None`` for a placeholder.
     ``committed``: the committed record when the overlay shows something
     else (a written or stale read node).  ``hidden``: children cut off by
-    ``--depth``."""
+    ``--depth``.  ``last``: no further sibling follows (for drawing guides)."""
 
     path: str
     name: str
@@ -90,6 +91,7 @@ class Row(NamedTuple):
     tx: Optional[TxMark] = None
     committed: Optional[NodeData] = None
     hidden: int = 0
+    last: bool = True
 
 
 class Touch(NamedTuple):
@@ -115,27 +117,37 @@ def load(items: Iterable[Item], *, tx: Optional[TxKey] = None, digest: bool = Fa
     """Fold a record stream once.  ``tx``: keep that transaction's node
     records for an overlay; ``digest``: keep path and access of every
     transaction node record (for the transaction listing)."""
-    loaded = Loaded(state=None, overlay=tx, touches=defaultdict(list) if digest else None)  # type: ignore[arg-type]
-    loaded.state = load_state(_tap(items, loaded), keep_transaction_nodes=False)
-    return loaded
+    tap = _Tap(tx, digest)
+    state = load_state(tap.through(items), keep_transaction_nodes=False)
+    return Loaded(state, tx, tap.overlay_nodes, tap.touches, tap.undeclared)
 
 
-def _tap(items: Iterable[Item], loaded: Loaded) -> Iterator[Item]:
-    declared: set[TxKey] = set()
-    overlay, touches, undeclared = loaded.overlay, loaded.touches, loaded.undeclared
-    for item in items:
-        kind = type(item)
-        if kind is NodeData and item.conn_id:
-            key = (item.conn_id, item.tx_id)
-            if key not in declared:
-                undeclared.append(item)
-            if key == overlay:
-                loaded.overlay_nodes.append(item)
-            if touches is not None:
-                touches[key].append(Touch(item.path, item.access, item.deleted))
-        elif kind is TransactionData:
-            declared.add((item.conn_id, item.tx_id))
-        yield item
+class _Tap:
+    """Watches the records on their way into :func:`load_state` and keeps
+    the transaction node records the view needs."""
+
+    def __init__(self, overlay: Optional[TxKey], digest: bool):
+        self.overlay = overlay
+        self.overlay_nodes: list[NodeData] = []
+        self.touches: Optional[dict[TxKey, list[Touch]]] = defaultdict(list) if digest else None
+        self.undeclared: list[NodeData] = []
+
+    def through(self, items: Iterable[Item]) -> Iterator[Item]:
+        declared: set[TxKey] = set()
+        overlay, touches, undeclared, kept = self.overlay, self.touches, self.undeclared, self.overlay_nodes
+        for item in items:
+            kind = type(item)
+            if kind is NodeData and item.conn_id:
+                key = (item.conn_id, item.tx_id)
+                if key not in declared:
+                    undeclared.append(item)
+                if key == overlay:
+                    kept.append(item)
+                if touches is not None:
+                    touches[key].append(Touch(item.path, item.access, item.deleted))
+            elif kind is TransactionData:
+                declared.add((item.conn_id, item.tx_id))
+            yield item
 
 
 def tx_state(committed: Optional[NodeData], record: Optional[NodeData], deleted_above: bool = False) -> TxMark:
@@ -175,11 +187,14 @@ def normalise_path(path: str) -> str:
 
 
 def name_of(path: str) -> str:
-    """The last component as the tree shows it under its parent."""
+    """The last component as the tree shows it under its parent (``/a/b``
+    -> ``b``).  Odd paths keep their extra slashes visible: ``//`` is ``/``
+    under the root, ``/a//b`` is ``/b`` under ``/a/``."""
     if path == "/" or not path.startswith("/"):
         return path
-    name = path[len(parent_path(path)):]
-    return name[1:] if name.startswith("/") else name
+    parent = parent_path(path)
+    name = path[len(parent):]
+    return name[1:] if name.startswith("/") and not parent.endswith("/") else name
 
 
 class TreeView:
@@ -193,7 +208,7 @@ class TreeView:
                  domid: Optional[int] = None, overlay: bool = False):
         self.loaded = loaded
         self.state = loaded.state
-        self.root = normalise_path(root)
+        self.root = root if root in loaded.state.nodes else normalise_path(root)
         self.depth = depth
         self.domid = domid
         self.overlay = overlay and loaded.overlay is not None
@@ -232,8 +247,8 @@ class TreeView:
     # --- lookups ---------------------------------------------------------
 
     def exists(self, path: str) -> bool:
-        path = normalise_path(path)
-        return path in self.state.nodes or path in self.tx_nodes or path in self.placeholders
+        return any(p in self.state.nodes or p in self.tx_nodes or p in self.placeholders
+                   for p in (path, normalise_path(path)))
 
     def shown_record(self, path: str) -> Optional[NodeData]:
         record = self.tx_nodes.get(path)
@@ -260,45 +275,61 @@ class TreeView:
         root = self.root
         if not root.startswith("/"):
             if self.exists(root):
-                yield self._row(root, root, 0, False, 0)
+                yield self._row(root, root, 0, False, 0, True)
             return
         children, included, limit = self.children, self.included, self.depth
+        # Rows with nothing to mark are built directly (the common case).
+        nodes, duplicates = self.state.nodes, self.duplicates
+        plain = None
+        if not self.overlay and included is None:
+            plain = self.placeholders | self.orphans | set(self.duplicates) | set(self.undeclared_marks)
         deleted_root = self.overlay and self._deleted_above(root)
-        stack: list = [(root, 0, deleted_root)]
+        stack: list = [(root, 0, deleted_root, 0, True)]
         while stack:
             item = stack.pop()
             if type(item) is Row:  # a duplicate record, after its node's subtree
                 yield item
                 continue
-            path, level, deleted_above = item
+            path, level, deleted_above, cut, last = item
             kids = children.get(path, ())
             if included is not None:
                 kids = [k for k in kids if k in included]
             hidden = 0
             if limit is not None and level >= limit:
                 hidden, kids = len(kids), ()
-            name = path if level == 0 else name_of(path)
-            row = self._row(path, name, level, deleted_above, hidden)
+            # The name below the parent (cut is the parent's length); as name_of().
+            name = path[cut:] if cut else path
+            if cut and name[0] == "/" and path[cut - 1] != "/":
+                name = name[1:]
+            dups = duplicates and duplicates.get(path)
+            if plain is not None and path not in plain:
+                row = Row(path, name, level, nodes.get(path), (), None, None, hidden, last)
+            else:
+                row = self._row(path, name, level, deleted_above, hidden, last and not dups)
             yield row
-            dups = self.duplicates.get(path)
             if dups:
-                stack.extend(Row(path, name, level, record, (DUPLICATE_RECORD,)) for record in reversed(dups))
+                n = len(dups)
+                stack.extend(Row(path, name, level, record, (DUPLICATE_RECORD,), last=last and i == n - 1)
+                             for i, record in reversed(list(enumerate(dups))))
             if kids:
                 below = deleted_above or (row.tx is not None and row.tx.state == DELETED)
-                for kid in reversed(kids):
-                    stack.append((kid, level + 1, below))
+                cut = len(path)
+                level += 1
+                stack.append((kids[-1], level, below, cut, True))
+                stack.extend((kid, level, below, cut, False) for kid in reversed(kids[:-1]))
 
     def special_rows(self) -> Iterator[Row]:
         """``@releaseDomain``, ``@introduceDomain`` and any other path that
         does not start with ``/``, listed apart from the tree."""
         if self.root != "/":
             return
-        for path in self.special:
-            if self.included is not None and path not in self.included:
-                continue
-            yield self._row(path, path, 1, False, 0)
-            for record in self.duplicates.get(path, ()):
-                yield Row(path, path, 1, record, (DUPLICATE_RECORD,))
+        paths = [p for p in self.special if self.included is None or p in self.included]
+        for i, path in enumerate(paths):
+            last = i == len(paths) - 1
+            dups = self.duplicates.get(path, ())
+            yield self._row(path, path, 1, False, 0, last and not dups)
+            for j, record in enumerate(dups):
+                yield Row(path, path, 1, record, (DUPLICATE_RECORD,), last=last and j == len(dups) - 1)
 
     def _deleted_above(self, path: str) -> bool:
         while path != "/":
@@ -308,7 +339,7 @@ class TreeView:
                 return True
         return False
 
-    def _row(self, path: str, name: str, level: int, deleted_above: bool, hidden: int) -> Row:
+    def _row(self, path: str, name: str, level: int, deleted_above: bool, hidden: int, last: bool) -> Row:
         committed = self.state.nodes.get(path)
         marks: list[str] = []
         if path in self.placeholders:
@@ -325,7 +356,7 @@ class TreeView:
         if undeclared:
             marks.extend(undeclared)
         if not self.overlay:
-            return Row(path, name, level, committed, tuple(marks), None, None, hidden)
+            return Row(path, name, level, committed, tuple(marks), None, None, hidden, last)
         record = self.tx_nodes.get(path)
         if path in self.tx_duplicates:
             marks.append(DUPLICATE_TX_RECORD)
@@ -340,7 +371,7 @@ class TreeView:
                     before = committed
         if path in self.placeholders and mark.state == UNTOUCHED:
             mark = None  # nothing to say about a node that exists nowhere
-        return Row(path, name, level, shown, tuple(marks), mark, before, hidden)
+        return Row(path, name, level, shown, tuple(marks), mark, before, hidden, last)
 
 
 def _index(committed: dict[str, NodeData], extra: list[str]) -> tuple[dict[str, list[str]], set[str]]:
@@ -351,9 +382,12 @@ def _index(committed: dict[str, NodeData], extra: list[str]) -> tuple[dict[str, 
     placeholders: set[str] = set()
     for paths in (committed, extra):
         for path in paths:
-            if path == "/" or not path.startswith("/"):
+            if path == "/" or path[:1] != "/":
                 continue
-            parent = parent_path(path)
+            if path[-1] == "/":
+                parent = parent_path(path)
+            else:  # parent_path() inline for the common case
+                parent = path[:path.rfind("/")] or "/"
             children[parent].append(path)
             while parent != "/" and parent not in committed and parent not in placeholders and parent not in extra_set:
                 placeholders.add(parent)

@@ -1,0 +1,139 @@
+"""``xsdump show``: the store as a tree, with a summary of the dump."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+import typer
+
+from ..dump import read_dump
+from ..errors import ExitCode
+from ..escape import escape_text
+from ..show import Options, json_chunks, plain_lines, render_rich
+from ..tree import TreeView, load, normalise_path
+from .common import DUMP_HELP, JSON_HELP, fail, handle_errors, input_size, out_console, with_progress, write_lines
+
+EXAMPLES = """Examples:
+
+    xsdump show samples/host.xsd
+
+    xsdump show samples/host.xsd --path /local/domain/1 -p --no-summary
+
+    xsdump show samples/host.xsd --domid 2 --depth 3
+
+    xsdump show samples/host.xsd --tx 2:100 --path /local/domain/1
+
+    xsdump show samples/host.xsd --transactions -v
+
+    xsdump show samples/host.xsd --tx 2:100 --format plain | grep -F '[created]'
+
+    xsdump show samples/host.xsd --json | jq '.tree.children[] | .name'
+
+    cat dump.xsd | xsdump show - --no-summary --depth 2
+"""
+
+
+class Format(str, Enum):
+    rich = "rich"
+    plain = "plain"
+
+
+def parse_tx(text: str) -> tuple[int, int]:
+    conn, sep, tx = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(conn, 0), int(tx, 0)
+    except ValueError:
+        raise typer.BadParameter(f"expected CONN:TX (two numbers, e.g. 2:100), got {text!r}") from None
+
+
+def show(
+    dump: str = typer.Argument(..., help=DUMP_HELP),
+    perms: bool = typer.Option(False, "--perms", "-p", help="Show each node's permissions (n0,r5: owner first)."),
+    path: Optional[str] = typer.Option(None, "--path", help="Show only the subtree at this path."),
+    depth: Optional[int] = typer.Option(None, "--depth", min=0,
+        help="Show at most this many levels below the shown root (0: the root alone)."),
+    domid: Optional[int] = typer.Option(None, "--domid", min=0, max=0xFFFF,
+        help="Keep the nodes this domain owns or that grant it access (with their ancestors as context)."),
+    tx: Optional[str] = typer.Option(None, "--tx", metavar="CONN:TX",
+        help="Show the tree as this pending transaction sees it, each node marked "
+             "read, written, created, deleted or untouched."),
+    transactions: bool = typer.Option(False, "--transactions",
+        help="List every pending transaction (or the --tx one) with its record count and what it touched."),
+    fmt: Optional[Format] = typer.Option(None, "--format",
+        help="rich: a tree with colour (default on a terminal); plain: stable text, one node a line "
+             "(default otherwise)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP + " The tree is nested; values are never cut."),
+    full: bool = typer.Option(False, "--full", help="Show whole values instead of cutting them at 60 characters."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+        help="Decode each connection's pending data into wire messages; list every node a transaction read."),
+    summary: bool = typer.Option(True, "--summary/--no-summary",
+        help="Print the summary (format, records, connections, watches, quotas, transactions) before the tree."),
+) -> None:
+    """Show the store as a tree, in the spirit of xenstore-ls, after a summary
+    of the dump.
+
+    Values are escaped (control bytes, escape sequences and markup show as
+    \\x1b, [red], ...) and cut with an ellipsis unless --full.  Broken
+    structure is marked in the tree and counted in the summary: [orphan]
+    (parent not known before the node), [not-in-dump] (an ancestor no record
+    names), [duplicate-path]/[duplicate-record], [undeclared-tx C:T ...].
+    Special nodes (@releaseDomain, @introduceDomain) are listed apart."""
+    key = parse_tx(tx) if tx is not None else None
+    _run(dump, Options(perms=perms, full=full, verbose=verbose), path, depth, domid, key, transactions, fmt,
+         as_json, summary)
+
+
+@handle_errors
+def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary) -> int:
+    items = with_progress(read_dump(dump), input_size(dump), "reading")
+    loaded = load(items, tx=key, digest=transactions or key is not None)
+    state = loaded.state
+    if key is not None and key not in state.transactions:
+        pending = ", ".join(f"{c}:{t}" for c, t in state.transactions) or "none"
+        raise fail(f"{dump}: no pending transaction conn={key[0]} tx={key[1]} (pending: {pending})")
+    view = None
+    if not transactions or not as_json:
+        view = TreeView(loaded, root=path or "/", depth=depth, domid=domid, overlay=key is not None)
+        if path is not None and not view.exists(path):
+            raise fail(f"{dump}: no node {escape_text(normalise_path(path))} in the dump")
+    name = "<stdin>" if dump == "-" else dump
+    if as_json:
+        write_lines(json_chunks(loaded, name, opts, view, transactions=transactions))
+        return ExitCode.OK
+    console = out_console()
+    if fmt is None:
+        fmt = Format.rich if console.is_terminal else Format.plain
+    if fmt is Format.plain:
+        write_lines(_encoded(plain_lines(loaded, name, opts, view, summary=summary, transactions=transactions)))
+    else:
+        # rich exits 1 itself when the reader of a pipe goes away; let
+        # handle_errors treat it as the plain output does (exit 0).
+        console.on_broken_pipe = _reader_went_away
+        render_rich(console, loaded, name, opts, view, summary=summary, transactions=transactions)
+    return ExitCode.OK
+
+
+def _reader_went_away() -> None:
+    raise BrokenPipeError
+
+
+def _encoded(lines, batch: int = 512):
+    """Text lines as UTF-8 bytes, a few hundred lines to a write.  Escaped
+    text holds no lone surrogates, so encoding cannot fail."""
+    chunk = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= batch:
+            chunk.append("")
+            yield "\n".join(chunk).encode()
+            chunk = []
+    if chunk:
+        chunk.append("")
+        yield "\n".join(chunk).encode()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("show", epilog=EXAMPLES)(show)
