@@ -1,0 +1,128 @@
+"""``xsdump convert``: a dump in another format, and what did not fit."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Optional
+
+import typer
+
+from ..convert import TARGETS, Losses, convert_chunks
+from ..dump import read_dump
+from ..errors import ExitCode
+from ..jsonio import items_from_json
+from ..source import open_source
+from .common import err_console, fail, handle_errors
+
+EXAMPLES = """Examples:
+
+    xsdump convert oxenstored.db --to binary -o state_dump
+
+    xsdump convert samples/host-notx.xsd --to oxenstored -o host.db --allow-loss
+
+    xsdump convert samples/host.xsd --to binary --byte-order big --version 1 -o host-be-v1.xsd
+
+    xsdump convert samples/host.db --to json -o host.json
+
+    xsdump json samples/host-notx.xsd | jq -c 'if .path == "/local/domain/1/name" then .value = "web" else . end' | xsdump convert - --to oxenstored --allow-loss -o edited.db
+"""
+
+TARGET_NAMES = {"binary": "binary stream", "oxenstored": "oxenstored text dump", "json": "JSON"}
+
+
+def convert(
+    dump: str = typer.Argument(..., help="The dump to convert (binary stream, oxenstored text dump, "
+                                         "or the JSON of `xsdump json`); - for standard input."),
+    to: str = typer.Option(..., "--to", "-t", help="The format to write: binary, oxenstored or json."),
+    output: Optional[str] = typer.Option(None, "--output", "-o",
+        help="Where to write (default: standard output, if it is not a terminal for a binary stream)."),
+    byte_order: Optional[str] = typer.Option(None, "--byte-order",
+        help="binary only: little or big (default: the input's, little for a text dump)."),
+    version: Optional[int] = typer.Option(None, "--version",
+        help="binary only: stream version 1 or 2 (default: the input's, 1 for a text dump)."),
+    allow_loss: bool = typer.Option(False, "--allow-loss",
+        help="Exit 0 even when the target cannot carry everything (what is lost is still listed)."),
+) -> None:
+    """Convert a dump between the binary migration stream, the oxenstored
+    text dump ($xenstored-dump-format) and JSON.
+
+    The input format is recognised by its content.  Everything the target
+    cannot represent (transactions, quotas, pending data, unique-ids and
+    watch depths in a text dump; mfns, local ports and the DOM_EXC port in a
+    binary stream) is listed on standard error, and the exit status is 1
+    unless --allow-loss.  The output is written either way."""
+    if to not in TARGETS:
+        raise fail(f"--to {to}: expected one of {', '.join(TARGETS)}")
+    if to != "binary" and (byte_order is not None or version is not None):
+        raise fail("--byte-order and --version apply to --to binary only")
+    if byte_order is not None and byte_order not in ("little", "big"):
+        raise fail(f"--byte-order {byte_order}: expected little or big")
+    if version is not None and version not in (1, 2):
+        raise fail(f"--version {version}: expected 1 or 2")
+    if to == "binary" and (output is None or output == "-") and sys.stdout.isatty():
+        raise fail("refusing to write a binary stream to a terminal: give -o FILE or redirect")
+    _run(dump, to, output, byte_order, version, allow_loss)
+
+
+def looks_like_json(prefix: bytes) -> bool:
+    return prefix.lstrip()[:1] in (b"{", b"[")
+
+
+@handle_errors
+def _run(dump, to, output, byte_order, version, allow_loss) -> int:
+    losses = Losses()
+    with open_source(dump) as src:
+        if looks_like_json(src.peek(64)):
+            items = items_from_json(src.read(), src.name)
+        else:
+            items = read_dump(src, name=src.name)
+        chunks = convert_chunks(items, to, losses, byte_order=byte_order, version=version)
+        _write(chunks, output)
+    return _report(losses, to, allow_loss)
+
+
+def _write(chunks, output: Optional[str]) -> None:
+    if output is None or output == "-":
+        out = sys.stdout.buffer
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+        return
+    # Write beside the target and rename, so a failure leaves no half file.
+    directory = os.path.dirname(os.path.abspath(output))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
+    try:
+        # mkstemp makes the file 0600; give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+        os.replace(tmp, output)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _report(losses: Losses, to: str, allow_loss: bool) -> int:
+    lines = losses.lines()
+    if not lines:
+        return ExitCode.OK
+    console = err_console()
+    if not losses:
+        title = f"notes on the {TARGET_NAMES[to]}"
+    elif allow_loss:
+        title = f"not carried into the {TARGET_NAMES[to]}"
+    else:
+        title = f"not carried into the {TARGET_NAMES[to]} (exit status 1; --allow-loss accepts this)"
+    console.print(f"xsdump: {title}:", markup=False, highlight=False)
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
+    return ExitCode.OK if allow_loss or not losses else ExitCode.FINDINGS
+
+
+def register(app: typer.Typer) -> None:
+    app.command("convert", epilog=EXAMPLES)(convert)

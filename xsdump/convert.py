@@ -1,0 +1,354 @@
+"""Converting a dump to the binary stream, the oxenstored text dump or JSON,
+and listing what the target cannot carry.
+
+Each target has an adapter: a generator that passes the records the target
+can hold, turns the ones it can hold differently (a WATCH_DATA_EXTENDED of
+unlimited depth is a WATCH_DATA), leaves out the rest, and notes in a
+:class:`Losses` every piece of data that did not make it.  The writers
+themselves (:mod:`xsdump.writer`, :mod:`xsdump.textwriter`,
+:mod:`xsdump.jsonio`) never drop anything silently.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterable, Iterator, Optional
+
+from .errors import EncodeError
+from .escape import escape_text
+from .format import REGISTRY, VERSIONS, type_name
+from .jsonio import ndjson_lines
+from .oxenstored import MAGIC, PERM_LETTERS, SOURCE_FORMAT, TEXT_VERSION, LineError, parse_line, text_layout
+from .records import (
+    DOMID_INVALID,
+    WATCH_DEPTH_UNLIMITED,
+    ConnectionData,
+    DomainData,
+    GlobalData,
+    GlobalQuotaData,
+    Header,
+    Item,
+    Layout,
+    NodeData,
+    RingSpec,
+    SocketSpec,
+    TransactionData,
+    UnknownRecord,
+    WatchData,
+    WatchDataExtended,
+)
+from .textwriter import text_chunks
+from .wire import Message, split_messages
+from .writer import encode_items
+
+TARGETS = ("binary", "oxenstored", "json")
+BYTE_ORDERS = ("little", "big")
+EXAMPLES_KEPT = 3
+
+# What each kind of loss means, said once.
+LOSS_KINDS = {
+    "transactions": "pending transactions (TRANSACTION_DATA): the text format has none",
+    "transaction nodes": "NODE_DATA records of pending transactions: the text format has none",
+    "quotas": "GLOBAL_QUOTA_DATA: the text format has no quotas",
+    "domains": "DOMAIN_DATA (quotas, features): the text format has none",
+    "pending data": "unprocessed input and unsent output of connections: the text format has none",
+    "unique ids": "connection unique-ids: the text format has none",
+    "connection fields": "reserved CONNECTION_DATA field bits: the text format has none",
+    "targets": "SET_TARGET domains (tdomid): the text format has none",
+    "connections": "connections that are neither a domain ring nor a socket: left out",
+    "watch depth": "watch depth limits: the format has none, the watch is kept without",
+    "watches": "watches whose connection the text format cannot name (none before them, "
+               "or a socket fd of 0 or less): left out",
+    "permission flags": "permission flags (stale ACL entries): the text format has none, entries kept without",
+    "nodes": "nodes whose permissions the text format cannot hold (none, or a letter other "
+             "than r, w, b, n): left out",
+    "unknown records": "records of reserved types: left out",
+    "evtchn fd": "the event-channel fd: the text format writes it only with the DOM_EXC port, "
+                 "which a binary stream lacks",
+    "no mfn": "guest rings without an mfn (a binary stream has none): written as 0, but "
+              "oxenstored maps a guest's ring by its mfn (domains.ml, Domains.create)",
+    "mfn": "ring mfns: the binary stream has none",
+    "local ports": "oxenstored's local event-channel ports: the binary stream has none "
+                   "(its evtchn is written from the remote port)",
+    "domexc port": "the DOM_EXC VIRQ port of the evtchn-dev line: the binary stream has none",
+    "ignored fields": "fields oxenstored's reader ignores (global, dom lines): kept only in text",
+    "features": "DOMAIN_DATA features: version 1 streams have none, written as 0",
+    "reordered data": "pending data whose byte order cannot be known (a partly sent response, "
+                      "a cut header): copied unchanged into the other byte order",
+    "opaque bodies": "bodies of records of reserved types: copied unchanged into the other byte order",
+    "undefined types": "records of reserved types the target version defines: they would read as "
+                       "another type, left out",
+}
+
+NOTE_KINDS = {
+    "special nodes": "@releaseDomain and @introduceDomain: oxenstored keeps them as the children "
+                     "/@releaseDomain and /@introduceDomain of /, the C daemon as nodes outside the tree",
+    "evtchn": "the ring's evtchn is written as the remote port; the C daemon dumps its own "
+              "(local) port there (tools/xenstore/xenstored_domain.c, new_domain)",
+}
+
+
+@dataclass
+class Tally:
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+class Losses:
+    """What a conversion could not carry, by kind: a count and the first
+    few examples.  Notes are facts worth knowing that lose nothing."""
+
+    def __init__(self) -> None:
+        self.lost: dict[str, Tally] = {}
+        self.notes: dict[str, Tally] = {}
+
+    def add(self, kind: str, example: Optional[str] = None) -> None:
+        self._add(self.lost, kind, example)
+
+    def note(self, kind: str, example: Optional[str] = None) -> None:
+        self._add(self.notes, kind, example)
+
+    @staticmethod
+    def _add(table: dict, kind: str, example: Optional[str]) -> None:
+        tally = table.setdefault(kind, Tally())
+        tally.count += 1
+        if example is not None and len(tally.examples) < EXAMPLES_KEPT:
+            tally.examples.append(example)
+
+    def __bool__(self) -> bool:
+        return bool(self.lost)
+
+    def lines(self) -> list[str]:
+        """One line per kind: ``  <count> <explanation> (<examples>)``."""
+        out = []
+        for table, texts, mark in ((self.lost, LOSS_KINDS, ""), (self.notes, NOTE_KINDS, "note: ")):
+            for kind, tally in table.items():
+                more = ", ..." if tally.count > len(tally.examples) else ""
+                shown = f" ({', '.join(tally.examples)}{more})" if tally.examples else ""
+                out.append(f"  {mark}{tally.count} × {texts[kind]}{shown}")
+        return out
+
+    def to_json(self) -> dict:
+        return {
+            "lost": {k: {"count": t.count, "examples": t.examples} for k, t in self.lost.items()},
+            "notes": {k: {"count": t.count, "examples": t.examples} for k, t in self.notes.items()},
+        }
+
+
+def _conn(conn: ConnectionData) -> str:
+    spec = conn.spec
+    if isinstance(spec, RingSpec):
+        return f"conn={conn.conn_id} domid={spec.domid}"
+    if isinstance(spec, SocketSpec):
+        return f"conn={conn.conn_id} socket fd={spec.socket_fd}"
+    return f"conn={conn.conn_id} type {conn.conn_type}"
+
+
+def _node(node: NodeData) -> str:
+    return escape_text(node.path)
+
+
+# --- to the text dump --------------------------------------------------------
+
+
+def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
+    """The records an oxenstored text dump can hold, made to fit it."""
+    it = iter(items)
+    header = next(it)
+    from_text = header.source_format == SOURCE_FORMAT
+    if from_text:
+        yield header
+    else:
+        yield Header(TEXT_VERSION, 0, False, 0, len(MAGIC) + 1, SOURCE_FORMAT)
+    nameable: dict[int, bool] = {}  # conn-id -> whether its watches can be written
+    for record in it:
+        kind = type(record)
+        if kind is NodeData:
+            if not record.committed:
+                losses.add("transaction nodes")
+                continue
+            if not record.perms or any(p.perm not in PERM_LETTERS for p in record.perms):
+                losses.add("nodes", _node(record))
+                continue
+            if any(p.flags for p in record.perms):
+                losses.add("permission flags", _node(record))
+                record = record._replace(perms=tuple(p._replace(flags=0) for p in record.perms))
+            if record.path.startswith("@") and not from_text:
+                losses.note("special nodes", _node(record))
+            yield record
+        elif kind is WatchData or kind is WatchDataExtended:
+            if not nameable.get(record.conn_id, False):
+                losses.add("watches", f"conn={record.conn_id} {escape_text(record.wpath)}")
+                continue
+            if kind is WatchDataExtended:
+                if record.depth != WATCH_DEPTH_UNLIMITED:
+                    losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
+                record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
+            yield record
+        elif kind is ConnectionData:
+            fitted = _connection_for_text(record, losses)
+            nameable[record.conn_id] = fitted is not None and (
+                isinstance(fitted.spec, RingSpec) or fitted.spec.socket_fd > 0)
+            if fitted is not None:
+                yield fitted
+        elif kind is GlobalData:
+            layout = text_layout(record)
+            if record.evtchn_fd != -1 and (layout is None or layout.domexc_port is None):
+                losses.add("evtchn fd", f"fd {record.evtchn_fd}")
+                record = record._replace(evtchn_fd=-1)
+            yield record
+        elif kind is TransactionData:
+            losses.add("transactions", f"conn={record.conn_id} tx={record.tx_id}")
+        elif kind is GlobalQuotaData:
+            losses.add("quotas", f"{len(record.values)} values")
+        elif kind is DomainData:
+            losses.add("domains", f"domid {record.domid}")
+        elif kind is UnknownRecord:
+            losses.add("unknown records", type_name(record.record_type))
+        else:
+            yield record
+
+
+def _connection_for_text(conn: ConnectionData, losses: Losses) -> Optional[ConnectionData]:
+    spec = conn.spec
+    ring = conn.conn_type == 0 and isinstance(spec, RingSpec)
+    if not ring and not (conn.conn_type == 1 and isinstance(spec, SocketSpec)):
+        losses.add("connections", _conn(conn))
+        return None
+    if conn.in_data or conn.out_data or conn.out_resp_len:
+        losses.add("pending data", f"{_conn(conn)}: {len(conn.in_data)} B in, {len(conn.out_data)} B out")
+        conn = conn._replace(in_data=b"", out_data=b"", out_resp_len=0)
+    if conn.unique_id is not None:
+        losses.add("unique ids", f"{_conn(conn)}: {conn.unique_id:#x}")
+    if conn.fields & ~1:
+        losses.add("connection fields", f"{_conn(conn)}: {conn.fields:#x}")
+    conn = conn._replace(fields=0, unique_id=None)
+    if ring:
+        if spec.tdomid != DOMID_INVALID:
+            losses.add("targets", f"{_conn(conn)} acts for domid {spec.tdomid}")
+            conn = conn._replace(spec=spec._replace(tdomid=DOMID_INVALID))
+        layout = text_layout(conn)
+        if layout is None or layout.mfn is None:
+            if spec.domid != 0:  # dom0's ring is not mapped by mfn (Domains.create0)
+                losses.add("no mfn", _conn(conn))
+            losses.note("evtchn", _conn(conn))
+    return conn
+
+
+# --- to the binary stream and JSON ----------------------------------------------
+
+
+def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str] = None,
+                version: Optional[int] = None) -> Iterator[Item]:
+    """The records as a binary stream (or JSON) holds them: text-only
+    fields noted as lost; with a new ``version`` or ``byte_order``, the
+    records changed to fit it."""
+    it = iter(items)
+    header = next(it)
+    from_text = header.source_format == SOURCE_FORMAT
+    order = byte_order or header.byte_order
+    new_version = version or header.version
+    if new_version not in VERSIONS:
+        raise EncodeError(f"stream version {new_version}: xsdump writes versions 1 and 2")
+    same_order = order == header.byte_order and not from_text
+    yield Header(new_version, 1 if order == "big" else 0,
+                 header.flags_little_endian and same_order and new_version == header.version)
+    swap = None if from_text or order == header.byte_order else (header.byte_order, order)
+    for record in it:
+        layout = record.layout
+        if layout is not None and not isinstance(layout, Layout):
+            _text_losses(record, layout, losses)
+            record = record._replace(layout=None)
+        kind = type(record)
+        if from_text and kind is NodeData and record.path.startswith("/@"):
+            losses.note("special nodes", _node(record))
+        if kind is WatchDataExtended and new_version < 2:
+            if record.depth != WATCH_DEPTH_UNLIMITED:
+                losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
+            record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size, record.layout)
+        elif kind is DomainData and new_version < 2 and record.features:
+            losses.add("features", f"domid {record.domid}: {record.features:#x}")
+            record = record._replace(features=0)
+        elif kind is UnknownRecord:
+            rt = REGISTRY.get(record.record_type)
+            if rt is not None and rt.since <= new_version:
+                losses.add("undefined types", f"type {record.record_type} as {rt.name}")
+                continue
+            if swap:
+                losses.add("opaque bodies", type_name(record.record_type))
+        elif kind is ConnectionData and swap and (record.in_data or record.out_data):
+            record = _reorder_pending(record, *swap, losses)
+        yield record
+
+
+def _text_losses(record, layout, losses: Losses) -> None:
+    if isinstance(record, ConnectionData):
+        if layout.mfn:
+            losses.add("mfn", f"{_conn(record)}: {layout.mfn}")
+        if layout.local_port is not None:
+            losses.add("local ports", f"{_conn(record)}: {layout.local_port}")
+    if isinstance(record, GlobalData) and layout.domexc_port is not None:
+        losses.add("domexc port", str(layout.domexc_port))
+    for text in (layout.text, layout.evtchn_text):
+        if text is not None:
+            try:
+                ignored = parse_line(text).ignored
+            except LineError:
+                continue
+            if ignored:
+                losses.add("ignored fields", ",".join(escape_text(f.decode("utf-8", "surrogateescape")) for f in ignored))
+
+
+_WIRE = {"little": struct.Struct("<IIII"), "big": struct.Struct(">IIII")}
+
+
+def _reorder_pending(conn: ConnectionData, src: str, dst: str, losses: Losses) -> ConnectionData:
+    """Pending data is wire messages in the producer's byte order
+    (xsdump.wire): rewrite each whole message header in ``dst`` order."""
+    def reorder(data: bytes, lead: int) -> bytes:
+        out = []
+        for piece in split_messages(data, src, lead):
+            if isinstance(piece, Message):
+                out.append(_WIRE[dst].pack(piece.op, piece.req_id, piece.tx_id, piece.length) + piece.payload)
+            else:
+                losses.add("reordered data", f"{_conn(conn)}: {len(piece.raw)} B")
+                out.append(piece.raw)
+        return b"".join(out)
+
+    return conn._replace(in_data=reorder(conn.in_data, 0), out_data=reorder(conn.out_data, conn.out_resp_len))
+
+
+# --- writing ------------------------------------------------------------------
+
+
+def convert_chunks(items: Iterable[Item], target: str, losses: Losses, *,
+                   byte_order: Optional[str] = None, version: Optional[int] = None) -> Iterator[bytes]:
+    """The converted dump, in pieces; ``losses`` is complete once they are all taken."""
+    if target not in TARGETS:
+        raise EncodeError(f"unknown target {target!r} (one of: {', '.join(TARGETS)})")
+    if target != "binary" and (byte_order or version):
+        raise EncodeError("--byte-order and --version apply to --to binary only")
+    if byte_order is not None and byte_order not in BYTE_ORDERS:
+        raise EncodeError(f"byte order {byte_order!r} (little or big)")
+    if target == "oxenstored":
+        return text_chunks(for_text(items, losses))
+    records = for_records(items, losses, byte_order, version)
+    if target == "binary":
+        return encode_items(records)
+    return ndjson_lines(records)
+
+
+def convert(items: Iterable[Item], target: str, out: BinaryIO, *,
+            byte_order: Optional[str] = None, version: Optional[int] = None) -> Losses:
+    """Write the converted dump to ``out``; returns what it could not carry."""
+    losses = Losses()
+    out.writelines(convert_chunks(items, target, losses, byte_order=byte_order, version=version))
+    return losses
+
+
+def convert_bytes(items: Iterable[Item], target: str, **options) -> tuple[bytes, Losses]:
+    losses = Losses()
+    data = b"".join(convert_chunks(items, target, losses, **options))
+    return data, losses
+

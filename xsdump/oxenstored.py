@@ -1,0 +1,460 @@
+"""The OCaml xenstored's text dump (``$xenstored-dump-format``), read into the record model.
+
+oxenstored's live update writes a text file (``tools/ocaml/xenstored/xenstored.ml``,
+module ``DB``, ``to_channel``): the line ``$xenstored-dump-format``, then one
+comma-separated record a line, each ended by ``\\n``:
+
+- ``global,<rw-fd>``: the listening socket, -1 for none (Xen 4.15+; the
+  reader ignores further fields, which development versions used for a
+  read-only socket);
+- ``evtchn-dev,<fd>,<domexc-port>``: the ``/dev/xen/evtchn`` handle kept open
+  across the update and the DOM_EXC VIRQ port (``event.ml``, Xen 4.17.x and
+  4.18+, written right after ``global``);
+- ``dom,<domid>,<mfn>,<remote-port>[,<local-port>]`` (``domain.ml``): a
+  domain's ring; the local port exists since the evtchn device is kept
+  (4.17.0 and older write three numbers);
+- ``socket,<fd>`` (``connection.ml``): a socket connection;
+- ``watch,<id>,<hex path>,<hex token>`` after its connection: ``id`` is the
+  domid, or minus the fd for a socket;
+- ``store,<hex path>,<hex perms>,<hex value>``: a committed node, parents
+  first (``Store.dump_fct``); perms is ``Perms.Node.to_string``: ``<letter><domid>``
+  items joined by NUL, owner first (``perms.ml``).
+
+Numbers are ``%d`` (``%nd`` for the mfn); hex is ``Utils.hexify``, two
+lowercase digits a byte.
+
+How it maps onto the model: ``global`` (and the ``evtchn-dev`` line after it)
+-> :class:`GlobalData`, ``dom`` -> a ring :class:`ConnectionData` (the remote
+port as ``evtchn``), ``socket`` -> a socket :class:`ConnectionData`,
+``watch`` -> :class:`WatchData` of that connection, ``store`` -> a committed
+:class:`NodeData`.  Connections get conn-ids 1, 2, 3, ... in order of
+appearance.  The header is ``Header(version=1, source_format="oxenstored")``:
+every record a text dump yields is a version-1 type.
+
+What the model has no field for -- the mfn and local port of a ring, the
+DOM_EXC port, and the exact spelling of a line the writer would spell
+differently -- is kept in the record's ``layout`` slot, as a
+:class:`TextLayout`.  ``layout`` already means "how this record was written
+in its source, where that is not the writer's default"; a line exactly as
+oxenstored writes it has ``layout`` None.  :mod:`xsdump.textwriter` turns
+the records back into the identical text.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import Iterator, NamedTuple, Optional
+
+from .errors import DumpError
+from .escape import escape_bytes, preview
+from .records import (
+    DOMID_INVALID,
+    ConnectionData,
+    End,
+    GlobalData,
+    Header,
+    Item,
+    NodeData,
+    Perm,
+    RingSpec,
+    SocketSpec,
+    WatchData,
+    decode_text,
+)
+from .source import Source
+
+MAGIC = b"$xenstored-dump-format"
+TEXT_VERSION = 1
+SOURCE_FORMAT = "oxenstored"
+PERM_LETTERS = "rwbn"  # Perms.char_of_permty: READ, WRITE, RDWR, NONE
+CHUNK = 1 << 16
+
+_I32 = (-(2**31), 2**31 - 1)
+_U16 = (0, 0xFFFF)
+_U32 = (0, 0xFFFFFFFF)
+_NATIVEINT = (-(2**63), 2**63 - 1)  # Nativeint on a 64-bit host
+
+
+class TextLayout(NamedTuple):
+    """The ``layout`` of a record read from a text dump, when the line is not
+    exactly what oxenstored writes for the record's fields, or holds fields
+    the record model lacks.
+
+    ``text``: the line as read (without its end), kept when writing the
+    fields back would spell it differently (upper-case hex, ``+5``, fields
+    the daemon ignores); ``eol``: how the line ended (``\\r\\n``, or nothing
+    at the end of the file).  For a ring: ``mfn``, and ``local_port`` when
+    the line has one.  For a :class:`GlobalData`: ``domexc_port`` when an
+    ``evtchn-dev`` line belongs to it (its spelling in ``evtchn_text`` and
+    ``evtchn_eol``), and ``global_line`` False when it came from an
+    ``evtchn-dev`` line alone.
+
+    Seen by the binary writer or the JSON converter, a text layout is the
+    default framing (the three attributes below are :class:`Layout`'s).
+    """
+
+    text: Optional[bytes] = None
+    eol: bytes = b"\n"
+    mfn: Optional[int] = None
+    local_port: Optional[int] = None
+    domexc_port: Optional[int] = None
+    evtchn_text: Optional[bytes] = None
+    evtchn_eol: bytes = b"\n"
+    global_line: bool = True
+
+    unpadded_len = False
+    extra = None
+    padding = None
+
+
+def text_layout(record) -> Optional[TextLayout]:
+    layout = getattr(record, "layout", None)
+    return layout if isinstance(layout, TextLayout) else None
+
+
+class LineError(ValueError):
+    """A line oxenstored would not load (or not as what it looks like)."""
+
+
+class ParsedLine(NamedTuple):
+    """One record line's fields, decoded.  ``values`` per keyword:
+    global (rw_fd,), evtchn-dev (fd, domexc_port), socket (fd,),
+    dom (domid, mfn, remote_port, local_port or None), watch (id, path, token),
+    store (path, perms as Perm tuples, value) -- paths, tokens and values as bytes.
+    ``ignored``: trailing fields the daemon's reader skips (global, dom)."""
+
+    keyword: str
+    values: tuple
+    ignored: tuple = ()
+
+
+# --- fields -------------------------------------------------------------------
+
+
+def parse_int(field: bytes, what: str, bounds: tuple[int, int]) -> int:
+    """A decimal integer as ``%d`` writes it (a leading ``+`` or zeros are
+    accepted and kept through the line's spelling).  oxenstored reads these
+    with ``int_of_string``, which also takes ``0x``/``0o``/``0b`` and ``_``;
+    no writer produces those, so they are reported."""
+    digits = field[1:] if field[:1] in (b"-", b"+") else field
+    if not digits or not digits.isdigit():
+        raise LineError(f"{what}: {_show(field)} is not a decimal integer")
+    value = int(field)
+    if not bounds[0] <= value <= bounds[1]:
+        raise LineError(f"{what}: {value} is out of range ({bounds[0]} to {bounds[1]})")
+    return value
+
+
+def parse_hex(field: bytes, what: str) -> bytes:
+    """``Utils.unhexify``: two hex digits a byte (either case).  The daemon
+    drops an odd last digit silently; that is reported here."""
+    try:
+        return binascii.unhexlify(field)
+    except (binascii.Error, ValueError):
+        pass
+    for i, byte in enumerate(field):
+        if chr(byte) not in "0123456789abcdefABCDEF":
+            raise LineError(f"{what}: {_show(field[i:i + 1])} at position {i} is not a hex digit")
+    raise LineError(f"{what}: odd number of hex digits ({len(field)})")
+
+
+def parse_perms(raw: bytes) -> tuple[Perm, ...]:
+    """``Perms.Node.of_string``: NUL-separated ``<letter><domid>`` items,
+    the first naming the owner; the daemon rejects an empty list, an unknown
+    letter or a missing domid.  oxenstored has no permission flags."""
+    if not raw:
+        raise LineError("permissions: empty (the owner entry is missing)")
+    out = []
+    for n, item in enumerate(raw.split(b"\0"), 1):
+        if not item:
+            raise LineError(f"permissions: entry {n} is empty")
+        letter = chr(item[0])
+        if letter not in PERM_LETTERS:
+            raise LineError(f"permissions: entry {n} {_show(item)}: {_show(item[:1])} is not one of r, w, b, n")
+        if len(item) == 1:
+            raise LineError(f"permissions: entry {n} {_show(item)} has no domid")
+        out.append(Perm(letter, 0, parse_int(item[1:], f"permissions: entry {n} domid", _U16)))
+    return tuple(out)
+
+
+def perms_bytes(perms) -> bytes:
+    """``Perms.Node.to_string``: what ``parse_perms`` reads."""
+    return b"\0".join(b"%s%d" % (p.perm.encode("latin-1"), p.domid) for p in perms)
+
+
+# A dump has few distinct permission fields (one per owner and ACL
+# pattern): decoding each once also shares the Perm tuples between nodes.
+_PERMS_CACHE: dict[bytes, tuple[tuple[Perm, ...], bool]] = {}
+_PERMS_CACHE_MAX = 4096
+
+
+_PERMS_HEX_CACHE: dict[tuple[Perm, ...], bytes] = {}
+
+
+def _perms_hex(perms: tuple[Perm, ...]) -> bytes:
+    hit = _PERMS_HEX_CACHE.get(perms)
+    if hit is None:
+        hit = binascii.hexlify(perms_bytes(perms))
+        if len(_PERMS_HEX_CACHE) >= _PERMS_CACHE_MAX:
+            _PERMS_HEX_CACHE.clear()
+        _PERMS_HEX_CACHE[perms] = hit
+    return hit
+
+
+def _perms_field(field: bytes) -> tuple[tuple[Perm, ...], bool]:
+    """The permissions of a hex field, and whether oxenstored spells them so."""
+    hit = _PERMS_CACHE.get(field)
+    if hit is None:
+        perms = parse_perms(parse_hex(field, "permissions"))
+        hit = (perms, binascii.hexlify(perms_bytes(perms)) == field)
+        if len(_PERMS_CACHE) >= _PERMS_CACHE_MAX:
+            _PERMS_CACHE.clear()
+        _PERMS_CACHE[field] = hit
+    return hit
+
+
+def _show(raw: bytes) -> str:
+    """Bytes from the dump, escaped and quoted for a message."""
+    return f"'{preview(raw, 40)}'"
+
+
+# --- lines ----------------------------------------------------------------------
+
+
+def parse_line(line: bytes) -> ParsedLine:
+    """Decode one record line (no line end).  Raises :class:`LineError`."""
+    fields = line.split(b",")
+    keyword = fields[0]
+    n = len(fields)
+    if keyword == b"store":
+        if n != 4:
+            raise LineError(f"store: expected 3 fields (path, perms, value), got {n - 1}")
+        path = parse_hex(fields[1], "path")
+        perms, _ = _perms_field(fields[2])
+        return ParsedLine("store", (path, perms, parse_hex(fields[3], "value")))
+    if keyword == b"watch":
+        if n != 4:
+            raise LineError(f"watch: expected 3 fields (id, path, token), got {n - 1}")
+        ident = parse_int(fields[1], "connection id", _I32)
+        return ParsedLine("watch", (ident, parse_hex(fields[2], "path"), parse_hex(fields[3], "token")))
+    if keyword == b"dom":
+        if n < 4:
+            raise LineError(f"dom: expected domid, mfn, remote port[, local port], got {n - 1} fields")
+        values = (
+            parse_int(fields[1], "domid", _U16),
+            parse_int(fields[2], "mfn", _NATIVEINT),
+            parse_int(fields[3], "remote port", _U32),
+            parse_int(fields[4], "local port", _U32) if n > 4 else None,
+        )
+        return ParsedLine("dom", values, tuple(fields[5:]))
+    if keyword == b"socket":
+        if n != 2:
+            raise LineError(f"socket: expected 1 field (fd), got {n - 1}")
+        return ParsedLine("socket", (parse_int(fields[1], "fd", _I32),))
+    if keyword == b"global":
+        if n < 2:
+            raise LineError("global: the socket fd is missing")
+        return ParsedLine("global", (parse_int(fields[1], "socket fd", _I32),), tuple(fields[2:]))
+    if keyword == b"evtchn-dev":
+        if n != 3:
+            raise LineError(f"evtchn-dev: expected 2 fields (fd, DOM_EXC port), got {n - 1}")
+        return ParsedLine("evtchn-dev", (parse_int(fields[1], "fd", _I32),
+                                         parse_int(fields[2], "DOM_EXC port", _U32)))
+    if not line:
+        raise LineError("empty line")
+    raise LineError(f"unknown line type {_show(keyword)}")
+
+
+def render_line(keyword: str, values: tuple) -> bytes:
+    """A record line exactly as oxenstored writes it (no line end)."""
+    if keyword == "store":
+        path, perms, value = values
+        return b"store,%s,%s,%s" % (binascii.hexlify(path), _perms_hex(perms), binascii.hexlify(value))
+    if keyword == "watch":
+        ident, path, token = values
+        return b"watch,%d,%s,%s" % (ident, binascii.hexlify(path), binascii.hexlify(token))
+    if keyword == "dom":
+        domid, mfn, remote, local = values
+        if local is None:
+            return b"dom,%d,%d,%d" % (domid, mfn, remote)
+        return b"dom,%d,%d,%d,%d" % (domid, mfn, remote, local)
+    if keyword == "socket":
+        return b"socket,%d" % values
+    if keyword == "global":
+        return b"global,%d" % values
+    if keyword == "evtchn-dev":
+        return b"evtchn-dev,%d,%d" % values
+    raise ValueError(f"no line type {keyword!r}")
+
+
+class _Line(NamedTuple):
+    number: int
+    offset: int
+    body: bytes
+    eol: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.eol)
+
+
+def split_lines(src: Source) -> Iterator[_Line]:
+    """The lines of the input, read in chunks.  A line ends at ``\\n``; a
+    ``\\r`` before it is taken as part of a CRLF line end (the daemon itself
+    only reads ``\\n`` files); the last line may have no end."""
+    number, offset = 0, 0
+    pending: list[bytes] = []  # the start of a line that has not ended yet
+    while True:
+        chunk = src.read(CHUNK)
+        if not chunk:
+            break
+        if b"\n" not in chunk:
+            pending.append(chunk)
+            continue
+        if pending:
+            pending.append(chunk)
+            chunk = b"".join(pending)
+        parts = chunk.split(b"\n")
+        last = parts.pop()
+        pending = [last] if last else []
+        for part in parts:
+            number += 1
+            if part.endswith(b"\r"):
+                line = _Line(number, offset, part[:-1], b"\r\n")
+            else:
+                line = _Line(number, offset, part, b"\n")
+            offset += len(part) + 1
+            yield line
+    if pending:
+        yield _Line(number + 1, offset, b"".join(pending), b"")
+
+
+# --- the reader ---------------------------------------------------------------------
+
+
+def _layout(text: Optional[bytes], eol: bytes) -> Optional[TextLayout]:
+    """None for a line exactly as oxenstored writes it."""
+    return None if text is None and eol == b"\n" else TextLayout(text, eol)
+
+
+def read_text_dump(src: Source, lenient: bool = False, warn=None) -> Iterator[Item]:
+    """Header, then one record per line (``global`` and the ``evtchn-dev``
+    line after it make one), then :class:`End`.  A line oxenstored would
+    not load raises :class:`DumpError` with its line number; with
+    ``lenient`` it is skipped and ``warn`` called with a message instead."""
+    lines = split_lines(src)
+    first = next(lines, None)
+    if first is None or first.body != MAGIC:
+        seen = _show(first.body) if first else "missing"
+        raise DumpError(f"not an oxenstored text dump: the first line is {seen}, expected '{MAGIC.decode()}'",
+                        file=src.name, line=1, offset=0)
+    yield Header(TEXT_VERSION, 0, False, 0, first.size, SOURCE_FORMAT)
+
+    domains: dict[int, int] = {}  # domid -> conn-id of its latest dom line
+    sockets: dict[int, int] = {}  # fd -> conn-id
+    next_conn = 1
+    held: Optional[tuple[GlobalData, _Line, Optional[bytes]]] = None  # a global line, until the next line is seen
+    end = first.size
+
+    for line in lines:
+        end = line.offset + line.size
+        body = line.body
+        if body.startswith(b"store,"):
+            node = _store_line(body, line)
+            if node is not None:
+                if held is not None:
+                    yield held[0]
+                    held = None
+                yield node
+                continue
+        try:
+            parsed = parse_line(body)
+        except LineError as e:
+            if held is not None:
+                yield held[0]
+                held = None
+            keyword = line.body.split(b",", 1)[0]
+            _bad(src, line, str(e), escape_bytes(keyword) if keyword in _KEYWORDS else None, lenient, warn)
+            continue
+        kw, values = parsed.keyword, parsed.values
+        text = None if not parsed.ignored and render_line(kw, values) == line.body else line.body
+
+        if kw == "evtchn-dev":
+            fd, domexc = values
+            if held is not None:
+                record, gline, gtext = held
+                held = None
+                yield record._replace(
+                    evtchn_fd=fd, size=record.size + line.size,
+                    layout=TextLayout(gtext, gline.eol, domexc_port=domexc, evtchn_text=text, evtchn_eol=line.eol))
+            else:
+                yield GlobalData(-1, fd, line.offset, line.size,
+                                 TextLayout(domexc_port=domexc, evtchn_text=text, evtchn_eol=line.eol, global_line=False))
+            continue
+        if held is not None:
+            yield held[0]
+            held = None
+
+        if kw == "watch":
+            ident, path, token = values
+            conn_id = sockets.get(-ident) if ident < 0 else domains.get(ident)
+            if conn_id is None:
+                what = f"socket fd {-ident}" if ident < 0 else f"domain {ident}"
+                _bad(src, line, f"watch for connection {ident} ({what}), which no earlier "
+                     f"{'socket' if ident < 0 else 'dom'} line declares (oxenstored ignores it)",
+                     "watch", lenient, warn)
+                continue
+            yield WatchData(conn_id, decode_text(path), decode_text(token),
+                            line.offset, line.size, _layout(text, line.eol))
+        elif kw == "dom":
+            domid, mfn, remote, local = values
+            domains[domid] = next_conn
+            yield ConnectionData(next_conn, 0, 0, RingSpec(domid, DOMID_INVALID, remote),
+                                 offset=line.offset, size=line.size,
+                                 layout=TextLayout(text, line.eol, mfn=mfn, local_port=local))
+            next_conn += 1
+        elif kw == "socket":
+            (fd,) = values
+            sockets[fd] = next_conn
+            yield ConnectionData(next_conn, 1, 0, SocketSpec(fd), offset=line.offset, size=line.size,
+                                 layout=_layout(text, line.eol))
+            next_conn += 1
+        else:  # global: wait for an evtchn-dev line that belongs to it
+            (rw,) = values
+            held = (GlobalData(rw, -1, line.offset, line.size, _layout(text, line.eol)), line, text)
+
+    if held is not None:
+        yield held[0]
+    yield End(end, 0)
+
+
+def _store_line(body: bytes, line: _Line) -> Optional[NodeData]:
+    """A well-formed store line, the common case, decoded directly; None
+    for anything else (parse_line then says what is wrong with it)."""
+    fields = body.split(b",")
+    if len(fields) != 4:
+        return None
+    _, hpath, hperms, hvalue = fields
+    try:
+        path = binascii.unhexlify(hpath)
+        value = binascii.unhexlify(hvalue)
+        perms, canonical = _perms_field(hperms)
+    except (binascii.Error, ValueError):
+        return None
+    # hexlify writes lower case: an upper-case digit is the only other
+    # spelling of valid hex.
+    if canonical and hpath.lower() == hpath and hvalue.lower() == hvalue:
+        layout = None if line.eol == b"\n" else TextLayout(None, line.eol)
+    else:
+        layout = TextLayout(body, line.eol)
+    return NodeData(0, 0, 0, perms, decode_text(path), value, line.offset, line.size, layout)
+
+
+_KEYWORDS = {b"global", b"evtchn-dev", b"socket", b"dom", b"watch", b"store"}
+
+
+def _bad(src: Source, line: _Line, message: str, keyword: Optional[str], lenient: bool, warn) -> None:
+    if not lenient:
+        raise DumpError(message, file=src.name, line=line.number, offset=line.offset, record_type=keyword)
+    if warn is not None:
+        warn(f"{src.name}: line {line.number}: {message}; line skipped")
