@@ -217,8 +217,11 @@ def host(
             yield WatchDataExtended(conn_id, f"/local/domain/{domid}/device", "devices", 2)
         else:
             yield WatchData(conn_id, f"/local/domain/{domid}/device", "devices")
-        if domid == 1 and version >= 2:
-            yield WatchDataExtended(conn_id, f"/local/domain/{domid}/memory", "mem", WATCH_DEPTH_UNLIMITED)
+        if domid == 1:
+            if version >= 2:
+                yield WatchDataExtended(conn_id, f"/local/domain/{domid}/memory", "mem", WATCH_DEPTH_UNLIMITED)
+            else:
+                yield WatchData(conn_id, f"/local/domain/{domid}/memory", "mem")
 
     tree = committed_nodes(guests)
     tx_records = list(_transactions(tree, guests, conn_of, delta_transactions, snapshot_transactions, snapshot_root))

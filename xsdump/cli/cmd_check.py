@@ -1,0 +1,177 @@
+"""``xsdump check``: validate dumps against the design and against what C xenstored restores."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import List, Optional
+
+import orjson
+import typer
+from rich.text import Text
+
+from ..check import check_dump
+from ..errors import DumpError, ExitCode
+from ..escape import escape_text
+from ..findings import CATALOGUE, ERROR, SEVERITIES, WARNING, Finding
+from ..source import display_name
+from .common import binary_stdout, err_console, fail, handle_errors, out_console
+
+EXAMPLES = """Examples:
+
+    xsdump check samples/host.xsd
+
+    xsdump check --strict samples/real/c-xenstored-4.17.xsd
+
+    xsdump check dumps/*.xsd --ignore tx-dropped --ignore tx-node-as-committed
+
+    cat state_dump | xsdump check -
+
+    xsdump check --json broken.xsd | jq -c 'select(.kind == "finding") | [.code, .offset]'
+
+    xsdump check --list-codes
+"""
+
+STYLE = {ERROR: "bold red", WARNING: "yellow"}
+PLURAL = {ERROR: "errors", WARNING: "warnings"}
+
+
+def check(
+    dumps: Optional[List[str]] = typer.Argument(None, help="Dumps to check: paths, or - for standard input."),
+    as_json: bool = typer.Option(False, "--json",
+        help='NDJSON: one {"kind": "finding", ...} object per finding, then {"kind": "verdict", ...} per file.'),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail the check too (exit 1)."),
+    ignore: Optional[List[str]] = typer.Option(None, "--ignore", metavar="CODE",
+        help="Leave out findings with this code (see --list-codes); repeatable."),
+    limit: int = typer.Option(20, "--limit", min=0,
+        help="Text output: show at most this many findings per code per file (0: all)."),
+    list_codes: bool = typer.Option(False, "--list-codes", help="List the finding codes and exit."),
+) -> None:
+    """Check dumps: framing, references between records, the tree, values and
+    pending wire data, each finding with its code, offset, record index and
+    type, and what C xenstored's reader would do with it.
+
+    Findings are grouped by severity, then one verdict line per file.
+    Exit status: 0 no errors (warnings allowed unless --strict), 1 findings,
+    2 a file could not be read at all."""
+    if list_codes:
+        _list_codes(as_json)
+        raise typer.Exit(int(ExitCode.OK))
+    if not dumps:
+        raise fail("give at least one dump to check (or --list-codes)")
+    ignored = set(ignore or ())
+    unknown = sorted(ignored - set(CATALOGUE))
+    if unknown:
+        raise fail(f"unknown finding code {', '.join(unknown)} (xsdump check --list-codes lists them)")
+    _run(dumps, as_json, strict, ignored, limit)
+
+
+@handle_errors
+def _run(dumps: list[str], as_json: bool, strict: bool, ignored: set[str], limit: int) -> int:
+    worst = ExitCode.OK
+    for dump in dumps:
+        name = escape_text(display_name(dump))
+        code = (_check_json(dump, name, strict, ignored) if as_json
+                else _check_text(dump, name, strict, ignored, limit))
+        worst = max(worst, code)
+    return worst
+
+
+def _verdict(counts: Counter, strict: bool) -> tuple[ExitCode, str]:
+    errors, warnings = counts[ERROR], counts[WARNING]
+    failed = errors or (strict and warnings)
+    return (ExitCode.FINDINGS if failed else ExitCode.OK), ("FAILED" if failed else "OK")
+
+
+def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCode:
+    out = binary_stdout()
+    counts: Counter = Counter()
+    n_ignored = 0
+    try:
+        for f in check_dump(dump):
+            if f.code in ignored:
+                n_ignored += 1
+                continue
+            counts[f.severity] += 1
+            out.write(orjson.dumps({"kind": "finding", "file": name, **f._asdict()}) + b"\n")
+    except (DumpError, OSError) as e:
+        out.write(orjson.dumps({"kind": "verdict", "file": name, "verdict": "unreadable",
+                                "message": _error_text(e)}) + b"\n")
+        out.flush()
+        return ExitCode.ERROR
+    code, word = _verdict(counts, strict)
+    out.write(orjson.dumps({"kind": "verdict", "file": name, "verdict": word.lower(), "errors": counts[ERROR],
+                            "warnings": counts[WARNING], "ignored": n_ignored, "strict": strict}) + b"\n")
+    out.flush()
+    return code
+
+
+def _error_text(e: Exception) -> str:
+    if isinstance(e, DumpError):
+        return e.message if e.offset is None and e.index is None else str(e)
+    return f"{getattr(e, 'filename', None) or 'I/O'}: {getattr(e, 'strerror', None) or e}"
+
+
+def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: int) -> ExitCode:
+    console = out_console()
+    shown: dict[str, list[Finding]] = defaultdict(list)  # severity -> findings kept for display
+    per_code: Counter = Counter()
+    counts: Counter = Counter()
+    n_ignored = 0
+    try:
+        for f in check_dump(dump):
+            if f.code in ignored:
+                n_ignored += 1
+                continue
+            counts[f.severity] += 1
+            per_code[f.code] += 1
+            if not limit or per_code[f.code] <= limit:
+                shown[f.severity].append(f)
+    except (DumpError, OSError) as e:
+        err_console().print(Text.assemble(f"xsdump: {name}: ", ("cannot read: ", "bold red"), _error_text(e)))
+        return ExitCode.ERROR
+    if counts:
+        console.print(Text(name, style="bold"))
+    for severity in SEVERITIES:
+        if not counts[severity]:
+            continue
+        console.print(Text(f"  {counts[severity]} {PLURAL[severity] if counts[severity] != 1 else severity}",
+                           style=STYLE[severity]))
+        for f in shown[severity]:
+            console.print(_line(f))
+        for code_, n in sorted(per_code.items()):
+            if limit and n > limit and CATALOGUE[code_].severity == severity:
+                console.print(Text(f"    ... and {n - limit} more {code_} (--limit 0 shows all)", style="dim"))
+    code, word = _verdict(counts, strict)
+    parts = [f"{counts[ERROR]} error{'s' if counts[ERROR] != 1 else ''}",
+             f"{counts[WARNING]} warning{'s' if counts[WARNING] != 1 else ''}"]
+    if n_ignored:
+        parts.append(f"{n_ignored} ignored")
+    if strict and counts[WARNING] and not counts[ERROR]:
+        parts.append("warnings fail with --strict")
+    console.print(Text.assemble((f"{name}: ", "bold"), (word, "bold red" if code else "bold green"),
+                                f" ({', '.join(parts)})"))
+    return code
+
+
+def _line(f: Finding) -> Text:
+    """One finding: code, where, message (messages escape every guest byte)."""
+    where = f.where()
+    return Text.assemble("    ", (f"{f.code:<22}", STYLE[f.severity]), " ", (where, "cyan"), ": " if where else "",
+                         f.message)
+
+
+def _list_codes(as_json: bool) -> None:
+    if as_json:
+        out = binary_stdout()
+        for entry in CATALOGUE.values():
+            out.write(orjson.dumps(entry._asdict()) + b"\n")
+        out.flush()
+        return
+    console = out_console()
+    for entry in CATALOGUE.values():
+        console.print(Text.assemble((f"{entry.code:<22}", STYLE[entry.severity]), f" {entry.severity:<8} ",
+                                    entry.meaning))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check", epilog=EXAMPLES)(check)
