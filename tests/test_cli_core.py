@@ -147,3 +147,21 @@ def test_output_to_closed_pipe_is_quiet(samples):
 def test_module_and_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith(b"xsdump ")
+
+
+@pytest.mark.parametrize("name", ["host.db", "real/oxenstored-4.17.db"])
+def test_json_encode_text_dump_is_byte_identical(samples, tmp_path, name):
+    data = (samples / name).read_bytes()
+    text = run_cli("json", samples / name).stdout
+    assert b'"source_format":"oxenstored"' in text.split(b"\n", 1)[0]
+    out = tmp_path / "copy.db"
+    assert run_cli("encode", "-", "-o", out, input=text).returncode == 0
+    assert out.read_bytes() == data
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

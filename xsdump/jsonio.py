@@ -85,6 +85,8 @@ def header_to_json(header: Header) -> dict:
     }
     if header.flags_little_endian:
         out["flags_little_endian"] = True
+    if header.source_format != "binary":
+        out["source_format"] = header.source_format
     out["offset"] = header.offset
     out["size"] = header.size
     return out
@@ -103,7 +105,10 @@ def record_to_json(record) -> dict:
     out["offset"] = record.offset
     out["size"] = record.size
     if record.layout is not None:
-        out["layout"] = _layout_to_json(record.layout)
+        if isinstance(record.layout, Layout):
+            out["layout"] = _layout_to_json(record.layout)
+        else:  # what a line of an oxenstored text dump holds beyond the model
+            out["text_layout"] = _text_layout_to_json(record.layout)
     return out
 
 
@@ -136,6 +141,29 @@ def _layout_to_json(layout: Layout) -> dict:
     if layout.padding is not None:
         out["padding"] = bytes_to_json(layout.padding)
     return out
+
+
+def _text_layout_to_json(layout) -> dict:
+    defaults = type(layout)()
+    return {name: bytes_to_json(value) if isinstance(value, bytes) else value
+            for name, value in layout._asdict().items() if value != getattr(defaults, name)}
+
+
+def _text_layout_from_json(obj: Any, where: str):
+    from .oxenstored import TextLayout
+
+    if not isinstance(obj, dict) or set(obj) - set(TextLayout._fields):
+        raise EncodeError(f"{where}: text_layout takes {', '.join(TextLayout._fields)}")
+    values = {}
+    for name, value in obj.items():
+        default = getattr(TextLayout, name)
+        if isinstance(default, bytes) or name in ("text", "evtchn_text"):
+            values[name] = json_to_bytes(value, f"text_layout.{name}")
+        elif name == "global_line":
+            values[name] = bool(value)
+        else:
+            values[name] = _take(obj, name, int, where)
+    return TextLayout(**values)
 
 
 def dumps(obj: dict) -> bytes:
@@ -185,7 +213,10 @@ def header_from_json(obj: Any, where: str = "header") -> Header:
         flags = 1 if order == "big" else 0
     elif order is not None and order != ("big" if flags & 1 else "little"):
         raise EncodeError(f"{where}: byte_order {order!r} contradicts flags {flags}")
-    return Header(version, flags, bool(obj.get("flags_little_endian", False)))
+    source_format = obj.get("source_format", "binary")
+    if source_format not in ("binary", "oxenstored"):
+        raise EncodeError(f"{where}: source_format must be binary or oxenstored")
+    return Header(version, flags, bool(obj.get("flags_little_endian", False)), source_format=source_format)
 
 
 def record_from_json(obj: Any, where: str):
@@ -193,6 +224,10 @@ def record_from_json(obj: Any, where: str):
         raise EncodeError(f"{where}: expected a JSON object, got {_short(obj)}")
     key = obj.get("type")
     layout = _layout_from_json(obj.get("layout"), where)
+    if "text_layout" in obj:
+        if layout is not None:
+            raise EncodeError(f"{where}: a record has layout or text_layout, not both")
+        layout = _text_layout_from_json(obj["text_layout"], where)
     if key == UNKNOWN_KEY:
         return UnknownRecord(
             _take(obj, "record_type", int, where),
@@ -206,7 +241,7 @@ def record_from_json(obj: Any, where: str):
     values = {}
     for name in model._fields[:-3]:
         values[name] = _field_from_json(model, name, obj, where)
-    known = set(model._fields) | {"type", "domid", "tdomid", "evtchn", "socket_fd"}
+    known = set(model._fields) | {"type", "domid", "tdomid", "evtchn", "socket_fd", "text_layout"}
     stray = set(obj) - known
     if stray:
         raise EncodeError(f"{where}: {rt.key} record has unknown fields: {', '.join(sorted(stray))}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from itertools import chain
 from typing import Optional
 
 import typer
@@ -12,6 +13,7 @@ import typer
 from ..errors import ExitCode
 from ..jsonio import items_from_json
 from ..source import open_source
+from ..textwriter import text_chunks
 from ..writer import encode_items
 from .common import fail, handle_errors
 
@@ -28,8 +30,9 @@ def encode(
     output: Optional[str] = typer.Option(None, "--output", "-o",
         help="Where to write the binary stream (default: standard output, if it is not a terminal)."),
 ) -> None:
-    """Turn the JSON of `xsdump json` (either form) back into a binary
-    migration stream.  A stream that went through `json` comes back byte for byte."""
+    """Turn the JSON of `xsdump json` (either form) back into the dump it
+    came from: a binary migration stream, or an oxenstored text dump when the
+    header says so.  A dump that went through `json` comes back byte for byte."""
     if output is None and sys.stdout.isatty():
         raise fail("refusing to write a binary stream to a terminal: give -o FILE or redirect")
     _run(json_input, output)
@@ -38,8 +41,12 @@ def encode(
 @handle_errors
 def _run(json_input: str, output: Optional[str]) -> int:
     with open_source(json_input) as src:
-        data = src.file.read()
-    chunks = encode_items(items_from_json(data, src.name))
+        data = src.read()
+    items = items_from_json(data, src.name)
+    header = next(items)
+    # The JSON of an oxenstored text dump goes back to the text dump.
+    write = text_chunks if header.source_format == "oxenstored" else encode_items
+    chunks = write(chain([header], items))
     if output is None or output == "-":
         out = sys.stdout.buffer
         for chunk in chunks:
@@ -49,6 +56,9 @@ def _run(json_input: str, output: Optional[str]) -> int:
     # Write beside the target and rename, so a failure leaves no half file.
     directory = os.path.dirname(os.path.abspath(output))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
     try:
         with os.fdopen(fd, "wb") as f:
             for chunk in chunks:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from ..dump import read_dump
 from ..errors import ExitCode
 from ..jsonio import document_chunks, ndjson_lines
-from .common import DUMP_HELP, handle_errors, input_size, with_progress, write_lines
+from .common import DUMP_HELP, LENIENT_HELP, handle_errors, read_input, write_lines
 
 EXAMPLES = """Examples:
 
@@ -23,6 +22,7 @@ def to_json(
     dump: str = typer.Argument(..., help=DUMP_HELP),
     document: bool = typer.Option(False, "--document", "-d",
         help='One JSON document {"header": ..., "records": [...]} instead of NDJSON.'),
+    lenient: bool = typer.Option(False, "--lenient", help=LENIENT_HELP),
 ) -> None:
     """Print the dump as JSON: by default NDJSON, one object per record, the
     header first, in constant memory.
@@ -30,12 +30,12 @@ def to_json(
     Every object has a "type"; byte strings (values, paths, tokens, pending
     data) are JSON strings when they are printable UTF-8, else {"base64": ...}.
     `xsdump encode` turns either form back into the identical stream."""
-    _run(dump, document)
+    _run(dump, document, lenient)
 
 
 @handle_errors
-def _run(dump: str, document: bool) -> int:
-    items = with_progress(read_dump(dump), input_size(dump), "reading")
+def _run(dump: str, document: bool, lenient: bool) -> int:
+    items = read_input(dump, lenient)
     write_lines(document_chunks(items) if document else ndjson_lines(items))
     return ExitCode.OK
 

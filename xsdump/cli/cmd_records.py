@@ -6,13 +6,12 @@ from typing import List, Optional
 
 import typer
 
-from ..dump import read_dump
 from ..errors import ExitCode
 from ..jsonio import ndjson_lines
 from ..listing import header_line, message_lines, record_line
 from ..records import ConnectionData, Header
 from ..select import parse_type, select
-from .common import DUMP_HELP, fail, handle_errors, input_size, with_progress, write_lines
+from .common import DUMP_HELP, LENIENT_HELP, fail, handle_errors, read_input, write_lines
 
 EXAMPLES = """Examples:
 
@@ -39,6 +38,7 @@ def records(
     verbose: bool = typer.Option(False, "--verbose", "-v",
         help="Decode each connection's pending data into wire messages."),
     as_json: bool = typer.Option(False, "--json", help="NDJSON: one object per record (the header first)."),
+    lenient: bool = typer.Option(False, "--lenient", help=LENIENT_HELP),
 ) -> None:
     """List the records of a dump, one line each: offset, type, key fields.
 
@@ -47,12 +47,12 @@ def records(
         codes = [parse_type(t) for t in types or ()]
     except ValueError as e:
         raise fail(str(e)) from None
-    _run(dump, codes, path, conn, tx, verbose, as_json)
+    _run(dump, codes, path, conn, tx, verbose, as_json, lenient)
 
 
 @handle_errors
-def _run(dump, codes, path, conn, tx, verbose, as_json) -> int:
-    items = with_progress(read_dump(dump), input_size(dump), "reading")
+def _run(dump, codes, path, conn, tx, verbose, as_json, lenient) -> int:
+    items = read_input(dump, lenient)
     items = select(items, codes, path, conn, tx)
     if as_json:
         write_lines(ndjson_lines(items))

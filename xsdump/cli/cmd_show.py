@@ -7,12 +7,11 @@ from typing import Optional
 
 import typer
 
-from ..dump import read_dump
 from ..errors import ExitCode
 from ..escape import escape_text
 from ..show import Options, json_chunks, plain_lines, render_rich
 from ..tree import TreeView, load, normalise_path
-from .common import DUMP_HELP, JSON_HELP, fail, handle_errors, input_size, out_console, with_progress, write_lines
+from .common import DUMP_HELP, JSON_HELP, LENIENT_HELP, fail, handle_errors, out_console, read_input, write_lines
 
 EXAMPLES = """Examples:
 
@@ -69,6 +68,7 @@ def show(
     full: bool = typer.Option(False, "--full", help="Show whole values instead of cutting them at 60 characters."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
         help="Decode each connection's pending data into wire messages; list every node a transaction read."),
+    lenient: bool = typer.Option(False, "--lenient", help=LENIENT_HELP),
     summary: bool = typer.Option(True, "--summary/--no-summary",
         help="Print the summary (format, records, connections, watches, quotas, transactions) before the tree."),
 ) -> None:
@@ -83,12 +83,12 @@ def show(
     Special nodes (@releaseDomain, @introduceDomain) are listed apart."""
     key = parse_tx(tx) if tx is not None else None
     _run(dump, Options(perms=perms, full=full, verbose=verbose), path, depth, domid, key, transactions, fmt,
-         as_json, summary)
+         as_json, summary, lenient)
 
 
 @handle_errors
-def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary) -> int:
-    items = with_progress(read_dump(dump), input_size(dump), "reading")
+def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary, lenient) -> int:
+    items = read_input(dump, lenient)
     loaded = load(items, tx=key, digest=transactions or key is not None)
     state = loaded.state
     if key is not None and key not in state.transactions:
@@ -109,15 +109,8 @@ def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summar
     if fmt is Format.plain:
         write_lines(_encoded(plain_lines(loaded, name, opts, view, summary=summary, transactions=transactions)))
     else:
-        # rich exits 1 itself when the reader of a pipe goes away; let
-        # handle_errors treat it as the plain output does (exit 0).
-        console.on_broken_pipe = _reader_went_away
         render_rich(console, loaded, name, opts, view, summary=summary, transactions=transactions)
     return ExitCode.OK
-
-
-def _reader_went_away() -> None:
-    raise BrokenPipeError
 
 
 def _encoded(lines, batch: int = 512):

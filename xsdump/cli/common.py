@@ -55,10 +55,34 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
     return wrapper
 
 
+LENIENT_HELP = ("Skip what `xsdump check` would skip (undecodable records, garbage up to the next "
+                "record boundary, bytes after END) and say so on stderr, instead of stopping.")
+
+
 def out_console() -> Console:
     """Standard output: colour only on a terminal; NO_COLOR and FORCE_COLOR
     are honoured (rich reads both)."""
-    return Console(highlight=False, soft_wrap=True, emoji=False)
+    console = Console(highlight=False, soft_wrap=True, emoji=False)
+    # rich exits 1 itself when the reader of a pipe goes away (| head);
+    # let handle_errors treat that as the end of the output (exit 0).
+    console.on_broken_pipe = _reader_went_away
+    return console
+
+
+def _reader_went_away() -> None:
+    raise BrokenPipeError
+
+
+def warn(message: str) -> None:
+    err_console().print(f"xsdump: warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def read_input(dump: str, lenient: bool = False):
+    """The records of ``dump`` (either format), with a progress bar on a
+    terminal; with ``lenient``, damage is skipped with a warning."""
+    from ..dump import read_dump
+
+    return with_progress(read_dump(dump, lenient=lenient, warn=warn), input_size(dump), "reading")
 
 
 def err_console() -> Console:
