@@ -52,3 +52,13 @@ def test_man_page_renders_without_warnings():
     result = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(ROOT / "man" / "xsdump.1")],
                             capture_output=True, timeout=60)
     assert result.returncode == 0 and result.stderr == b""
+
+
+def test_finding_codes_documented():
+    from xsdump.findings import CATALOGUE, catalogue_markdown
+
+    assert catalogue_markdown() in README, "README's finding-code table differs from xsdump.findings"
+    section = MAN.split(".SH FINDING CODES", 1)[1].split(".SH ", 1)[0]
+    for code, entry in CATALOGUE.items():
+        roff_code = code.replace("-", "\\-")
+        assert f'.BR {roff_code} " (" {entry.severity} )' in section, code
