@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import run_cli
+from helpers import run_cli
 from xsdump.amplification import (
     DECLARATION_SIZE,
     SORT_KEYS,

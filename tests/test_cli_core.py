@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from conftest import run_cli
+from helpers import run_cli
 
 
 def lines(result):

@@ -10,7 +10,7 @@ from collections import Counter
 
 import orjson
 import pytest
-from conftest import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli
 from typer.testing import CliRunner
 
 from xsdump.cli import app

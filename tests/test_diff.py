@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli
 from xsdump.cli import app
 from xsdump.diff import KINDS, DiffOptions, diff_dumps, diff_items
 from xsdump.dump import read_dump

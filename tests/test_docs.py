@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import typer
 
-from conftest import ROOT
+from helpers import ROOT
 from xsdump.cli import app
 
 COMMANDS = sorted(info.name for info in typer.main.get_command(app).commands.values() if not info.hidden)

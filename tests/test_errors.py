@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from conftest import run_cli
+from helpers import run_cli
 from xsdump.errors import DumpError
 from xsdump.reader import read_stream
 from xsdump.records import End, GlobalData, Header, NodeData, Perm, WatchData

@@ -6,7 +6,7 @@ import io
 
 import orjson
 import pytest
-from conftest import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner

@@ -171,7 +171,7 @@ def test_random_bytes_raise_only_dump_error(raw):
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(SAMPLE_NAMES), st.data())
 def test_mutated_samples_raise_only_dump_error(name, data):
-    from conftest import SAMPLES
+    from helpers import SAMPLES
     raw = bytearray((SAMPLES / name).read_bytes())
     for _ in range(data.draw(st.integers(1, 8))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))

@@ -15,7 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import xsdump.show as show
-from conftest import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli
 from strategies import names, perm
 from xsdump.cli import app
 from xsdump.dump import read_dump
