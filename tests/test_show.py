@@ -456,7 +456,7 @@ def hostile_dump(tmp_path):
     evil = "\x1b]52;c;aGk=\x07"
     return dump_file(tmp_path, [
         ConnectionData(1, 0, 0, RingSpec(1), out_data=b"\x1b[2J"),
-        WatchData(1, f"/w{evil}[red]x", f"tok\r[link=http://e.vil]y[/link]"),
+        WatchData(1, f"/w{evil}[red]x", "tok\r[link=http://e.vil]y[/link]"),
         node("/"),
         node("/local"),
         node(f"/local/{evil}[bold red]name\r\x00", b"[link=http://e.vil]click[/link]\x1b[31m\r\x00"),

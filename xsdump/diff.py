@@ -654,7 +654,6 @@ class _StateDiff:
     # pending data ---------------------------------------------------------------
 
     def _pending(self, ident: str, ca: _Conn, cb: _Conn, tx_labels) -> None:
-        r = self.rules
         a, b = ca.record, cb.record
         for side, da, db, la, lb in (("in", a.in_data, b.in_data, 0, 0),
                                      ("out", a.out_data, b.out_data, a.out_resp_len, b.out_resp_len)):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from typing import Optional
 
 import typer
@@ -14,7 +12,7 @@ from ..dump import read_dump
 from ..errors import ExitCode
 from ..jsonio import items_from_json
 from ..source import open_source
-from .common import err_console, fail, handle_errors
+from .common import err_console, fail, handle_errors, write_output
 
 EXAMPLES = """Examples:
 
@@ -79,32 +77,8 @@ def _run(dump, to, output, byte_order, version, allow_loss) -> int:
         else:
             items = read_dump(src, name=src.name)
         chunks = convert_chunks(items, to, losses, byte_order=byte_order, version=version)
-        _write(chunks, output)
+        write_output(chunks, output)
     return _report(losses, to, allow_loss)
-
-
-def _write(chunks, output: Optional[str]) -> None:
-    if output is None or output == "-":
-        out = sys.stdout.buffer
-        for chunk in chunks:
-            out.write(chunk)
-        out.flush()
-        return
-    # Write beside the target and rename, so a failure leaves no half file.
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
-    try:
-        # mkstemp makes the file 0600; give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-        os.replace(tmp, output)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _report(losses: Losses, to: str, allow_loss: bool) -> int:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from itertools import chain
 from typing import Optional
 
@@ -15,7 +13,7 @@ from ..jsonio import items_from_json
 from ..source import open_source
 from ..textwriter import text_chunks
 from ..writer import encode_items
-from .common import fail, handle_errors
+from .common import fail, handle_errors, write_output
 
 EXAMPLES = """Examples:
 
@@ -47,26 +45,7 @@ def _run(json_input: str, output: Optional[str]) -> int:
     # The JSON of an oxenstored text dump goes back to the text dump.
     write = text_chunks if header.source_format == "oxenstored" else encode_items
     chunks = write(chain([header], items))
-    if output is None or output == "-":
-        out = sys.stdout.buffer
-        for chunk in chunks:
-            out.write(chunk)
-        out.flush()
-        return ExitCode.OK
-    # Write beside the target and rename, so a failure leaves no half file.
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-        os.replace(tmp, output)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_output(chunks, output)
     return ExitCode.OK
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import tempfile
 import traceback
 from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
@@ -98,6 +99,28 @@ def write_lines(lines: Iterable[bytes]) -> None:
     for line in lines:
         out.write(line)
     out.flush()
+
+
+def write_output(chunks: Iterable[bytes], output: Optional[str]) -> None:
+    """Write ``chunks`` to standard output (``None`` or ``-``) or to the file
+    ``output``, which is written beside its final name and renamed into
+    place, so that a failure part-way leaves no half-written file."""
+    if output is None or output == "-":
+        write_lines(chunks)
+        return
+    directory = os.path.dirname(os.path.abspath(output))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # the mode open() would give, not mkstemp's 0600
+        with os.fdopen(fd, "wb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+        os.replace(tmp, output)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterator[T]:
