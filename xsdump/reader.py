@@ -146,37 +146,37 @@ def read_binary(src: Source, chunk: int = CHUNK) -> Iterator[Item]:
     framing = FRAMING_UNPACK[order]
     p += HEADER_SIZE
     index = 0
-    buf = inp.buf
+    buf, base = inp.buf, inp.base  # refreshed whenever the window moves
     while True:
         if len(buf) - p < RECORD_HEADER_SIZE:
             p = inp.fill(p, RECORD_HEADER_SIZE)
-            buf = inp.buf
+            buf, base = inp.buf, inp.base
             left = len(buf) - p
             if left == 0:
                 raise DumpError("missing END record: the stream ends after the previous record",
-                                file=file, offset=inp.base + p, index=index)
+                                file=file, offset=base + p, index=index)
             if left < RECORD_HEADER_SIZE:
                 raise DumpError(f"truncated record header: {left} of {RECORD_HEADER_SIZE} bytes",
-                                file=file, offset=inp.base + p, index=index)
+                                file=file, offset=base + p, index=index)
         code, length = framing(buf, p)
         total = RECORD_HEADER_SIZE + length + (-length & 7)
         if len(buf) - p < total:
             p = inp.fill(p, total)
-            buf = inp.buf
+            buf, base = inp.buf, inp.base
             _check_room(inp, p, code, length, total, index)
-        offset = inp.base + p
         body = p + RECORD_HEADER_SIZE
         body_end = body + length
         decode = decoders.get(code)
         if decode is None:
-            record, fields_end = UnknownRecord(code, buf[body:body_end], offset, total), body_end
+            record, fields_end = UnknownRecord(code, buf[body:body_end], base + p, total), body_end
         else:
             try:
-                record, fields_end = decode(buf, body, body_end, offset, total)
+                record, fields_end = decode(buf, body, body_end, base + p, total)
             except FormatError as e:
-                raise DumpError(str(e), file=file, offset=offset, index=index, record_type=type_name(code)) from None
+                raise DumpError(str(e), file=file, offset=base + p, index=index, record_type=type_name(code)) from None
         p += total
-        if length & 7 or body_end - fields_end >= ALIGN or buf.count(0, fields_end, body_end) != body_end - fields_end:
+        pad = body_end - fields_end
+        if length & 7 or (pad and (pad >= ALIGN or buf.count(0, fields_end, body_end) != pad)):
             # Not the default framing (len a multiple of 8, zero padding inside it).
             layout = frame_layout(fields_end - body, buf[fields_end:body_end], buf[body_end:p])
             if layout is not None:
