@@ -165,3 +165,40 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_encode_warns_when_the_json_has_no_end(samples):
+    lines = run_cli("json", samples / "host.xsd").stdout.splitlines()
+    result = run_cli("encode", "-", input=b"\n".join(lines[:-1]))
+    assert result.returncode == 0
+    assert b"the JSON has no END record last" in result.stderr
+    assert result.stdout == (samples / "host.xsd").read_bytes()[:-8]
+
+
+def test_encode_streams_ndjson_from_a_pipe(samples):
+    """Binary output appears before the JSON input has ended."""
+    import subprocess
+    import sys
+    import threading
+
+    text = run_cli("json", samples / "host.xsd").stdout
+    proc = subprocess.Popen([sys.executable, "-m", "xsdump", "encode", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    go_on = threading.Event()
+
+    def feed():
+        proc.stdin.write(text[: len(text) // 2])
+        proc.stdin.flush()
+        go_on.wait(60)
+        proc.stdin.write(text[len(text) // 2:])
+        proc.stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    first = proc.stdout.read(16)  # blocks forever if encode waits for the end of its input
+    assert first == (samples / "host.xsd").read_bytes()[:16]
+    go_on.set()
+    rest = proc.stdout.read()
+    feeder.join(60)
+    assert proc.wait(timeout=60) == 0
+    assert first + rest == (samples / "host.xsd").read_bytes()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from itertools import chain
 from typing import Any, Iterable, Iterator, Optional
 
 import orjson
@@ -321,6 +322,42 @@ def _layout_from_json(obj: Any, where: str) -> Optional[Layout]:
     )
 
 
+def read_json(src) -> Iterator[Item]:
+    """Either JSON form from an open :class:`~xsdump.source.Source`.  NDJSON
+    is decoded line by line as it arrives, in constant memory; a document
+    has to be read whole first."""
+    lines = _lines(src)
+    seen = []
+    for line in lines:
+        seen.append(line)
+        if line.strip():
+            break
+    try:
+        first = orjson.loads(seen[-1]) if seen and seen[-1].strip() else None
+    except orjson.JSONDecodeError:
+        first = None
+    if isinstance(first, dict) and first.get("type") == "header":
+        yield from _from_lines(enumerate(chain(seen, lines), 1), src.name)
+    else:
+        yield from items_from_json(b"\n".join(chain(seen, lines)), src.name)
+
+
+def _lines(src, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a source (without their newline), read a chunk at a time."""
+    pending: list[bytes] = []
+    while chunk := src.read(chunk_size):
+        if b"\n" not in chunk:
+            pending.append(chunk)
+            continue
+        pieces = chunk.split(b"\n")
+        pieces[0] = b"".join(pending) + pieces[0]
+        pending = [pieces.pop()]
+        yield from pieces
+    tail = b"".join(pending)
+    if tail:
+        yield tail
+
+
 def items_from_json(data: bytes, name: str = "<json>") -> Iterator[Item]:
     """Parse either JSON form (NDJSON lines or one document) into items."""
     stripped = data.lstrip()
@@ -344,8 +381,12 @@ def items_from_json(data: bytes, name: str = "<json>") -> Iterator[Item]:
 
 
 def _from_ndjson(data: bytes, name: str) -> Iterator[Item]:
+    return _from_lines(enumerate(data.split(b"\n"), 1), name)
+
+
+def _from_lines(numbered_lines, name: str) -> Iterator[Item]:
     first = True
-    for lineno, line in enumerate(data.split(b"\n"), 1):
+    for lineno, line in numbered_lines:
         if not line.strip():
             continue
         try:

@@ -10,7 +10,7 @@ import typer
 from ..convert import TARGETS, Losses, convert_chunks
 from ..dump import read_dump
 from ..errors import ExitCode
-from ..jsonio import items_from_json
+from ..jsonio import read_json
 from ..source import open_source
 from .common import err_console, fail, handle_errors, write_output
 
@@ -73,7 +73,7 @@ def _run(dump, to, output, byte_order, version, allow_loss) -> int:
     losses = Losses()
     with open_source(dump) as src:
         if looks_like_json(src.peek(64)):
-            items = items_from_json(src.read(), src.name)
+            items = read_json(src)
         else:
             items = read_dump(src, name=src.name)
         chunks = convert_chunks(items, to, losses, byte_order=byte_order, version=version)

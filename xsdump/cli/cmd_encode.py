@@ -9,11 +9,12 @@ from typing import Optional
 import typer
 
 from ..errors import ExitCode
-from ..jsonio import items_from_json
+from ..jsonio import read_json
+from ..records import End
 from ..source import open_source
 from ..textwriter import text_chunks
 from ..writer import encode_items
-from .common import fail, handle_errors, write_output
+from .common import fail, handle_errors, warn, write_output
 
 EXAMPLES = """Examples:
 
@@ -39,14 +40,22 @@ def encode(
 @handle_errors
 def _run(json_input: str, output: Optional[str]) -> int:
     with open_source(json_input) as src:
-        data = src.read()
-    items = items_from_json(data, src.name)
-    header = next(items)
-    # The JSON of an oxenstored text dump goes back to the text dump.
-    write = text_chunks if header.source_format == "oxenstored" else encode_items
-    chunks = write(chain([header], items))
-    write_output(chunks, output)
+        items = read_json(src)
+        header = next(items)
+        # The JSON of an oxenstored text dump goes back to the text dump.
+        write = text_chunks if header.source_format == "oxenstored" else encode_items
+        write_output(write(chain([header], _noting_end(items))), output)
     return ExitCode.OK
+
+
+def _noting_end(items):
+    """Pass records through; warn when the last is not END (the dump written
+    then has none, and readers will say so)."""
+    last = None
+    for last in items:
+        yield last
+    if not isinstance(last, End):
+        warn("the JSON has no END record last: the dump written has none")
 
 
 def register(app: typer.Typer) -> None:
