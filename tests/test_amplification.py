@@ -6,6 +6,8 @@ every expectation below is a sum over named records of the dump under test.
 """
 
 import io
+import os
+import threading
 
 import orjson
 import pytest
@@ -411,6 +413,23 @@ def test_stdin_is_spooled_and_agrees_with_the_file(samples):
     piped = run_cli("amplification", "-", "--json", input=data)
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == run_cli("amplification", samples / "host.xsd", "--json").stdout
+
+
+def test_a_path_that_is_a_pipe_is_spooled_too(samples):
+    """`xsdump amplification <(xz -dc dump.xz)`: the path names a pipe, which
+    a second open would find drained."""
+    data = (samples / "host.xsd").read_bytes()
+    read_end, write_end = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write_end, data), os.close(write_end)))
+    writer.start()
+    try:
+        with rereadable(f"/dev/fd/{read_end}") as reopen:
+            report = measure(reopen)
+    finally:
+        writer.join()
+        os.close(read_end)
+    with rereadable(samples / "host.xsd") as reopen:
+        assert report == measure(reopen)
 
 
 def test_near_root_conflict_and_hostile_path_on_a_terminal():

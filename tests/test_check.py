@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import struct
+import tracemalloc
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
@@ -398,7 +399,7 @@ def _wire_oversized():
 
 
 def _text_line():
-    return Case(b"$xenstored-dump-format\nglobal,-1\nbogus,1\n", None, None)
+    return Case(b"$xenstored-dump-format\nglobal,-1\nbogus,1\n", 33, None)  # the offset of the line
 
 
 CRAFTED: dict[str, Callable[[], Case]] = {
@@ -610,6 +611,86 @@ def test_lenient_reader_skips_undecodable_records_truncation_and_trailing_bytes(
     warnings.clear()
     items = list(read_binary_lenient(Source(io.BytesIO(HOST + b"junk"), "x.xsd"), warnings.append))
     assert items == list(read_stream(io.BytesIO(HOST))) and len(warnings) == 1 and "4 bytes after" in warnings[0]
+
+
+def _damage(edit: str) -> tuple[bytes, list]:
+    """HOST damaged around committed node 98 (its value and path are long,
+    committed nodes follow it), and the records the lenient reader must
+    still find (offsets and sizes aside)."""
+    good = host_records()
+    victim, after = good[98], good[99]
+    start = victim.offset
+    if edit == "value-shortened":  # its len now leads into node 99's body: conn-id 0, tx-id 0 read as END
+        cut = start + victim.size - 24
+        return HOST[:cut] + HOST[cut + 8:], good[:98] + good[100:]
+    if edit == "path-shortened":  # does not decode; its len leads 8 bytes into node 99
+        cut = start + 8 + 16 + 4 + 4
+        return HOST[:cut] + HOST[cut + 8:], good[:98] + good[99:]
+    if edit == "type-zeroed":  # END with len 80
+        return patch(HOST, start, bytes(4)), good[:98] + good[99:]
+    if edit == "zeros-inserted":  # END followed by records
+        return HOST[:start] + bytes(8) + HOST[start:], good
+    if edit == "len-grown":  # decodes; its len swallows nodes 99 and 100 and ends on node 101
+        grown = good[101].offset - start - 8
+        return patch(HOST, start + 4, struct.pack("<I", grown)), good
+    if edit == "len-grown-broken":  # the same, and its path no longer ends in NUL
+        grown = good[101].offset - start - 8
+        path_len = 8 + 8
+        data = patch(HOST, start + 4, struct.pack("<I", grown))
+        return patch(data, start + path_len, struct.pack("<H", 3)), good[:98] + good[99:]
+    raise AssertionError(edit)
+
+
+@pytest.mark.parametrize("edit", ["value-shortened", "path-shortened", "type-zeroed", "zeros-inserted",
+                                  "len-grown", "len-grown-broken"])
+def test_damage_is_skipped_without_losing_the_records_after_it(edit):
+    """Zeros read as END, or a damaged len, must not make the lenient reader
+    drop the valid records that follow (as trailing bytes or as the body of
+    the damaged record)."""
+    data, expected = _damage(edit)
+    warnings: list[str] = []
+    survivors = list(read_binary_lenient(Source(io.BytesIO(data), "x"), warnings.append))[1:]
+
+    def key(r):
+        return r._replace(offset=0, size=0, layout=None) if "layout" in r._fields else r._replace(offset=0, size=0)
+
+    got = [key(r) for r in survivors]
+    assert [r for r in map(key, expected) if r not in got] == []
+    assert warnings and not [w for w in warnings if "trailing-bytes" in w]
+    found = findings_of(data)
+    assert "trailing-bytes" not in {f.code for f in found}
+    assert isinstance(survivors[-1], End)
+
+
+def test_garbage_permissions_are_one_finding_per_record():
+    """A damaged perm-count turns the rest of the record into thousands of
+    entries: one finding per code and record, not one per entry (each
+    repeating the path), so checking stays fast."""
+    perms = tuple(Perm("x", 2, d) for d in range(1, 3000))
+    found = findings_of(stream([GLOBAL, node("/" + "p" * 3000, perms=(Perm("n", 0, 0), *perms))]))
+    counts = {code: sum(f.code == code for f in found) for code in ("perm-char", "perm-flags", "acl-domain-unknown")}
+    assert counts == {"perm-char": 1, "perm-flags": 1, "acl-domain-unknown": 1}
+    assert "2998 more entries like it" in next(f for f in found if f.code == "perm-char").message
+
+
+@pytest.mark.parametrize("damage", ["len-past-the-end", "zeros-after-end"])
+def test_memory_does_not_grow_with_the_file_after_damage(damage, tmp_path):
+    """A len far past the end of a regular file is known not to fit without
+    reading the file; zeros after END are scanned, not kept."""
+    big = encode_record(node("/", b"v" * 60000), "little", 2)
+    if damage == "len-past-the-end":
+        data = stream([GLOBAL])[:-8] + struct.pack("<II", 5, 0xFFFFFF00) + big * 140 + encode_record(End(), "little", 2)
+    else:
+        data = stream([GLOBAL]) + bytes(16 << 20)
+    path = tmp_path / "big.xsd"
+    path.write_bytes(data)
+    tracemalloc.start()
+    try:
+        found = list(check_dump(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found and peak < len(data) // 2
 
 
 def test_lenient_reader_refuses_what_is_not_a_stream():

@@ -92,8 +92,43 @@ def test_binary_to_text_lists_what_text_cannot_hold():
     _, losses = convert((SAMPLES / "host.xsd").read_bytes(), "oxenstored")
     assert {k: t.count for k, t in losses.lost.items()} == {
         "evtchn fd": 1, "quotas": 1, "domains": 4, "pending data": 2, "unique ids": 3,
-        "no mfn": 3, "watch depth": 3, "transactions": 2, "transaction nodes": 71}
+        "no mfn": 3, "watch depth": 3, "transactions": 2, "transaction nodes": 71, "refused paths": 1}
     assert losses.lost["transactions"].examples == ["conn=2 tx=100", "conn=3 tx=101"]
+    assert losses.lost["refused paths"].examples == ["/local/domain/1/data/[blink]x"]
+
+
+def test_paths_oxenstored_refuses_are_listed():
+    """oxenstored's reader takes a path through store.ml Path.of_string and
+    skips the line of one it refuses: a name with other characters than
+    a-z A-Z 0-9 _ - @, or an empty name; relative watch paths are resolved
+    against the connection's /local/domain/<domid>/ first."""
+    own = (Perm("n", 0, 0),)
+    items = [Header(2, 0), ConnectionData(1, 0, 0, RingSpec(3)), ConnectionData(2, 1, 0, SocketSpec(9)),
+             WatchData(1, "control/shutdown", "t"), WatchData(1, "bad name", "t"), WatchData(2, "@releaseDomain", "t"),
+             WatchData(2, "/a//b", "t"), NodeData(0, 0, 0, own, "/", b""), NodeData(0, 0, 0, own, "/ok_-@9", b""),
+             NodeData(0, 0, 0, own, "/café", b""),
+             NodeData(0, 0, 0, own, "/x.y", b""), NodeData(0, 0, 0, own, "@introduceDomain", b"")]
+    text, losses = convert_bytes(items, "oxenstored")
+    assert losses.lost["refused paths"].count == 4
+    assert losses.lost["refused paths"].examples == ["conn=1 watch bad name", "conn=2 watch /a//b", "/café"]
+    assert tree(text)["/x.y"]  # written all the same: the text format holds it
+    again, losses = convert(text, "oxenstored")
+    assert again == text and not losses.lost  # a text dump is taken as it is
+
+
+def test_binary_target_leaves_out_what_16_bit_lengths_cannot_frame():
+    """A text dump (or JSON) may hold a value, path or watch longer than the
+    binary stream's u16 lengths: such records are listed and left out, not
+    an encoder error."""
+    text = b"".join(line + b"\n" for line in (
+        b"$xenstored-dump-format", b"dom,1,1,1", b"watch,1," + b"2f" + b"61" * 70000 + b",74",
+        b"store,2f,6e30,", b"store,2f61,6e30," + b"41" * 70000, b"store,2f62,6e30,4f4b"))
+    binary, losses = convert(text, "binary", version=2)
+    assert losses.lost["oversized"].count == 2
+    assert losses.lost["oversized"].examples == ["conn=1 watch wpath of 70001 bytes", "/a: value of 70000 bytes"]
+    assert tree(binary) == {"/": (b"", (("n", 0),)), "/b": (b"OK", (("n", 0),))}
+    r = run_cli("convert", "-", "--to", "binary", input=text)
+    assert r.returncode == 1 and b"left out (conn=1 watch wpath of 70001 bytes" in r.stderr
 
 
 def test_stale_flags_are_listed_and_entries_kept():

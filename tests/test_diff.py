@@ -605,3 +605,66 @@ def test_exactly_the_edited_values_are_found(edits):
     result = diff_items(HOST1, edited)
     assert {(c.kind, c.path) for c in result.changes} == {("node-value", p) for p in expected}
     assert diff_items(edited, edited).changes == []
+
+
+# --- regressions ------------------------------------------------------------------
+
+
+def test_many_renumbered_changed_transactions_pair_without_a_candidate_per_pair():
+    # Every transaction of the ring reads /local/domain/1/name and writes a
+    # path of its own; B renumbered them all and changed every written value.
+    # Pairing by shared paths looked at every (A, B) pair and held one
+    # candidate per pair sharing a path: 2000 transactions a side took
+    # 400 MB and seconds.
+    import tracemalloc
+
+    def side(first_tx, value):
+        records = []
+        for i in range(2000):
+            records += tx_records(2, first_tx + i, [("/local/domain/1/name", 1, P1, b"guest1"),
+                                                    (f"/local/domain/1/data/k{i}", 3, P1, value)])
+        return small(extra=records)
+
+    a, b = side(100, b"old"), side(90000, b"new")
+    tracemalloc.start()
+    try:
+        result = diff_items(a, b, DiffOptions(equivalent=True))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000
+    assert len(result.changes) == 2000
+    for c in result.changes:  # identity "ring domid=1 tx=A/B": tx A pairs with its renumbered self
+        tx_a, tx_b = map(int, c.identity.rpartition("tx=")[2].split("/"))
+        assert (c.kind, c.path, tx_b - tx_a) == ("tx-node-changed", f"/local/domain/1/data/k{tx_a - 100}", 89900)
+
+
+def test_sockets_alike_but_for_their_transactions_match_by_them():
+    # Two toolstack sockets without watches or pending data, in the other
+    # order in B (fds ignored): only their transactions tell them apart.
+    socks_a = [ConnectionData(1, 1, 0, SocketSpec(7)), ConnectionData(3, 1, 0, SocketSpec(8))]
+    socks_b = [ConnectionData(4, 1, 0, SocketSpec(30)), ConnectionData(5, 1, 0, SocketSpec(31))]
+    other = [("/local/domain/1/data", 1, P1, b"")]
+    a = small(conns=socks_a, watches=[], extra=tx_records(1, 100, TX) + tx_records(3, 101, other))
+    b = small(conns=socks_b, watches=[], extra=tx_records(4, 7, other) + tx_records(5, 9, TX))
+    assert diff_items(a, b, DiffOptions(equivalent=True)).changes == []
+    assert sorted((c.identity, c.field, c.old, c.new) for c in diff_items(a, b, DiffOptions({"fd", "tx-id"})).changes) \
+        == [("socket #1", "conn-id", 1, 5), ("socket #2", "conn-id", 3, 4)]
+
+
+def test_a_second_domain_record_is_noted():
+    twice = [DomainData(1, 0, (5,), ("nodes",)), DomainData(1, 0, (6,), ("nodes",))]
+    result = diff_items(small(extra=twice), small(extra=twice[1:]))
+    assert result.changes == []
+    assert result.notes == ["A: second DOMAIN_DATA for domain 1; it replaces the first"]
+
+
+def test_plain_report_is_utf8_whatever_the_locale(tmp_path):
+    # A standard output in ASCII (or Latin-1) could not encode an escaped
+    # value such as "café": the plain report ended in a UnicodeEncodeError.
+    nodes = base_nodes()
+    nodes["/local/domain/1/name"] = ("café".encode(), P1)
+    a, b = write(tmp_path, "a.xsd", small()), write(tmp_path, "b.xsd", small(nodes=nodes))
+    result = run_cli("diff", a, b, env={"PYTHONIOENCODING": "ascii", "NO_COLOR": "1"})
+    assert result.returncode == 1 and result.stderr == b""
+    assert '  + "café"'.encode() in result.stdout.splitlines()

@@ -582,3 +582,84 @@ def test_non_utf8_names_are_escaped():
     assert name == b"caf\xe9"
     _, view = tree_of([Header(2, 0), node("/"), node("/caf\udce9", b"v"), End()])
     assert [plain(row_parts(r, Options())) for r in view.rows()] == ['/ = ""', 'caf\\xe9 = "v"']
+
+
+# --- regressions ------------------------------------------------------------------
+
+
+def test_a_second_record_for_the_shown_root_renders_in_every_form(tmp_path):
+    # Two committed records for "/" (or for the --path root): the second one
+    # follows the tree at level 0.  Rich drew it as a child of nothing
+    # (IndexError) and JSON wrote two objects after "tree".
+    d = dump_file(tmp_path, [node("/", b"1"), node("/a", b"2"), node("/a/b", b"3"), node("/", b"4"), node("/a", b"5")])
+    assert out_lines(d, "--no-summary") == [
+        '/ = "1"  [duplicate-path]', ' a = "2"  [duplicate-path]', '  b = "3"', ' a = "5"  [duplicate-record]',
+        '/ = "4"  [duplicate-record]']
+    rich = invoke(d, "--no-summary", "--format", "rich")
+    assert rich.exit_code == 0, rich.output
+    assert rich.stdout.splitlines() == [
+        '/ = "1"  [duplicate-path]', '├── a = "2"  [duplicate-path]', '│   └── b = "3"',
+        '└── a = "5"  [duplicate-record]', '/ = "4"  [duplicate-record]']
+    tree = orjson.loads(invoke(d, "--json").stdout)["tree"]
+    assert [c["value"] for c in tree["children"]] == ["2", "5"]
+    assert [(r["value"], r["marks"]) for r in tree["duplicates"]] == [("4", ["duplicate-record"])]
+    sub = invoke(d, "--path", "/a", "--no-summary", "--format", "rich")
+    assert sub.exit_code == 0 and sub.stdout.splitlines() == [
+        '/a = "2"  [duplicate-path]', '└── b = "3"', '/a = "5"  [duplicate-record]']
+    assert orjson.loads(invoke(d, "--path", "/a", "--json").stdout)["tree"]["duplicates"][0]["value"] == "5"
+    assert "duplicates" not in orjson.loads(invoke(HOST, "--json").stdout)["tree"]
+    special = dump_file(tmp_path, [node("/"), node("@x", b"1"), node("@x", b"2")], name="special.xsd")
+    assert out_lines(special, "--no-summary", "--path", "@x") == ['@x = "1"  [duplicate-path]',
+                                                                 '@x = "2"  [duplicate-record]']
+
+
+def test_path_of_slashes_alone_is_the_root():
+    assert out_lines(HOST, "--no-summary", "--path", "//", "--depth", "0") == [
+        '/ = ""  [+4 below --depth]', "", "special nodes:", ' @releaseDomain = ""', ' @introduceDomain = ""']
+
+
+def test_an_overlay_keeps_the_records_of_its_own_transaction_only():
+    # --tx lists one transaction: the digest of every other one grew with
+    # the dump (a Touch per transaction record) and was never shown.
+    from xsdump.synthetic import host
+
+    items = list(host(4, delta_transactions=2, snapshot_transactions=2))
+    loaded = load(iter(items), tx=(2, 100), digest=True)
+    assert set(loaded.touches) == {(2, 100)} and len(loaded.touches[(2, 100)]) == 4
+    assert len(load(iter(items), digest=True).touches) == 4
+    lines = out_lines(HOST, "--no-summary", "--tx", "2:100", "--transactions")
+    assert lines[:2] == ["transactions: 1",
+                         "conn 2 tx 100 (domid 1)  4 node records, 272 B: read 1, written 1, created 1, deleted 1"]
+
+
+def test_a_second_domain_or_global_record_is_an_anomaly_not_dropped_silently(tmp_path):
+    from xsdump.records import DomainData, GlobalQuotaData
+
+    d = dump_file(tmp_path, [GlobalData(7, 8), GlobalQuotaData(0, (1,), ("nodes",)),
+                             GlobalQuotaData(0, (2,), ("nodes",)), DomainData(1, 0, (5,), ("nodes",)),
+                             DomainData(1, 0, (6,), ("watches",)), node("/")])
+    lines = out_lines(d)
+    assert "anomalies: 3 (duplicate-global 2, duplicate-domain 1)" in lines
+    assert "  duplicate-domain  second DOMAIN_DATA for domain 1; it replaces the first  (record at 0x80)" in lines
+    assert "  domain 1  features=0x0  watches=6" in lines
+
+
+def test_errors_escape_the_dump_name(tmp_path):
+    # A dump named after a guest: the summary escaped its name, the
+    # one-line errors did not.
+    named = tmp_path / "vm-\x1b]0;pwned\x07.xsd"
+    named.write_bytes(HOST.read_bytes())
+    for args in (("--tx", "9:9"), ("--path", "/nope")):
+        result = invoke(named, *args)
+        assert result.exit_code == 2 and "\x1b" not in result.stderr and "\x07" not in result.stderr
+        assert "vm-\\x1b]0;pwned\\x07.xsd: no " in result.stderr
+
+
+def test_a_tx_that_is_not_pending_names_a_few_that_are(tmp_path):
+    # The one-line error listed every pending transaction: thousands of them
+    # made it a line of hundreds of kilobytes.
+    d = dump_file(tmp_path, [ConnectionData(1, 0, 0, RingSpec(5))] + [TransactionData(1, t) for t in range(3000)])
+    result = invoke(d, "--tx", "9:9")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("no pending transaction conn=9 tx=9 (pending: 1:0, 1:1, 1:2, 1:3, 1:4, 1:5, 1:6, "
+                                  "1:7, 1:8, 1:9 and 2990 more (--transactions lists them))\n")

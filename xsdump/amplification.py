@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from .records import (
     SocketSpec,
     TransactionData,
 )
-from .source import SourceLike
+from .source import SourceLike, open_source
 from .state import depth, load_state
 
 # Stale reads at this depth or shallower ("/" is 0, "/local" 1,
@@ -399,11 +400,16 @@ def _no_progress(items: Iterable[Item], what: str) -> Iterable[Item]:
 def rereadable(source: SourceLike, name: Optional[str] = None) -> Iterator[Reopen]:
     """A function that starts a fresh read of the dump each time it is called.
 
-    A path is simply opened again.  Standard input (``-``) and other streams
-    that cannot seek are first copied to a temporary file (in ``$TMPDIR``),
-    removed on exit, so that the report can read them twice."""
+    A regular file is simply opened again.  Standard input (``-``), a path
+    that is a pipe (``<(xz -dc dump.xz)``) and other streams that cannot seek
+    are first copied to a temporary file (in ``$TMPDIR``), removed on exit,
+    so that the report can read them twice."""
     if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
-        yield lambda: read_dump(source, name=name)
+        if _regular_file(source):
+            yield lambda: read_dump(source, name=name)
+            return
+        with open_source(source, name) as src, _spooled(src.file) as spool:
+            yield _reader(spool, 0, src.name)
         return
     if isinstance(source, (str, os.PathLike)):
         stream, name = sys.stdin.buffer, name or "<stdin>"
@@ -413,9 +419,24 @@ def rereadable(source: SourceLike, name: Optional[str] = None) -> Iterator[Reope
         start = stream.tell()
         yield _reader(stream, start, name)
         return
+    with _spooled(stream) as spool:
+        yield _reader(spool, 0, name)
+
+
+@contextlib.contextmanager
+def _spooled(stream) -> Iterator:
     with tempfile.TemporaryFile(prefix="xsdump-") as spool:
         shutil.copyfileobj(stream, spool, 1 << 20)
-        yield _reader(spool, 0, name)
+        yield spool
+
+
+def _regular_file(path: SourceLike) -> bool:
+    """Whether ``path`` can be opened twice for the same bytes (a missing
+    path counts: opening it reports the error)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
 
 
 def _seekable(stream) -> bool:

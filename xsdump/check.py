@@ -66,6 +66,10 @@ def _q(text: str) -> str:
     return '"' + escape_text(text) + '"'
 
 
+def _more(entries: list) -> str:
+    return f" (and {len(entries) - 1} more entries like it in the record)" if len(entries) > 1 else ""
+
+
 def _domid_reserved(domid: int) -> bool:
     return domid >= DOMID_FIRST_RESERVED
 
@@ -130,16 +134,21 @@ class Validator:
         return out
 
     def _perm_findings(self, index: int, r: NodeData, out: list) -> None:
-        path = r.path
-        for perm in r.perms:
-            if perm.perm not in PERM_CHARS:
-                out.append(finding("perm-char", f"{_q(path)}: permission character {escape_text(perm.perm)} "
-                                   f"(byte {ord(perm.perm):#04x}) for domain {perm.domid}; C xenstored restores it "
-                                   "as n (no access)", **self._at(r, index)))
-            if perm.flags & ~PERM_FLAG_STALE:
-                out.append(finding("perm-flags", f"{_q(path)}: permission flags {perm.flags:#04x} for domain "
-                                   f"{perm.domid} (only 0x01, stale, is defined; C xenstored ignores the rest)",
-                                   **self._at(r, index)))
+        # One finding per code and record, naming the first offending entry:
+        # a damaged perm-count can make thousands of entries out of garbage.
+        path = _q(r.path)
+        chars = [perm for perm in r.perms if perm.perm not in PERM_CHARS]
+        flags = [perm for perm in r.perms if perm.flags & ~PERM_FLAG_STALE]
+        if chars:
+            perm = chars[0]
+            out.append(finding("perm-char", f"{path}: permission character {escape_text(perm.perm)} "
+                               f"(byte {ord(perm.perm):#04x}) for domain {perm.domid}{_more(chars)}; C xenstored "
+                               "restores it as n (no access)", **self._at(r, index)))
+        if flags:
+            perm = flags[0]
+            out.append(finding("perm-flags", f"{path}: permission flags {perm.flags:#04x} for domain "
+                               f"{perm.domid}{_more(flags)} (only 0x01, stale, is defined; C xenstored ignores the "
+                               "rest)", **self._at(r, index)))
 
     def _path_shape(self, path: str, r: NodeData, index: int, out: list) -> bool:
         ok = True
@@ -195,16 +204,20 @@ class Validator:
                 self.owner_first[domid] = (r.offset, index)
 
     def _acl(self, index: int, r: NodeData, out: list) -> None:
+        unknown = []
         for perm in r.perms[1:]:
             domid = perm.domid
             if perm.flags & PERM_FLAG_STALE or domid == DOMID_ANY or domid in self.c_known_domains \
                     or domid in self.owner_counts or domid in self.acl_reported:
                 continue
             self.acl_reported.add(domid)
-            out.append(finding("acl-domain-unknown", f"{_q(r.path)}: ACL entry {perm_str(perm)} names domain {domid}, "
-                               "which C xenstored does not know at this point (no earlier ring connection, target or "
-                               "node owner): domain_adjust_node_perms marks it stale while restoring",
-                               **self._at(r, index)))
+            unknown.append(perm)
+        if unknown:  # one finding per record, however many entries
+            perm = unknown[0]
+            out.append(finding("acl-domain-unknown", f"{_q(r.path)}: ACL entry {perm_str(perm)} names domain "
+                               f"{perm.domid}{_more(unknown)}, which C xenstored does not know at this point (no "
+                               "earlier ring connection, target or node owner): domain_adjust_node_perms marks it "
+                               "stale while restoring", **self._at(r, index)))
 
     def _tx_node(self, index: int, r: NodeData, out: list) -> None:
         key = (r.conn_id, r.tx_id)
@@ -487,7 +500,8 @@ def _check_text(src: Source) -> Iterator[Finding]:
 
 def _text_line(file: str, message: str) -> Finding:
     prefix = f"{file}: "
-    return finding("text-line", message[len(prefix):] if message.startswith(prefix) else message, skipped=0)
+    return finding("text-line", message[len(prefix):] if message.startswith(prefix) else message,
+                   offset=getattr(message, "offset", None), skipped=0)
 
 
 def check_dump(source: SourceLike, name: Optional[str] = None) -> Iterator[Finding]:

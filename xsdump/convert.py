@@ -19,7 +19,16 @@ from .errors import EncodeError
 from .escape import escape_text
 from .format import REGISTRY, VERSIONS, type_name
 from .jsonio import ndjson_lines
-from .oxenstored import MAGIC, PERM_LETTERS, SOURCE_FORMAT, TEXT_VERSION, LineError, parse_line, text_layout
+from .oxenstored import (
+    MAGIC,
+    PERM_LETTERS,
+    SOURCE_FORMAT,
+    TEXT_VERSION,
+    LineError,
+    parse_line,
+    path_loads,
+    text_layout,
+)
 from .records import (
     DOMID_INVALID,
     WATCH_DEPTH_UNLIMITED,
@@ -37,12 +46,14 @@ from .records import (
     UnknownRecord,
     WatchData,
     WatchDataExtended,
+    encode_text,
 )
 from .textwriter import text_chunks
 from .wire import Message, split_messages
 from .writer import encode_items
 
 TARGETS = ("binary", "oxenstored", "json")
+U16_MAX = 0xFFFF  # path-len, value-len, perm-count, wpath-len, token-len, in-data-len, out-resp-len
 BYTE_ORDERS = ("little", "big")
 EXAMPLES_KEPT = 3
 
@@ -63,6 +74,9 @@ LOSS_KINDS = {
     "permission flags": "permission flags (stale ACL entries): the text format has none, entries kept without",
     "nodes": "nodes whose permissions the text format cannot hold (none, or a letter other "
              "than r, w, b, n): left out",
+    "refused paths": "nodes and watches whose path oxenstored's reader refuses (store.ml Path.of_string: "
+                     "names of a-z, A-Z, 0-9, _, - and @ only, none empty): written, but oxenstored skips "
+                     "the line when it restores the dump",
     "unknown records": "records of reserved types: left out",
     "evtchn fd": "the event-channel fd: the text format writes it only with the DOM_EXC port, "
                  "which a binary stream lacks",
@@ -79,6 +93,8 @@ LOSS_KINDS = {
     "opaque bodies": "bodies of records of reserved types: copied unchanged into the other byte order",
     "undefined types": "records of reserved types the target version defines: they would read as "
                        "another type, left out",
+    "oversized": "records longer than the binary stream's 16-bit lengths allow (a path, value, wpath, "
+                 f"token or pending input over {U16_MAX} bytes, or more than {U16_MAX} permissions): left out",
 }
 
 NOTE_KINDS = {
@@ -162,6 +178,7 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
     else:
         yield Header(TEXT_VERSION, 0, False, 0, len(MAGIC) + 1, SOURCE_FORMAT)
     nameable: dict[int, bool] = {}  # conn-id -> whether its watches can be written
+    homes: dict[int, bytes] = {}  # conn-id -> the base of its relative watch paths (connection.ml get_path)
     for record in it:
         kind = type(record)
         if kind is NodeData:
@@ -176,6 +193,8 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
                 record = record._replace(perms=tuple(p._replace(flags=0) for p in record.perms))
             if record.path.startswith("@") and not from_text:
                 losses.note("special nodes", _node(record))
+            if not from_text and not path_loads(encode_text(record.path)):
+                losses.add("refused paths", _node(record))
             yield record
         elif kind is WatchData or kind is WatchDataExtended:
             if not nameable.get(record.conn_id, False):
@@ -185,12 +204,18 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
                 if record.depth != WATCH_DEPTH_UNLIMITED:
                     losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
                 record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
+            wpath = encode_text(record.wpath)
+            if not from_text and not path_loads(wpath if wpath[:1] in (b"/", b"@") else
+                                                homes.get(record.conn_id, b"") + wpath):
+                losses.add("refused paths", f"conn={record.conn_id} watch {escape_text(record.wpath)}")
             yield record
         elif kind is ConnectionData:
             fitted = _connection_for_text(record, losses)
             nameable[record.conn_id] = fitted is not None and (
                 isinstance(fitted.spec, RingSpec) or fitted.spec.socket_fd > 0)
-            if fitted is not None:
+            if fitted is not None:  # a socket's watches are relative to /local/domain/0/
+                domid = fitted.spec.domid if isinstance(fitted.spec, RingSpec) else 0
+                homes[record.conn_id] = b"/local/domain/%d/" % domid
                 yield fitted
         elif kind is GlobalData:
             layout = text_layout(record)
@@ -319,6 +344,37 @@ def _reorder_pending(conn: ConnectionData, src: str, dst: str, losses: Losses) -
     return conn._replace(in_data=reorder(conn.in_data, 0), out_data=reorder(conn.out_data, conn.out_resp_len))
 
 
+def _oversized(record) -> Optional[str]:
+    """What of ``record`` a binary stream's u16 length fields cannot hold
+    (the lengths of strings count their NUL), or ``None``."""
+    kind = type(record)
+    if kind is NodeData:
+        if len(encode_text(record.path)) + 1 > U16_MAX:
+            return f"node path of {len(encode_text(record.path))} bytes"
+        if len(record.value) > U16_MAX:
+            return f"{_node(record)}: value of {len(record.value)} bytes"
+        if len(record.perms) > U16_MAX:
+            return f"{_node(record)}: {len(record.perms)} permissions"
+    elif kind is WatchData or kind is WatchDataExtended:
+        for what, text in (("wpath", record.wpath), ("token", record.token)):
+            if len(encode_text(text)) + 1 > U16_MAX:
+                return f"conn={record.conn_id} watch {what} of {len(encode_text(text))} bytes"
+    elif kind is ConnectionData and (len(record.in_data) > U16_MAX or record.out_resp_len > U16_MAX):
+        return f"{_conn(record)}: {len(record.in_data)} B in, out-resp-len {record.out_resp_len}"
+    return None
+
+
+def fit_binary(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
+    """The records without those a binary stream cannot frame (a text dump
+    or JSON may hold longer strings than its 16-bit lengths)."""
+    for record in items:
+        why = _oversized(record)
+        if why is None:
+            yield record
+        else:
+            losses.add("oversized", why)
+
+
 # --- writing ------------------------------------------------------------------
 
 
@@ -335,7 +391,7 @@ def convert_chunks(items: Iterable[Item], target: str, losses: Losses, *,
         return text_chunks(for_text(items, losses))
     records = for_records(items, losses, byte_order, version)
     if target == "binary":
-        return encode_items(records)
+        return encode_items(fit_binary(records, losses))
     return ndjson_lines(records)
 
 

@@ -11,9 +11,10 @@ What is compared, and how things are matched:
 - Committed nodes by path: added, removed, value, permissions (owner and
   other-access, ACL entries, stale flags).
 - Connections by identity, never by conn-id: ring connections by domid (then
-  target); socket connections by fd, then by what they hold (their watches and
-  pending data), then by position; their pending input and output compared as
-  decoded wire messages (:mod:`xsdump.wire`), each side in its own byte order.
+  target); socket connections by fd, then by what they hold (their watches,
+  pending data and transactions), then by position; their pending input and
+  output compared as decoded wire messages (:mod:`xsdump.wire`), each side in
+  its own byte order.
 - Watches per matched connection: path, token and depth (a WATCH_DATA record
   is a watch without depth limit, as the C daemon writes one: ``watch.c``
   ``dump_state_watches`` uses WATCH_DATA exactly when ``depth < 0``).
@@ -422,13 +423,14 @@ def path_sort_key(path: str) -> tuple:
 class _Conn:
     """A connection with its watches, as one side of a match."""
 
-    __slots__ = ("record", "watches", "position", "order")
+    __slots__ = ("record", "watches", "position", "order", "transactions")
 
-    def __init__(self, record: ConnectionData, watches: list, position: int, order: str):
+    def __init__(self, record: ConnectionData, watches: list, position: int, order: str, transactions: tuple = ()):
         self.record = record
         self.watches = watches
         self.position = position  # 1-based among the dump's connections of its type
         self.order = order  # the byte order of its pending wire messages
+        self.transactions = transactions  # content keys of the transactions it owns, sorted
 
     @property
     def spec(self):
@@ -482,6 +484,7 @@ class _StateDiff:
         self.a, self.b, self.rules = a, b, rules
         self.out: list[Change] = []
         self.conn_names: dict[tuple[str, int], str] = {}  # (side, conn_id) -> identity
+        self.contents: dict[int, int] = {}  # id(Transaction) -> content key
 
     def changes(self) -> list[Change]:
         r = self.rules
@@ -503,11 +506,16 @@ class _StateDiff:
 
     def _conns(self, state: DumpState) -> dict[str, list[_Conn]]:
         groups: dict[str, list[_Conn]] = defaultdict(list)
+        owned: dict[int, list[int]] = defaultdict(list)
+        if self.rules.compares("transactions"):
+            for tx in state.transactions.values():
+                owned[tx.conn_id].append(self._tx_content(tx))
         for rec in state.connections.values():
             kind = "ring" if isinstance(rec.spec, RingSpec) else "socket" if isinstance(rec.spec, SocketSpec) \
                 else f"conn-type {rec.conn_type}"
             group = groups[kind]
-            group.append(_Conn(rec, state.watches.get(rec.conn_id, []), len(group) + 1, state.header.byte_order))
+            group.append(_Conn(rec, state.watches.get(rec.conn_id, []), len(group) + 1, state.header.byte_order,
+                               tuple(sorted(owned.get(rec.conn_id, ())))))
         return groups
 
     def _connections(self) -> list[tuple[_Conn, _Conn]]:
@@ -521,7 +529,8 @@ class _StateDiff:
                 if not r.compares("target"):
                     keys = keys[1:]
             elif kind == "socket":
-                keys = [lambda c: (self._watch_sig(c), self._pending_sig(c)), self._watch_sig, lambda c: 0]
+                keys = [lambda c: (self._watch_sig(c), self._pending_sig(c), c.transactions),
+                        lambda c: (self._watch_sig(c), self._pending_sig(c)), self._watch_sig, lambda c: 0]
                 if r.compares("fd"):
                     keys.insert(0, lambda c: c.spec.socket_fd)
             else:
@@ -708,8 +717,8 @@ class _StateDiff:
             return ("no connection", conn_id if r.compares("conn-id") else None)
 
         def wrap(tx: Transaction, side: str, state: DumpState, pairs_of: dict) -> _Tx:
-            content = hash(tuple(sorted(self._tx_record_key(n) for n in tx.nodes)))
-            return _Tx(tx, owner(side, tx.conn_id, state, pairs_of), content, frozenset(n.path for n in tx.nodes))
+            return _Tx(tx, owner(side, tx.conn_id, state, pairs_of), self._tx_content(tx),
+                       frozenset(n.path for n in tx.nodes))
 
         ta = [wrap(t, "a", self.a, owner_a) for t in self.a.transactions.values()]
         tb = [wrap(t, "b", self.b, owner_b) for t in self.b.transactions.values()]
@@ -735,6 +744,13 @@ class _StateDiff:
         for t in left_b:
             self._tx_whole("transaction-added", t.tx, "b")
         return pairs, labels
+
+    def _tx_content(self, tx: Transaction) -> int:
+        """The multiset of node records a transaction carries, as one key."""
+        content = self.contents.get(id(tx))
+        if content is None:
+            content = self.contents[id(tx)] = hash(tuple(sorted(self._tx_record_key(n) for n in tx.nodes)))
+        return content
 
     def _tx_record_key(self, n: NodeData) -> tuple:
         return (n.path, n.access, self.rules.perms_key(n.perms), n.value)
@@ -850,15 +866,42 @@ class _StateDiff:
             self.out.append(Change("unknown-added", identity=f"type {u.record_type}", new=u, b_offset=u.offset))
 
 
+# A path that more unpaired transactions of one owner than this carry (on
+# either side) says little about which transaction is which and is not
+# counted: the pairing stays linear in the transaction records instead of
+# growing with the product of the two sides' transactions.
+OVERLAP_FANOUT = 64
+
+
 def _pair_by_overlap(left_a: list[_Tx], left_b: list[_Tx]):
     """Pair transactions of one owner by the number of paths they share, most first."""
-    candidates = []
+    owners_a: dict[Hashable, list[int]] = defaultdict(list)
+    owners_b: dict[Hashable, list[int]] = defaultdict(list)
     for i, x in enumerate(left_a):
-        for j, y in enumerate(left_b):
-            if x.owner == y.owner:
-                shared = len(x.paths & y.paths)
-                if shared:
-                    candidates.append((-shared, i, j))
+        owners_a[x.owner].append(i)
+    for j, y in enumerate(left_b):
+        owners_b[y.owner].append(j)
+    candidates = []
+    for owner, mine in owners_a.items():
+        theirs = owners_b.get(owner)
+        if not theirs:
+            continue
+        holders: dict[str, list[int]] = defaultdict(list)
+        for j in theirs:
+            for path in left_b[j].paths:
+                holders[path].append(j)
+        carried: dict[str, int] = defaultdict(int)
+        for i in mine:
+            for path in left_a[i].paths:
+                carried[path] += 1
+        for i in mine:
+            shared: dict[int, int] = defaultdict(int)
+            for path in left_a[i].paths:
+                js = holders.get(path)
+                if js and len(js) <= OVERLAP_FANOUT and carried[path] <= OVERLAP_FANOUT:
+                    for j in js:
+                        shared[j] += 1
+            candidates.extend((-n, i, j) for j, n in shared.items())
     candidates.sort()
     used_a, used_b, pairs = set(), set(), []
     for _, i, j in candidates:

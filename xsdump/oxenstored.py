@@ -177,6 +177,23 @@ def parse_perms(raw: bytes) -> tuple[Perm, ...]:
     return tuple(out)
 
 
+# store.ml Path.name_is_valid: the characters of a path component.
+NAME_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-@"
+
+
+def path_loads(path: bytes) -> bool:
+    """Whether oxenstored's reader takes ``path`` (store.ml Path.of_string,
+    called for every store line and, through Connections.key_of_str, for
+    every absolute watch path): ``@`` followed by anything, ``/``, or ``/``
+    and non-empty names of :data:`NAME_CHARS` joined by ``/``.  Otherwise
+    it raises Invalid_path and DB.from_channel_f skips the line ("ignoring
+    unknown line")."""
+    if path[:1] == b"@" or path == b"/":
+        return True
+    names = path.split(b"/")
+    return len(names) > 1 and names[0] == b"" and all(n and not n.translate(None, NAME_CHARS) for n in names[1:])
+
+
 def perms_bytes(perms) -> bytes:
     """``Perms.Node.to_string``: what ``parse_perms`` reads."""
     return b"\0".join(b"%s%d" % (p.perm.encode("latin-1"), p.domid) for p in perms)
@@ -453,8 +470,18 @@ def _store_line(body: bytes, line: _Line) -> Optional[NodeData]:
 _KEYWORDS = {b"global", b"evtchn-dev", b"socket", b"dom", b"watch", b"store"}
 
 
+class SkippedLine(str):
+    """The warning for a line the lenient reader skipped; ``line`` (its
+    number) and ``offset`` (of its first byte) say where it was."""
+
+    line: int = 0
+    offset: int = 0
+
+
 def _bad(src: Source, line: _Line, message: str, keyword: Optional[str], lenient: bool, warn) -> None:
     if not lenient:
         raise DumpError(message, file=src.name, line=line.number, offset=line.offset, record_type=keyword)
     if warn is not None:
-        warn(f"{src.name}: line {line.number}: {message}; line skipped")
+        skipped = SkippedLine(f"{src.name}: line {line.number}: {message}; line skipped")
+        skipped.line, skipped.offset = line.number, line.offset
+        warn(skipped)

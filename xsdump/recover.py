@@ -130,6 +130,15 @@ class Window:
             self.eof = True
         return max(self.base + len(self.buf) - pos, 0)
 
+    def holds(self, pos: int, n: int) -> bool:
+        """Whether the input has ``n`` bytes from ``pos``; when its size is
+        known and says no, nothing is read (a damaged len must not pull the
+        rest of a large file into memory)."""
+        end = self.known_end()
+        if end is not None and pos + n > end:
+            return False
+        return self.ensure(pos, n) >= n
+
     def release(self, pos: int) -> None:
         if pos > self.keep:
             self.keep = pos
@@ -278,10 +287,12 @@ class _Scanner:
         return self.framing(self.win.buf, q - self.win.base)
 
     def next_ok(self, q: int, depth: int = 0, reserved_ok: bool = True) -> bool:
-        """Whether a record can start at ``q``: the end of the input, or a
-        record header of a known type whose record fits the input (with
-        ``reserved_ok``, reserved types count when a chain of them leads to
-        one of those)."""
+        """Whether a record can start at ``q``: the end of the input, an END
+        record that ends the input, or a record header of a known type whose
+        record fits the input (with ``reserved_ok``, reserved types count
+        when a chain of them leads to one of those).  Eight zero bytes with
+        more input after them are no evidence: every committed NODE_DATA
+        body starts with them (conn-id 0, tx-id 0)."""
         n = self.win.ensure(q, RECORD_HEADER_SIZE)
         if n == 0:
             return True
@@ -291,9 +302,9 @@ class _Scanner:
         if length > RESYNC_MAX_LEN:
             return False
         if code == END:
-            return length == 0
+            return length == 0 and self.win.ensure(q + RECORD_HEADER_SIZE, 1) == 0
         total = RECORD_HEADER_SIZE + length + pad_to_align(length)
-        if self.win.ensure(q, total) < total:
+        if not self.win.holds(q, total):
             return False
         if code in REGISTRY:
             return True
@@ -311,7 +322,7 @@ class _Scanner:
         if code == END:
             return length == 0 and self.win.ensure(q + RECORD_HEADER_SIZE, 1) == 0
         total = RECORD_HEADER_SIZE + length + pad_to_align(length)
-        if self.win.ensure(q, total) < total:
+        if not self.win.holds(q, total):
             return False
         buf, base = self.win.buf, self.win.base
         body, body_end = q + RECORD_HEADER_SIZE, q + RECORD_HEADER_SIZE + length
@@ -509,9 +520,9 @@ class _Scanner:
             code, length = self.framing(win.buf, pos - win.base)
             total = RECORD_HEADER_SIZE + length + pad_to_align(length)
             if code in REGISTRY:
-                fits = win.ensure(pos, total) >= total
+                fits = win.holds(pos, total)
             else:
-                fits = length <= RESYNC_MAX_LEN and win.ensure(pos, total) >= total and self.next_ok(pos + total)
+                fits = length <= RESYNC_MAX_LEN and win.holds(pos, total) and self.next_ok(pos + total)
             if not fits:
                 nxt = yield from self.unframeable(pos, code, length, total)
             elif code not in REGISTRY:
@@ -598,9 +609,9 @@ class _Scanner:
         extra_len = body_end - fields_end
         nxt = pos + total
         if extra_len >= ALIGN:
-            inner = None
-            if not self.next_ok(nxt):
-                inner = self.resync(fields_end, body_end)
+            # A plausible record inside the bytes len claims says the len is
+            # damaged, even where the len leads to something like a record.
+            inner = self.resync(fields_end, body_end)
             if inner is not None:
                 yield finding("extra-data", f"{extra_len} bytes after the fields (len {length}); a plausible "
                               f"{type_name(self.header_at(inner)[0])} record starts inside them at offset "
@@ -705,12 +716,21 @@ class _Scanner:
                               "the record is kept for checking only", skipped=total, **where)
                 yield Salvaged(self.index, record._replace(offset=pos, size=total))
                 return pos + total
-        if self.next_ok(pos + total, reserved_ok=False):
+        # Skipped by its len when that leads to a record (or the end) and no
+        # plausible record starts inside the bytes it claims: then the len
+        # itself is damaged.
+        nxt = pos + total
+        inner = self.resync(pos + RECORD_HEADER_SIZE, nxt)
+        if inner is None and (self.win.ensure(nxt, 1) == 0 or self.plausible(nxt)):
             yield finding(kind, f"{error}; record skipped", skipped=total, **where)
             return pos + total
         yield finding(kind, f"{error}", **where)
-        why = f"{name} does not decode ({error}) and its len {length} does not lead to a record"
-        q = self.resync(pos + RECORD_HEADER_SIZE)
+        if inner is None:
+            why = f"{name} does not decode ({error}) and its len {length} does not lead to a record"
+            q = self.resync(pos + RECORD_HEADER_SIZE)
+        else:
+            why = f"{name} does not decode ({error}) and a plausible record starts inside its len {length}"
+            q = inner
         if q is None:
             end = self._input_size()
             yield finding("skipped-bytes", f"{why}; no plausible record boundary follows: skipped {end - pos} bytes "
@@ -724,10 +744,15 @@ class _Scanner:
         """After END: nothing (the normal case), bytes after it, or -- when
         more zeros follow END and then plausible records -- a zeroed hole
         that only looks like END (type 0, len 0): checking goes on after it.
-        A real END directly followed by other bytes (say a second stream)
-        stays the end."""
+        So it does when other bytes follow END and, in them, plausible
+        records: zeros inserted where a record header belongs, a record
+        header whose type was zeroed, or a record's len that led into the
+        next record's body (conn-id 0 and tx-id 0 of a committed NODE_DATA
+        read as END).  A real END followed by bytes that are not records, or
+        by a second stream, stays the end."""
         win = self.win
-        win.release(pos)
+        length = self.header_at(end_pos)[1]
+        win.release(end_pos + RECORD_HEADER_SIZE)
         if win.ensure(pos, 1):
             nonzero = self.first_nonzero(pos)
             if nonzero is not None and nonzero - pos >= ALIGN:
@@ -738,6 +763,20 @@ class _Scanner:
                         f"the END record at offset {end_pos:#x} is followed by {nonzero - pos} more zero bytes and "
                         f"then by {self.boundary(resume)}: a zeroed hole, not the end; skipped {resume - end_pos} "
                         "bytes (C xenstored would stop at the END and silently leave every later record unrestored)",
+                        offset=end_pos, index=self.index - 1, record_type="END", skipped=resume - end_pos)
+                    return resume
+            elif nonzero is not None and win.ensure(pos, len(IDENT)) and \
+                    not IDENT.startswith(win.bytes(pos, pos + len(IDENT))):
+                resume = self.resync(end_pos + RECORD_HEADER_SIZE, strong=True)
+                if resume is not None:
+                    why = f" has len {length} (END has len 0) and" if length else ""
+                    yield finding(
+                        "skipped-bytes",
+                        f"the END record at offset {end_pos:#x}{why} is followed by records: damage (zeros where a "
+                        "record header belongs, or an earlier len that led into a record's body), not the end; "
+                        f"skipped {resume - end_pos} bytes to "
+                        f"{self.boundary(resume)} (C xenstored would stop at the END and silently leave every "
+                        "later record unrestored)",
                         offset=end_pos, index=self.index - 1, record_type="END", skipped=resume - end_pos)
                     return resume
         yield Framed(self.index - 1, self.end)
@@ -757,6 +796,7 @@ class _Scanner:
             if stripped:
                 return stop - len(stripped)
             pos = stop
+            win.release(pos - ALIGN)  # zeros: only the last 8 may be needed again (a record header)
         return None
 
     def trailing(self, pos: int):

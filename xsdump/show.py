@@ -464,11 +464,13 @@ def render_rich(console, loaded: Loaded, name: str, opts: Options, view: Optiona
         stack: list = []
         for row in first:
             label = text(row_parts(row, opts))
+            if row.level == 0:
+                if tree is not None:  # a further record for the root's path: a tree of its own
+                    say(tree)
+                tree = Tree(label, guide_style=GUIDE_STYLE)
+                stack = [tree]
+                continue
             if tree is None:
-                if row.level == 0:
-                    tree = Tree(label, guide_style=GUIDE_STYLE)
-                    stack = [tree]
-                    continue
                 tree = Tree(text(title or []), guide_style=GUIDE_STYLE)
                 stack = [tree]
             del stack[row.level:]
@@ -524,10 +526,16 @@ def row_json(row: Row) -> dict:
 
 def tree_json_chunks(rows) -> Iterator[bytes]:
     """Rows (pre-order, with levels) as one nested JSON object, written
-    piece by piece: deep trees never meet a recursion limit."""
+    piece by piece: deep trees never meet a recursion limit.  Further
+    records for the root's own path (level-0 rows after the first, which
+    follow the whole tree) go into the root's ``duplicates`` list."""
     open_levels: list[int] = []
     sep = False
+    root_duplicates: list[dict] = []
     for row in rows:
+        if row.level == 0 and open_levels:
+            root_duplicates.append(row_json(row))
+            continue
         while open_levels and open_levels[-1] >= row.level:
             open_levels.pop()
             yield b"]}"
@@ -539,8 +547,10 @@ def tree_json_chunks(rows) -> Iterator[bytes]:
         sep = False
     if not open_levels:
         yield b"null"
-    for _ in open_levels:
+    for _ in open_levels[1:]:
         yield b"]}"
+    if open_levels:
+        yield b"]" + (b',"duplicates":' + orjson.dumps(root_duplicates) if root_duplicates else b"") + b"}"
 
 
 def _conn_json(conn: ConnectionData, loaded: Loaded, opts: Options) -> dict:

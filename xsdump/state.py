@@ -9,8 +9,10 @@ tree.
 
 Broken structure is recorded, never fatal: a committed node whose parent is
 not known yet, a second committed record for a path, a second connection with
-one conn-id, transaction records for an undeclared transaction.  Each becomes
-an :class:`Anomaly` that reports count and show.
+one conn-id, a second DOMAIN_DATA for one domain or a second GLOBAL_DATA or
+GLOBAL_QUOTA_DATA (the last one is kept), transaction records for an
+undeclared transaction.  Each becomes an :class:`Anomaly` that reports count
+and show.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ DUPLICATE_CONNECTION = "duplicate-connection"
 DUPLICATE_TRANSACTION = "duplicate-transaction"
 UNDECLARED_TRANSACTION = "undeclared-transaction"
 UNKNOWN_CONNECTION = "unknown-connection"
+DUPLICATE_DOMAIN = "duplicate-domain"  # a second DOMAIN_DATA for one domid: the last one is kept
+DUPLICATE_GLOBAL = "duplicate-global"  # a second GLOBAL_DATA or GLOBAL_QUOTA_DATA: the last one is kept
 
 
 @dataclass(frozen=True)
@@ -182,10 +186,21 @@ def add_record(state: DumpState, record, keep_transaction_nodes: bool = True) ->
         else:
             state.transaction(*key).record = record
     elif kind is GlobalData:
+        if state.global_data is not None:
+            state.anomalies.append(Anomaly(DUPLICATE_GLOBAL, "second GLOBAL_DATA; it replaces the first", record))
         state.global_data = record
     elif kind is GlobalQuotaData:
+        if state.global_quota is not None:
+            state.anomalies.append(Anomaly(DUPLICATE_GLOBAL, "second GLOBAL_QUOTA_DATA; it replaces the first",
+                                           record))
         state.global_quota = record
     elif kind is DomainData:
+        if record.domid in state.domains:
+            # domain.c read_state_domain: the second record's quota values
+            # overwrite the first's.
+            state.anomalies.append(Anomaly(DUPLICATE_DOMAIN,
+                                           f"second DOMAIN_DATA for domain {record.domid}; it replaces the first",
+                                           record))
         state.domains[record.domid] = record
     elif kind is UnknownRecord:
         state.unknown.append(record)

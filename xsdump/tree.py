@@ -116,7 +116,8 @@ class Loaded:
 def load(items: Iterable[Item], *, tx: Optional[TxKey] = None, digest: bool = False) -> Loaded:
     """Fold a record stream once.  ``tx``: keep that transaction's node
     records for an overlay; ``digest``: keep path and access of every
-    transaction node record (for the transaction listing)."""
+    transaction node record (for the transaction listing), of the ``tx``
+    one alone when it is given (every view of an overlay lists only it)."""
     tap = _Tap(tx, digest)
     state = load_state(tap.through(items), keep_transaction_nodes=False)
     return Loaded(state, tx, tap.overlay_nodes, tap.touches, tap.undeclared)
@@ -143,7 +144,7 @@ class _Tap:
                     undeclared.append(item)
                 if key == overlay:
                     kept.append(item)
-                if touches is not None:
+                if touches is not None and (overlay is None or key == overlay):
                     touches[key].append(Touch(item.path, item.access, item.deleted))
             elif kind is TransactionData:
                 declared.add((item.conn_id, item.tx_id))
@@ -183,7 +184,7 @@ def domid_matches(node: Optional[NodeData], domid: int) -> bool:
 def normalise_path(path: str) -> str:
     if path in ("", "/"):
         return "/"
-    return path.rstrip("/") if path.startswith("/") else path
+    return (path.rstrip("/") or "/") if path.startswith("/") else path
 
 
 def name_of(path: str) -> str:
@@ -271,11 +272,16 @@ class TreeView:
     # --- rows ------------------------------------------------------------
 
     def rows(self) -> Iterator[Row]:
-        """The tree under the root, pre-order, then nothing else."""
+        """The tree under the root, pre-order.  Further committed records
+        for the root's own path follow its subtree at level 0 (marked
+        ``duplicate-record``), as they follow a node's subtree below it."""
         root = self.root
         if not root.startswith("/"):
             if self.exists(root):
-                yield self._row(root, root, 0, False, 0, True)
+                dups = self.duplicates.get(root, ())
+                yield self._row(root, root, 0, False, 0, not dups)
+                for i, record in enumerate(dups):
+                    yield Row(root, root, 0, record, (DUPLICATE_RECORD,), last=i == len(dups) - 1)
             return
         children, included, limit = self.children, self.included, self.depth
         # Rows with nothing to mark are built directly (the common case).

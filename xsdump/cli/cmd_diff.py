@@ -59,7 +59,8 @@ def diff(
 
     Nodes are compared by path (value, owner, access, ACL entries, stale flags);
     connections by identity, not conn-id (ring connections by domid then target,
-    sockets by fd, then by their watches and pending data, then by position),
+    sockets by fd, then by their watches, pending data and transactions, then
+    by position),
     with their watches and pending wire messages; transactions by owning
     connection and content, not tx-id; quotas, domain records and GLOBAL_DATA.
     Dumps of different byte orders, versions and formats compare.

@@ -33,6 +33,10 @@ EXAMPLES = """Examples:
 """
 
 
+# Pending transactions named in the error for a --tx that names none of them.
+PENDING_LISTED = 10
+
+
 class Format(str, Enum):
     rich = "rich"
     plain = "plain"
@@ -92,13 +96,16 @@ def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summar
     loaded = load(items, tx=key, digest=transactions or key is not None)
     state = loaded.state
     if key is not None and key not in state.transactions:
-        pending = ", ".join(f"{c}:{t}" for c, t in state.transactions) or "none"
-        raise fail(f"{dump}: no pending transaction conn={key[0]} tx={key[1]} (pending: {pending})")
+        keys = list(state.transactions)
+        pending = ", ".join(f"{c}:{t}" for c, t in keys[:PENDING_LISTED]) or "none"
+        if len(keys) > PENDING_LISTED:
+            pending += f" and {len(keys) - PENDING_LISTED} more (--transactions lists them)"
+        raise fail(f"{escape_text(dump)}: no pending transaction conn={key[0]} tx={key[1]} (pending: {pending})")
     view = None
     if not transactions or not as_json:
         view = TreeView(loaded, root=path or "/", depth=depth, domid=domid, overlay=key is not None)
         if path is not None and not view.exists(path):
-            raise fail(f"{dump}: no node {escape_text(normalise_path(path))} in the dump")
+            raise fail(f"{escape_text(dump)}: no node {escape_text(normalise_path(path))} in the dump")
     name = "<stdin>" if dump == "-" else dump
     if as_json:
         write_lines(json_chunks(loaded, name, opts, view, transactions=transactions))
