@@ -618,7 +618,7 @@ def _damage(edit: str) -> tuple[bytes, list]:
     committed nodes follow it), and the records the lenient reader must
     still find (offsets and sizes aside)."""
     good = host_records()
-    victim, after = good[98], good[99]
+    victim = good[98]
     start = victim.offset
     if edit == "value-shortened":  # its len now leads into node 99's body: conn-id 0, tx-id 0 read as END
         cut = start + victim.size - 24
@@ -635,9 +635,9 @@ def _damage(edit: str) -> tuple[bytes, list]:
         return patch(HOST, start + 4, struct.pack("<I", grown)), good
     if edit == "len-grown-broken":  # the same, and its path no longer ends in NUL
         grown = good[101].offset - start - 8
-        path_len = 8 + 8
         data = patch(HOST, start + 4, struct.pack("<I", grown))
-        return patch(data, start + path_len, struct.pack("<H", 3)), good[:98] + good[99:]
+        path_len_at = start + 8 + 8  # after conn-id and tx-id
+        return patch(data, path_len_at, struct.pack("<H", 3)), good[:98] + good[99:]
     raise AssertionError(edit)
 
 

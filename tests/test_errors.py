@@ -139,3 +139,39 @@ def test_debug_shows_traceback(tmp_path):
     path.write_bytes(b"nothing")
     result = run_cli("--debug", "records", path)
     assert result.returncode == 2 and b"Traceback" in result.stderr
+
+
+def test_length_past_end_of_a_large_file_reads_nothing_more(tmp_path):
+    """The file size answers the question; the rest of the file is not read."""
+    import tracemalloc
+
+    from xsdump.synthetic import host
+
+    path = tmp_path / "big.xsd"
+    data = encode_stream(host(60))
+    path.write_bytes(patch(data, 16 + 4, struct.pack("<I", 0xFFFFFFF0)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DumpError, match="runs past the end"):
+            list(read_stream(path, chunk=4096))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(data) > 400_000 and peak < 100_000
+
+
+def test_encode_names_the_field_that_does_not_fit():
+    import orjson
+
+    lines = [b'{"type":"header","version":2,"flags":0}',
+             orjson.dumps({"type": "node", "conn_id": 0, "tx_id": 0, "access": 0, "perms": [],
+                           "path": "/a", "value": "x" * 70000}), b'{"type":"end"}']
+    result = run_cli("encode", "-", input=b"\n".join(lines))
+    assert result.returncode == 2 and b"value_len" in result.stderr and b"70000" in result.stderr
+
+
+def test_output_to_a_directory_is_a_clear_error(samples, tmp_path):
+    text = run_cli("json", samples / "host.xsd").stdout
+    result = run_cli("encode", "-", "-o", tmp_path, input=text)
+    assert result.returncode == 2
+    assert result.stderr.decode().strip() == f"xsdump: {tmp_path}: is a directory"

@@ -147,6 +147,11 @@ def encode_body_fast(code: int, record, order: str) -> bytes:
     try:
         return ENCODERS[order][code](record)
     except struct.error as e:
+        # construct's own build names the field that does not fit.
+        try:
+            REGISTRY[code].body[order].build(record)
+        except Exception as detail:  # noqa: BLE001 - only used for its message
+            raise EncodeError(f"{REGISTRY[code].name}: {detail}".replace("\n", " ")) from None
         raise EncodeError(f"{REGISTRY[code].name}: {e}") from None
     except (TypeError, AttributeError, UnicodeEncodeError) as e:
         raise EncodeError(f"{REGISTRY[code].name}: {e}") from None

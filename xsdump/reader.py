@@ -116,7 +116,9 @@ class _Input:
 
 
 def _check_room(inp: _Input, p: int, code: int, length: int, total: int, index: int) -> None:
-    left = len(inp.buf) - p
+    """Raise unless the record at ``p`` fits in the input (the file size
+    when known, else what has been read)."""
+    left = inp.size - inp.base - p if inp.size is not None else len(inp.buf) - p
     where = dict(file=inp.file, offset=inp.base + p, index=index, record_type=type_name(code))
     if left < RECORD_HEADER_SIZE + length:
         raise DumpError(f"len {length} runs past the end of the input "
@@ -161,6 +163,8 @@ def read_binary(src: Source, chunk: int = CHUNK) -> Iterator[Item]:
         code, length = framing(buf, p)
         total = RECORD_HEADER_SIZE + length + (-length & 7)
         if len(buf) - p < total:
+            if inp.size is not None and base + p + total > inp.size:
+                _check_room(inp, p, code, length, total, index)  # fails without reading the rest
             p = inp.fill(p, total)
             buf, base = inp.buf, inp.base
             _check_room(inp, p, code, length, total, index)

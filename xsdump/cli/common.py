@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -108,8 +109,13 @@ def write_output(chunks: Iterable[bytes], output: Optional[str]) -> None:
     if output is None or output == "-":
         write_lines(chunks)
         return
+    if os.path.isdir(output):
+        raise OSError(errno.EISDIR, "is a directory", output)
     directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, output) from None
     try:
         umask = os.umask(0)
         os.umask(umask)
