@@ -175,3 +175,19 @@ def test_output_to_a_directory_is_a_clear_error(samples, tmp_path):
     result = run_cli("encode", "-", "-o", tmp_path, input=text)
     assert result.returncode == 2
     assert result.stderr.decode().strip() == f"xsdump: {tmp_path}: is a directory"
+
+
+def test_file_names_in_errors_are_escaped(tmp_path):
+    path = tmp_path / "bad\x1b]0;x\x07name.xsd"
+    path.write_bytes(b"nothing")
+    result = run_cli("records", path)
+    assert result.returncode == 2
+    assert b"\x1b" not in result.stderr and b"\x07" not in result.stderr
+    assert b"bad\\x1b]0;x\\x07name.xsd" in result.stderr
+
+
+def test_output_encoding_that_cannot_take_the_text_is_an_error(samples):
+    result = run_cli("show", samples / "host.xsd", "--format", "rich",
+                     env={"PYTHONIOENCODING": "ascii", "FORCE_COLOR": "1", "TERM": "xterm"})
+    assert result.returncode == 2 and b"Traceback" not in result.stderr
+    assert b"use a UTF-8 locale or PYTHONIOENCODING=utf-8" in result.stderr

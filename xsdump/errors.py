@@ -39,7 +39,9 @@ class DumpError(Exception):
         self.line = line
 
     def where(self) -> str:
-        parts = [self.file]
+        from .escape import escape_text
+
+        parts = [escape_text(self.file)]
         if self.line is not None:
             parts.append(f"line {self.line}")
         if self.offset is not None:

@@ -48,6 +48,11 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
             raise typer.Exit(int(ExitCode.OK)) from None
         except KeyboardInterrupt:
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except UnicodeEncodeError as e:
+            if DEBUG["on"]:
+                traceback.print_exc()
+            raise fail(f"standard output cannot take {e.object[e.start:e.end]!a} in its encoding "
+                       f"{e.encoding}: use a UTF-8 locale or PYTHONIOENCODING=utf-8") from None
         except OSError as e:
             if DEBUG["on"]:
                 traceback.print_exc()
