@@ -43,6 +43,7 @@ from .records import (
 )
 from .recover import Framed, Salvaged, scan
 from .source import Source, SourceLike, open_source
+from .state import parent_path
 from .wire import OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, split_messages
 from .writer import encode_body
 
@@ -184,9 +185,8 @@ class Validator:
                                "barf \"write node error restoring node\"", **self._at(r, index)))
             return
         if shape_ok and path[:1] == "/" and len(path) > 1:
-            cut = path.rfind("/")
-            parent = path[:cut] if cut else "/"
-            if cut and parent not in self.paths:
+            parent = parent_path(path)
+            if parent != "/" and parent not in self.paths:
                 out.append(finding("orphan-node", f"the parent {_q(parent)} of {_q(path)} is not earlier in the "
                                    "stream; C xenstored: barf \"read parent error restoring node\"",
                                    **self._at(r, index)))
