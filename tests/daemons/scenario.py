@@ -95,7 +95,7 @@ def run(daemon, conns: dict | None = None) -> dict:
 
     ts = live["toolstack"] = daemon.connect("toolstack")
     desc_conns.append({"name": "toolstack", "type": "socket"})
-    mon = live["monitor"] = daemon.connect("monitor")
+    live["monitor"] = daemon.connect("monitor")
     desc_conns.append({"name": "monitor", "type": "socket"})
 
     def watch(name: str, wpath: bytes | str, token: bytes | str) -> None:
