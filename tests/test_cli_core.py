@@ -202,3 +202,38 @@ def test_encode_streams_ndjson_from_a_pipe(samples):
     feeder.join(60)
     assert proc.wait(timeout=60) == 0
     assert first + rest == (samples / "host.xsd").read_bytes()
+
+
+@pytest.mark.parametrize("command", [["records"], ["check", "--ignore", "watch-ext-c-misread"],
+                                     ["convert", "--to", "json", "-o", "/dev/null"]])
+def test_progress_bar_on_a_terminal_only(tmp_path, command):
+    """A long input shows a progress bar on stderr when stderr is a terminal."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from xsdump.synthetic import host
+    from xsdump.writer import write_stream
+
+    dump = tmp_path / "big.xsd"
+    with dump.open("wb") as f:
+        write_stream(host(400), f)
+    args = [sys.executable, "-m", "xsdump", command[0], str(dump), *command[1:]]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=slave, env=dict(os.environ, TERM="xterm"))
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    assert b"MB" in seen  # the bar's byte count
+    plain = run_cli(command[0], dump, *command[1:])
+    assert b"MB" not in plain.stderr

@@ -21,6 +21,7 @@ class Source:
         self.file = file
         self.name = name
         self.size: Optional[int] = None
+        self.consumed = 0  # bytes handed out by read(), for progress bars
         self._prefix = b""
         with contextlib.suppress(OSError, AttributeError, ValueError):
             st = os.fstat(file.fileno())
@@ -44,11 +45,13 @@ class Source:
                 data, self._prefix = self._prefix + self.file.read(), b""
             else:
                 data, self._prefix = self._prefix[:n], self._prefix[n:]
-            return data
-        if n < 0:
-            return self.file.read()
-        read1 = getattr(self.file, "read1", None)
-        return read1(n) if read1 is not None else self.file.read(n)
+        elif n < 0:
+            data = self.file.read()
+        else:
+            read1 = getattr(self.file, "read1", None)
+            data = read1(n) if read1 is not None else self.file.read(n)
+        self.consumed += len(data)
+        return data
 
 
 @contextlib.contextmanager

@@ -9,12 +9,12 @@ import orjson
 import typer
 from rich.text import Text
 
-from ..check import check_dump
+from ..check import check_source
 from ..errors import DumpError, ExitCode
 from ..escape import escape_text
 from ..findings import CATALOGUE, ERROR, SEVERITIES, WARNING, Finding
-from ..source import display_name
-from .common import binary_stdout, err_console, fail, handle_errors, out_console
+from ..source import display_name, open_source
+from .common import binary_stdout, err_console, fail, handle_errors, out_console, source_progress
 
 EXAMPLES = """Examples:
 
@@ -76,6 +76,12 @@ def _run(dumps: list[str], as_json: bool, strict: bool, ignored: set[str], limit
     return worst
 
 
+def _findings(dump: str):
+    """The findings of one dump, with a progress bar on a terminal."""
+    with open_source(dump) as src, source_progress(src, "checking"):
+        yield from check_source(src)
+
+
 def _verdict(counts: Counter, strict: bool) -> tuple[ExitCode, str]:
     errors, warnings = counts[ERROR], counts[WARNING]
     failed = errors or (strict and warnings)
@@ -87,7 +93,7 @@ def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCo
     counts: Counter = Counter()
     n_ignored = 0
     try:
-        for f in check_dump(dump):
+        for f in _findings(dump):
             if f.code in ignored:
                 n_ignored += 1
                 continue
@@ -118,7 +124,7 @@ def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: in
     counts: Counter = Counter()
     n_ignored = 0
     try:
-        for f in check_dump(dump):
+        for f in _findings(dump):
             if f.code in ignored:
                 n_ignored += 1
                 continue

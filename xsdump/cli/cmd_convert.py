@@ -12,7 +12,7 @@ from ..dump import read_dump
 from ..errors import ExitCode
 from ..jsonio import read_json
 from ..source import open_source
-from .common import err_console, fail, handle_errors, write_output
+from .common import err_console, fail, handle_errors, source_progress, write_output
 
 EXAMPLES = """Examples:
 
@@ -71,7 +71,7 @@ def looks_like_json(prefix: bytes) -> bool:
 @handle_errors
 def _run(dump, to, output, byte_order, version, allow_loss) -> int:
     losses = Losses()
-    with open_source(dump) as src:
+    with open_source(dump) as src, source_progress(src, "converting"):
         if looks_like_json(src.peek(64)):
             items = read_json(src)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
@@ -149,6 +150,35 @@ def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterat
             if not n % 4096:
                 bar.update(task, completed=getattr(item, "offset", 0))
             yield item
+
+
+@contextlib.contextmanager
+def source_progress(src, what: str):
+    """A progress bar on stderr (when it is a terminal) following how much of
+    ``src`` has been read, for work that yields little as it goes."""
+    if not src.size or not sys.stderr.isatty():
+        yield
+        return
+    import threading
+
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    done = threading.Event()
+    with Progress(TextColumn(what), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=err_console(), transient=True) as bar:
+        task = bar.add_task(what, total=src.size)
+
+        def follow() -> None:
+            while not done.wait(0.2):
+                bar.update(task, completed=src.consumed)
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        try:
+            yield
+        finally:
+            done.set()
+            follower.join()
 
 
 def input_size(path: str) -> Optional[int]:
