@@ -801,8 +801,8 @@ def test_cli_exit_codes(tmp_path):
     assert run("--strict", str(SAMPLES / "host.xsd")).exit_code == 1
     result = run(str(broken), str(clean))
     assert result.exit_code == 1
-    assert "duplicate-path" in result.output and f"{broken}: FAILED (1 error" in result.output
-    assert f"{clean}: OK" in result.output
+    assert "duplicate-path" in result.output and f"{broken} (binary stream): FAILED (1 error" in result.output
+    assert f"{clean} (binary stream): OK" in result.output
     assert run(str(tmp_path / "missing.xsd"), str(clean)).exit_code == 2
     assert run("--ignore", "duplicate-path", str(broken)).exit_code == 0
     assert run("--ignore", "no-such-code", str(broken)).exit_code == 2

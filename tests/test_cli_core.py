@@ -237,3 +237,17 @@ def test_progress_bar_on_a_terminal_only(tmp_path, command):
     assert b"MB" in seen  # the bar's byte count
     plain = run_cli(command[0], dump, *command[1:])
     assert b"MB" not in plain.stderr
+
+
+@pytest.mark.parametrize("command, text_marker, binary_marker", [
+    (["records"], b"oxenstored text dump", b"xenstore version 2, little-endian records"),
+    (["show"], b"oxenstored", b"binary migration stream, version 2, little-endian"),
+    (["json"], b'"source_format":"oxenstored"', b'"byte_order":"little"'),
+    (["check"], b"(oxenstored text dump): OK", b"(binary stream): OK"),
+    (["amplification"], b"(oxenstored text dump)", b"(binary stream v2, little-endian)"),
+])
+def test_every_command_says_which_format_it_read(samples, command, text_marker, binary_marker):
+    text = run_cli(*command, samples / "host.db")
+    binary = run_cli(*command, samples / "host.xsd")
+    assert text.returncode == 0 and binary.returncode == 0
+    assert text_marker in text.stdout and binary_marker in binary.stdout

@@ -33,7 +33,7 @@ from .amplification import (
 )
 from .escape import escape_text
 from .jsonio import text_to_json
-from .notation import human_bytes
+from .notation import dump_format, human_bytes
 
 STYLES = {"stale": "yellow", "near-root": "bold red", "redundant": "cyan", "total": "bold", "note": "dim"}
 
@@ -145,7 +145,8 @@ def summary_lines(report: Amplification) -> Iterator[Text]:
              ("  other", t.other_bytes, t.other_records, ""))
     width = max(len(f"{n:,}") for _, n, _, _ in parts)
     for label, n, records, what in parts:
-        tail = f"  {records:,} records{what}" if records is not None else f"  {human_bytes(n)}"
+        tail = (f"  {records:,} records{what}" if records is not None
+                else f"  {human_bytes(n)}  ({dump_format(report.header)})")
         yield Text(f"{label:<22}{n:>{width},} B{tail}")
     yield Text(f"amplification: {ratio_str(t.amplification)} "
                f"(dump bytes over the {t.base_bytes:,} B without transaction records)")

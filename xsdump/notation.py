@@ -69,3 +69,10 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+def dump_format(header) -> str:
+    """What was read: ``binary stream v2, little-endian`` or ``oxenstored text dump``."""
+    if header.source_format == "oxenstored":
+        return "oxenstored text dump"
+    return f"binary stream v{header.version}, {header.byte_order}-endian"

@@ -13,6 +13,7 @@ from ..check import check_source
 from ..errors import DumpError, ExitCode
 from ..escape import escape_text
 from ..findings import CATALOGUE, ERROR, SEVERITIES, WARNING, Finding
+from ..dump import TEXT_MAGIC, sniff
 from ..source import display_name, open_source
 from .common import binary_stdout, err_console, fail, handle_errors, out_console, source_progress
 
@@ -76,10 +77,15 @@ def _run(dumps: list[str], as_json: bool, strict: bool, ignored: set[str], limit
     return worst
 
 
-def _findings(dump: str):
-    """The findings of one dump, with a progress bar on a terminal."""
+def _findings(dump: str, read: dict):
+    """The findings of one dump, with a progress bar on a terminal; what
+    kind of dump it is goes into ``read["format"]``."""
     with open_source(dump) as src, source_progress(src, "checking"):
+        read["format"] = FORMAT_NAMES.get(sniff(src.peek(len(TEXT_MAGIC))), "not a dump")
         yield from check_source(src)
+
+
+FORMAT_NAMES = {"binary": "binary stream", "oxenstored": "oxenstored text dump"}
 
 
 def _verdict(counts: Counter, strict: bool) -> tuple[ExitCode, str]:
@@ -92,8 +98,9 @@ def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCo
     out = binary_stdout()
     counts: Counter = Counter()
     n_ignored = 0
+    read: dict = {}
     try:
-        for f in _findings(dump):
+        for f in _findings(dump, read):
             if f.code in ignored:
                 n_ignored += 1
                 continue
@@ -105,7 +112,7 @@ def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCo
         out.flush()
         return ExitCode.ERROR
     code, word = _verdict(counts, strict)
-    out.write(orjson.dumps({"kind": "verdict", "file": name, "verdict": word.lower(), "errors": counts[ERROR],
+    out.write(orjson.dumps({"kind": "verdict", "file": name, "format": read.get("format"), "verdict": word.lower(), "errors": counts[ERROR],
                             "warnings": counts[WARNING], "ignored": n_ignored, "strict": strict}) + b"\n")
     out.flush()
     return code
@@ -123,8 +130,9 @@ def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: in
     per_code: Counter = Counter()
     counts: Counter = Counter()
     n_ignored = 0
+    read: dict = {}
     try:
-        for f in _findings(dump):
+        for f in _findings(dump, read):
             if f.code in ignored:
                 n_ignored += 1
                 continue
@@ -154,8 +162,8 @@ def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: in
         parts.append(f"{n_ignored} ignored")
     if strict and counts[WARNING] and not counts[ERROR]:
         parts.append("warnings fail with --strict")
-    console.print(Text.assemble((f"{name}: ", "bold"), (word, "bold red" if code else "bold green"),
-                                f" ({', '.join(parts)})"))
+    console.print(Text.assemble((f"{name}", "bold"), f" ({read['format']}): ",
+                                (word, "bold red" if code else "bold green"), f" ({', '.join(parts)})"))
     return code
 
 
