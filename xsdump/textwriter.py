@@ -15,7 +15,7 @@ lists it.
 
 from __future__ import annotations
 
-from typing import BinaryIO, Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from .errors import EncodeError
 from .escape import escape_text
@@ -164,11 +164,3 @@ def text_chunks(items: Iterable[Item]) -> Iterator[bytes]:
 def encode_text_dump(items: Iterable[Item]) -> bytes:
     return b"".join(text_chunks(items))
 
-
-def write_text_dump(items: Iterable[Item], out: BinaryIO) -> int:
-    """Write the text dump; returns the number of bytes written."""
-    n = 0
-    for chunk in text_chunks(items):
-        out.write(chunk)
-        n += len(chunk)
-    return n
