@@ -31,6 +31,8 @@ from pathlib import Path
 
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))  # synthetic.py
+
 
 def write_dump(path: Path, guests: int, snapshots: int) -> tuple[int, float]:
     """Write the dump in a child process; its size and the seconds taken."""
@@ -40,8 +42,8 @@ def write_dump(path: Path, guests: int, snapshots: int) -> tuple[int, float]:
 
 
 def _write(path: str, guests: int, snapshots: int) -> None:
-    from xsdump.synthetic import host
-    from xsdump.writer import write_stream
+    from synthetic import host
+    from xsdump.codec.writer import write_stream
 
     with open(path, "wb") as out:
         write_stream(host(guests, delta_transactions=0, snapshot_transactions=snapshots, snapshot_root="/"), out)

@@ -1,6 +1,6 @@
 """Decode speed: xsdump's full record decode against a minimal struct loop.
 
-Generates a 1000-guest host dump (xsdump.synthetic), then decodes it in the
+Generates a 1000-guest host dump (samples/synthetic.py), then decodes it in the
 same run with
 
 - baseline: a minimal ``struct.unpack_from`` loop that frames every record,
@@ -17,11 +17,14 @@ from __future__ import annotations
 import io
 import struct
 import sys
+from pathlib import Path
 import time
 
-from xsdump.reader import read_stream
-from xsdump.synthetic import host
-from xsdump.writer import encode_stream
+from xsdump.codec.reader import read_stream
+from xsdump.codec.writer import encode_stream
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))  # synthetic.py
+from synthetic import host  # noqa: E402
 
 HDR = struct.Struct("<II").unpack_from
 NODE = struct.Struct("<IIHHHH").unpack_from

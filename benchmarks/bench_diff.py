@@ -1,6 +1,6 @@
 """Diff cost: ``xsdump diff A B`` against reading both dumps with ``xsdump records``.
 
-Generates two 1000-guest host dumps (xsdump.synthetic) that differ in a
+Generates two 1000-guest host dumps (samples/synthetic.py) that differ in a
 handful of places -- node values, a node added, a node removed, permissions,
 a watch, a quota -- then runs, as a user would, each best of 3:
 
@@ -24,12 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))  # synthetic.py
+
 
 
 def edited(guests: int):
     """host(guests) with a handful of changes."""
-    from xsdump.records import DomainData, NodeData, Perm, WatchData, WatchDataExtended
-    from xsdump.synthetic import host
+    from xsdump.model.records import DomainData, NodeData, Perm, WatchData, WatchDataExtended
+    from synthetic import host
 
     changes = {
         "/local/domain/17/memory/target": b"2097152",
@@ -72,8 +74,8 @@ def best(args: list[str], rounds: int = 3) -> tuple[float, int, int]:
 
 
 def generate(directory: str, guests: int) -> None:
-    from xsdump.synthetic import host
-    from xsdump.writer import encode_stream
+    from synthetic import host
+    from xsdump.codec.writer import encode_stream
 
     (Path(directory) / "a.xsd").write_bytes(encode_stream(host(guests)))
     (Path(directory) / "b.xsd").write_bytes(encode_stream(edited(guests)))

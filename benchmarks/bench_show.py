@@ -1,6 +1,6 @@
 """Tree rendering speed: ``xsdump show --format plain`` against ``xsdump records``.
 
-Generates a 1000-guest host dump (xsdump.synthetic, ~118,000 committed
+Generates a 1000-guest host dump (samples/synthetic.py, ~118,000 committed
 nodes) into a temporary file, then runs in the same session, as separate
 processes writing to a file,
 
@@ -19,11 +19,14 @@ import os
 import resource
 import subprocess
 import sys
+from pathlib import Path
 import tempfile
 import time
 
-from xsdump.synthetic import host
-from xsdump.writer import encode_stream
+from xsdump.codec.writer import encode_stream
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))  # synthetic.py
+from synthetic import host  # noqa: E402
 
 
 def best_of(cmd: list[str], out_path: str, rounds: int = 3) -> tuple[float, float]:

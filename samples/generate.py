@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xsdump.synthetic import host
-from xsdump.writer import encode_stream
+from synthetic import host
+from xsdump.codec.writer import encode_stream
 
 HERE = Path(__file__).resolve().parent
 

@@ -4,7 +4,7 @@
     python samples/generate_text.py
 
 The records of ``host-notx.xsd`` (see generate.py) go through
-``xsdump.convert.for_text`` and xsdump's text writer.  What a binary stream
+``xsdump.analysis.convert.for_text`` and xsdump's text writer.  What a binary stream
 lacks and an oxenstored dump of Xen 4.17.x or later has -- each guest ring's
 mfn and local port, the evtchn-dev line -- is filled in with plausible
 values, so the sample looks like what oxenstored writes.  What the text
@@ -18,11 +18,11 @@ from pathlib import Path
 
 from generate import SAMPLES
 
-from xsdump.convert import Losses, for_text
-from xsdump.oxenstored import TextLayout
-from xsdump.records import ConnectionData, GlobalData, RingSpec
-from xsdump.synthetic import host
-from xsdump.textwriter import encode_text_dump
+from xsdump.analysis.convert import Losses, for_text
+from xsdump.codec.oxenstored import TextLayout
+from xsdump.model.records import ConnectionData, GlobalData, RingSpec
+from synthetic import host
+from xsdump.codec.textwriter import encode_text_dump
 
 HERE = Path(__file__).resolve().parent
 

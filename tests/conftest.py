@@ -1,8 +1,11 @@
+import sys
 from pathlib import Path
 
 import pytest
 
 from helpers import SAMPLES
+
+sys.path.insert(0, str(SAMPLES))  # the synthetic host generator: samples/synthetic.py
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from xsdump.records import (
+from xsdump.model.records import (
     ConnectionData,
     DomainData,
     End,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from helpers import run_cli
-from xsdump.amplification import (
+from xsdump.analysis.amplification import (
     DECLARATION_SIZE,
     SORT_KEYS,
     STALE_MISSING,
@@ -26,10 +26,10 @@ from xsdump.amplification import (
     rereadable,
     sort_transactions,
 )
-from xsdump.amplificationreport import amplification_str
+from xsdump.render.amplificationreport import amplification_str
 from xsdump.cli import app
-from xsdump.reader import read_stream
-from xsdump.records import (
+from xsdump.codec.reader import read_stream
+from xsdump.model.records import (
     ConnectionData,
     End,
     GlobalData,
@@ -40,7 +40,7 @@ from xsdump.records import (
     SocketSpec,
     TransactionData,
 )
-from xsdump.writer import encode_stream
+from xsdump.codec.writer import encode_stream
 
 R, W, RW = 1, 2, 3
 OWN0 = (Perm("n", 0, 0),)

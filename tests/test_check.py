@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from strategies import streams
 from typer.testing import CliRunner
 
-from xsdump.check import check_dump
+from xsdump.analysis.check import check_dump
 from xsdump.cli import app
-from xsdump.dump import read_dump
+from xsdump.codec.dump import read_dump
 from xsdump.errors import DumpError
-from xsdump.findings import CATALOGUE, ERROR, Finding, catalogue_markdown
-from xsdump.reader import read_stream
-from xsdump.records import (
+from xsdump.model.findings import CATALOGUE, ERROR, Finding, catalogue_markdown
+from xsdump.codec.reader import read_stream
+from xsdump.model.records import (
     ConnectionData,
     DomainData,
     End,
@@ -41,10 +41,10 @@ from xsdump.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.recover import Framed, Salvaged, read_binary_lenient, scan
-from xsdump.source import Source
-from xsdump.synthetic import wire
-from xsdump.writer import encode_record, encode_stream
+from xsdump.codec.recover import Framed, Salvaged, read_binary_lenient, scan
+from xsdump.codec.source import Source
+from synthetic import wire
+from xsdump.codec.writer import encode_record, encode_stream
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 HOST = (SAMPLES / "host.xsd").read_bytes()

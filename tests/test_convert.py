@@ -14,12 +14,12 @@ from helpers import SAMPLES, run_cli
 from typer.testing import CliRunner
 
 from xsdump.cli import app
-from xsdump.convert import Losses, convert_bytes
-from xsdump.dump import read_dump
+from xsdump.analysis.convert import Losses, convert_bytes
+from xsdump.codec.dump import read_dump
 from xsdump.errors import EncodeError
-from xsdump.jsonio import items_from_json, ndjson_lines
-from xsdump.oxenstored import TextLayout
-from xsdump.records import (
+from xsdump.codec.jsonio import items_from_json, ndjson_lines
+from xsdump.codec.oxenstored import TextLayout
+from xsdump.model.records import (
     ConnectionData,
     End,
     GlobalData,
@@ -31,8 +31,8 @@ from xsdump.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.state import load_state
-from xsdump.writer import encode_stream
+from xsdump.model.state import load_state
+from xsdump.codec.writer import encode_stream
 
 REAL_C = SAMPLES / "real" / "c-xenstored-4.17.xsd"
 REAL_OCAML = SAMPLES / "real" / "oxenstored-4.17.db"

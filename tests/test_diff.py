@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from helpers import SAMPLES, run_cli
 from xsdump.cli import app
-from xsdump.diff import KINDS, DiffOptions, diff_dumps, diff_items
-from xsdump.dump import read_dump
-from xsdump.records import (
+from xsdump.analysis.diff import KINDS, DiffOptions, diff_dumps, diff_items
+from xsdump.codec.dump import read_dump
+from xsdump.model.records import (
     DOMID_INVALID,
     ConnectionData,
     DomainData,
@@ -31,9 +31,9 @@ from xsdump.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.synthetic import host, wire
-from xsdump.wire import Fragment, split_messages
-from xsdump.writer import encode_stream
+from synthetic import host, wire
+from xsdump.model.wire import Fragment, split_messages
+from xsdump.codec.writer import encode_stream
 
 runner = CliRunner()
 
@@ -478,7 +478,7 @@ def test_text_dump_side_compares_what_it_can_hold():
 
 
 def test_real_oxenstored_dump_against_c_xenstored():
-    pytest.importorskip("xsdump.oxenstored")
+    pytest.importorskip("xsdump.codec.oxenstored")
     result = cli("--equivalent", "--json", SAMPLES / "real" / "c-xenstored-4.17.xsd",
                  SAMPLES / "real" / "oxenstored-4.17.db")
     assert result.exit_code in (0, 1), result.stderr

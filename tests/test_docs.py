@@ -55,9 +55,9 @@ def test_man_page_renders_without_warnings():
 
 
 def test_finding_codes_documented():
-    from xsdump.findings import CATALOGUE, catalogue_markdown
+    from xsdump.model.findings import CATALOGUE, catalogue_markdown
 
-    assert catalogue_markdown() in README, "README's finding-code table differs from xsdump.findings"
+    assert catalogue_markdown() in README, "README's finding-code table differs from xsdump.model.findings"
     section = MAN.split(".SH FINDING CODES", 1)[1].split(".SH ", 1)[0]
     for code, entry in CATALOGUE.items():
         roff_code = code.replace("-", "\\-")

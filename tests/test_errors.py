@@ -8,9 +8,9 @@ import pytest
 
 from helpers import run_cli
 from xsdump.errors import DumpError
-from xsdump.reader import read_stream
-from xsdump.records import End, GlobalData, Header, NodeData, Perm, WatchData
-from xsdump.writer import encode_stream
+from xsdump.codec.reader import read_stream
+from xsdump.model.records import End, GlobalData, Header, NodeData, Perm, WatchData
+from xsdump.codec.writer import encode_stream
 
 GOOD = encode_stream([Header(2, 0), GlobalData(3, 4), NodeData(0, 0, 0, (Perm("n", 0, 0),), "/a", b"v"),
                       WatchData(1, "/a", "tok"), End()])
@@ -107,7 +107,7 @@ def test_trailing_bytes_after_end():
 
 def test_nonzero_inner_padding_is_an_error():
     # WATCH_DATA_EXTENDED has a zero pad after depth
-    from xsdump.records import WatchDataExtended
+    from xsdump.model.records import WatchDataExtended
     data = encode_stream([Header(2, 0), WatchDataExtended(1, "/a", "t", 3), End()])
     e = error_of(patch(data, 16 + 8 + 10, b"\x01"))
     assert e.record_type == "WATCH_DATA_EXTENDED" and "padding is not zero" in e.message
@@ -145,7 +145,7 @@ def test_length_past_end_of_a_large_file_reads_nothing_more(tmp_path):
     """The file size answers the question; the rest of the file is not read."""
     import tracemalloc
 
-    from xsdump.synthetic import host
+    from synthetic import host
 
     path = tmp_path / "big.xsd"
     data = encode_stream(host(60))

@@ -3,7 +3,7 @@
 import construct as c
 import pytest
 
-from xsdump.format import BYTE_ORDERS, FRAMING, REGISTRY, StreamHeader, model_fields, record_type
+from xsdump.codec.format import BYTE_ORDERS, FRAMING, REGISTRY, StreamHeader, model_fields, record_type
 
 EXPECTED_TYPES = {
     0: "END", 1: "GLOBAL_DATA", 2: "CONNECTION_DATA", 3: "WATCH_DATA", 4: "TRANSACTION_DATA",

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from xsdump.cli import app
-from xsdump.dump import read_dump
+from xsdump.codec.dump import read_dump
 from xsdump.errors import DumpError, EncodeError
-from xsdump.oxenstored import MAGIC, TextLayout
-from xsdump.records import (
+from xsdump.codec.oxenstored import MAGIC, TextLayout
+from xsdump.model.records import (
     DOMID_INVALID,
     ConnectionData,
     End,
@@ -29,8 +29,8 @@ from xsdump.records import (
     WatchData,
     decode_text,
 )
-from xsdump.state import load_state
-from xsdump.textwriter import encode_text_dump
+from xsdump.model.state import load_state
+from xsdump.codec.textwriter import encode_text_dump
 
 REAL = SAMPLES / "real" / "oxenstored-4.17.db"
 TEXT_SAMPLES = [REAL, SAMPLES / "host.db"]
@@ -168,7 +168,7 @@ def test_a_line_as_oxenstored_writes_it_has_no_layout():
 
 def test_lines_across_read_chunks():
     """Lines longer than the reader's chunk, and CRLF ends split between chunks."""
-    from xsdump.oxenstored import CHUNK
+    from xsdump.codec.oxenstored import CHUNK
 
     big = bytes(range(256)) * (CHUNK // 256 + 7)
     lines = ["global,3", "store,2f,6e30,", f"store,2f61,6e30,{big.hex()}"]

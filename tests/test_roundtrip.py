@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from strategies import records, streams
 from xsdump.errors import DumpError, EncodeError
-from xsdump.fastdecode import DECODERS
-from xsdump.fastencode import ENCODERS
-from xsdump.format import BY_MODEL, BYTE_ORDERS, REGISTRY, FormatError
-from xsdump.jsonio import document_chunks, items_from_json, ndjson_lines
-from xsdump.reader import read_stream
-from xsdump.records import Header, Layout, UnknownRecord
-from xsdump.writer import encode_stream
+from xsdump.codec.fastdecode import DECODERS
+from xsdump.codec.fastencode import ENCODERS
+from xsdump.codec.format import BY_MODEL, BYTE_ORDERS, REGISTRY, FormatError
+from xsdump.codec.jsonio import document_chunks, items_from_json, ndjson_lines
+from xsdump.codec.reader import read_stream
+from xsdump.model.records import Header, Layout, UnknownRecord
+from xsdump.codec.writer import encode_stream
 
 SAMPLE_NAMES = ["host.xsd", "host-be.xsd", "host-v1.xsd", "host-notx.xsd", "real/c-xenstored-4.17.xsd"]
 
@@ -139,21 +139,21 @@ def test_encoders_agree_with_construct_build(record, order):
     dict(conn_id=-1), dict(conn_id=2**32), dict(access=70000),
 ])
 def test_out_of_range_fields_refused(bad):
-    from xsdump.records import End, NodeData
+    from xsdump.model.records import End, NodeData
     node = NodeData(0, 0, 0, (), "/x", b"")._replace(**bad)
     with pytest.raises(EncodeError):
         encode_stream([Header(2, 0), node, End()])
 
 
 def test_unique_id_must_match_fields_flag():
-    from xsdump.records import ConnectionData, End, RingSpec
+    from xsdump.model.records import ConnectionData, End, RingSpec
     conn = ConnectionData(1, 0, 0, RingSpec(1), unique_id=5)
     with pytest.raises(EncodeError, match="unique_id"):
         encode_stream([Header(2, 0), conn, End()])
 
 
 def test_version_two_records_refused_in_version_one():
-    from xsdump.records import End, WatchDataExtended
+    from xsdump.model.records import End, WatchDataExtended
     with pytest.raises(EncodeError, match="version 2"):
         encode_stream([Header(1, 0), WatchDataExtended(1, "/a", "t", 1), End()])
 

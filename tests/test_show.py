@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
 
-import xsdump.show as show
+import xsdump.render.show as show
 from helpers import SAMPLES, run_cli
 from strategies import names, perm
 from xsdump.cli import app
-from xsdump.dump import read_dump
-from xsdump.records import (
+from xsdump.codec.dump import read_dump
+from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
     ConnectionData,
@@ -33,10 +33,10 @@ from xsdump.records import (
     WatchData,
     encode_text,
 )
-from xsdump.show import Options, plain, plain_lines, plain_row, render_rich, row_parts
-from xsdump.state import depth
-from xsdump.tree import TreeView, domid_matches, load, name_of
-from xsdump.writer import encode_stream
+from xsdump.render.show import Options, plain, plain_lines, plain_row, render_rich, row_parts
+from xsdump.model.state import depth
+from xsdump.analysis.tree import TreeView, domid_matches, load, name_of
+from xsdump.codec.writer import encode_stream
 
 HOST = SAMPLES / "host.xsd"
 GREETING = '"\\x1b]52;c;aGk=\\x07[bold red]hi\\r\\x00\\xff\\xfe"'
@@ -621,7 +621,7 @@ def test_path_of_slashes_alone_is_the_root():
 def test_an_overlay_keeps_the_records_of_its_own_transaction_only():
     # --tx lists one transaction: the digest of every other one grew with
     # the dump (a Touch per transaction record) and was never shown.
-    from xsdump.synthetic import host
+    from synthetic import host
 
     items = list(host(4, delta_transactions=2, snapshot_transactions=2))
     loaded = load(iter(items), tx=(2, 100), digest=True)
@@ -633,7 +633,7 @@ def test_an_overlay_keeps_the_records_of_its_own_transaction_only():
 
 
 def test_a_second_domain_or_global_record_is_an_anomaly_not_dropped_silently(tmp_path):
-    from xsdump.records import DomainData, GlobalQuotaData
+    from xsdump.model.records import DomainData, GlobalQuotaData
 
     d = dump_file(tmp_path, [GlobalData(7, 8), GlobalQuotaData(0, (1,), ("nodes",)),
                              GlobalQuotaData(0, (2,), ("nodes",)), DomainData(1, 0, (5,), ("nodes",)),

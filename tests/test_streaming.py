@@ -4,9 +4,9 @@ import subprocess
 import sys
 import tracemalloc
 
-from xsdump.reader import read_stream
-from xsdump.synthetic import host
-from xsdump.writer import write_stream
+from xsdump.codec.reader import read_stream
+from synthetic import host
+from xsdump.codec.writer import write_stream
 
 
 CHUNK = 64 * 1024
@@ -64,5 +64,5 @@ def test_json_streams_from_a_pipe(tmp_path):
 
 
 def _encoded(items):
-    from xsdump.writer import encode_items
+    from xsdump.codec.writer import encode_items
     return encode_items(items)

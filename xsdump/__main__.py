@@ -1,3 +1,3 @@
-from .cli import main
+from xsdump.cli import main
 
 main()

@@ -394,9 +394,9 @@ def test_edited_c_dump_restores_into_real_daemon(captured, make_daemon, tmp_path
 
 def test_stream_built_from_scratch_restores_into_real_c_daemon(make_daemon):
     """A stream made only by xsdump's writer (no daemon dump behind it)."""
-    from xsdump.records import (DOMID_INVALID as INVALID, ConnectionData, End, GlobalData, Header,
+    from xsdump.model.records import (DOMID_INVALID as INVALID, ConnectionData, End, GlobalData, Header,
                                 NodeData, Perm, RingSpec, SocketSpec, WatchData)
-    from xsdump.writer import encode_stream
+    from xsdump.codec.writer import encode_stream
 
     dom0 = (Perm("n", 0, 0),)
     value = b"from\x00scratch\xff"

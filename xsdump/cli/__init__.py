@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from .common import DEBUG
+from xsdump.cli.common import DEBUG
 
 COMMANDS = ("show", "records", "json", "encode", "diff", "check", "amplification", "convert")
 

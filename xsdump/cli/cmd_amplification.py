@@ -8,10 +8,10 @@ from typing import Optional
 
 import typer
 
-from ..amplification import measure, rereadable, sort_transactions
-from ..amplificationreport import json_document, render
-from ..errors import ExitCode
-from .common import DUMP_HELP, JSON_HELP, binary_stdout, handle_errors, input_size, out_console, with_progress
+from xsdump.analysis.amplification import measure, rereadable, sort_transactions
+from xsdump.render.amplificationreport import json_document, render
+from xsdump.errors import ExitCode
+from xsdump.cli.common import DUMP_HELP, JSON_HELP, binary_stdout, handle_errors, input_size, out_console, with_progress
 
 EXAMPLES = """Examples:
 

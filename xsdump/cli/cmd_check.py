@@ -9,13 +9,13 @@ import orjson
 import typer
 from rich.text import Text
 
-from ..check import check_source
-from ..errors import DumpError, ExitCode
-from ..escape import escape_text
-from ..findings import CATALOGUE, ERROR, SEVERITIES, WARNING, Finding
-from ..dump import TEXT_MAGIC, sniff
-from ..source import display_name, open_source
-from .common import binary_stdout, err_console, fail, handle_errors, out_console, source_progress
+from xsdump.analysis.check import check_source
+from xsdump.errors import DumpError, ExitCode
+from xsdump.render.escape import escape_text
+from xsdump.model.findings import CATALOGUE, ERROR, SEVERITIES, WARNING, Finding
+from xsdump.codec.dump import TEXT_MAGIC, sniff
+from xsdump.codec.source import display_name, open_source
+from xsdump.cli.common import binary_stdout, err_console, fail, handle_errors, out_console, source_progress
 
 EXAMPLES = """Examples:
 

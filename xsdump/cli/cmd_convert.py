@@ -7,12 +7,12 @@ from typing import Optional
 
 import typer
 
-from ..convert import TARGETS, Losses, convert_chunks
-from ..dump import read_dump
-from ..errors import ExitCode
-from ..jsonio import read_json
-from ..source import open_source
-from .common import err_console, fail, handle_errors, source_progress, write_output
+from xsdump.analysis.convert import TARGETS, Losses, convert_chunks
+from xsdump.codec.dump import read_dump
+from xsdump.errors import ExitCode
+from xsdump.codec.jsonio import read_json
+from xsdump.codec.source import open_source
+from xsdump.cli.common import err_console, fail, handle_errors, source_progress, write_output
 
 EXAMPLES = """Examples:
 

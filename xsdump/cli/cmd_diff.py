@@ -6,11 +6,11 @@ from typing import List, Optional
 
 import typer
 
-from ..diff import EQUIVALENT_IGNORES, IGNORABLE, DiffOptions, diff_dumps
-from ..diffreport import json_document, print_lines, stat_lines, text_lines
-from ..errors import ExitCode
-from ..source import display_name
-from .common import DUMP_HELP, JSON_HELP, binary_stdout, fail, handle_errors, input_size, out_console, with_progress
+from xsdump.analysis.diff import EQUIVALENT_IGNORES, IGNORABLE, DiffOptions, diff_dumps
+from xsdump.render.diffreport import json_document, print_lines, stat_lines, text_lines
+from xsdump.errors import ExitCode
+from xsdump.codec.source import display_name
+from xsdump.cli.common import DUMP_HELP, JSON_HELP, binary_stdout, fail, handle_errors, input_size, out_console, with_progress
 
 EXAMPLES = """Examples:
 

@@ -8,13 +8,13 @@ from typing import Optional
 
 import typer
 
-from ..errors import ExitCode
-from ..jsonio import read_json
-from ..records import End
-from ..source import open_source
-from ..textwriter import text_chunks
-from ..writer import encode_items
-from .common import fail, handle_errors, warn, write_output
+from xsdump.errors import ExitCode
+from xsdump.codec.jsonio import read_json
+from xsdump.model.records import End
+from xsdump.codec.source import open_source
+from xsdump.codec.textwriter import text_chunks
+from xsdump.codec.writer import encode_items
+from xsdump.cli.common import fail, handle_errors, warn, write_output
 
 EXAMPLES = """Examples:
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from ..errors import ExitCode
-from ..jsonio import document_chunks, ndjson_lines
-from .common import DUMP_HELP, LENIENT_HELP, handle_errors, read_input, write_lines
+from xsdump.errors import ExitCode
+from xsdump.codec.jsonio import document_chunks, ndjson_lines
+from xsdump.cli.common import DUMP_HELP, LENIENT_HELP, handle_errors, read_input, write_lines
 
 EXAMPLES = """Examples:
 

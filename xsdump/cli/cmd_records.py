@@ -6,12 +6,12 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import ExitCode
-from ..jsonio import ndjson_lines
-from ..listing import header_line, message_lines, record_line
-from ..records import ConnectionData, Header
-from ..select import parse_type, select
-from .common import DUMP_HELP, LENIENT_HELP, fail, handle_errors, read_input, write_lines
+from xsdump.errors import ExitCode
+from xsdump.codec.jsonio import ndjson_lines
+from xsdump.render.listing import header_line, message_lines, record_line
+from xsdump.model.records import ConnectionData, Header
+from xsdump.analysis.select import parse_type, select
+from xsdump.cli.common import DUMP_HELP, LENIENT_HELP, fail, handle_errors, read_input, write_lines
 
 EXAMPLES = """Examples:
 

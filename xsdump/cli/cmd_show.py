@@ -7,11 +7,11 @@ from typing import Optional
 
 import typer
 
-from ..errors import ExitCode
-from ..escape import escape_text
-from ..show import Options, json_chunks, plain_lines, render_rich
-from ..tree import TreeView, load, normalise_path
-from .common import DUMP_HELP, JSON_HELP, LENIENT_HELP, fail, handle_errors, out_console, read_input, write_lines
+from xsdump.errors import ExitCode
+from xsdump.render.escape import escape_text
+from xsdump.render.show import Options, json_chunks, plain_lines, render_rich
+from xsdump.analysis.tree import TreeView, load, normalise_path
+from xsdump.cli.common import DUMP_HELP, JSON_HELP, LENIENT_HELP, fail, handle_errors, out_console, read_input, write_lines
 
 EXAMPLES = """Examples:
 

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Iterator, Optional, TypeVar
 import typer
 from rich.console import Console
 
-from ..errors import DumpError, EncodeError, ExitCode
+from xsdump.errors import DumpError, EncodeError, ExitCode
 
 T = TypeVar("T")
 
@@ -88,7 +88,7 @@ def warn(message: str) -> None:
 def read_input(dump: str, lenient: bool = False):
     """The records of ``dump`` (either format), with a progress bar on a
     terminal; with ``lenient``, damage is skipped with a warning."""
-    from ..dump import read_dump
+    from xsdump.codec.dump import read_dump
 
     return with_progress(read_dump(dump, lenient=lenient, warn=warn), input_size(dump), "reading")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Optional
 
-from .format import IDENT
-from .records import Item
-from .source import SourceLike, open_source
+from xsdump.codec.format import IDENT
+from xsdump.model.records import Item
+from xsdump.codec.source import SourceLike, open_source
 
 TEXT_MAGIC = b"$xenstored-dump-format"
 
@@ -42,14 +42,14 @@ def read_dump(
     with open_source(source, name) as src:
         kind = sniff(src.peek(len(TEXT_MAGIC)))
         if kind == "oxenstored":
-            from .oxenstored import read_text_dump
+            from xsdump.codec.oxenstored import read_text_dump
 
             yield from read_text_dump(src, lenient=lenient, warn=warn)
         elif lenient:
-            from .recover import read_binary_lenient
+            from xsdump.codec.recover import read_binary_lenient
 
             yield from read_binary_lenient(src, warn=warn)
         else:
-            from .reader import read_binary
+            from xsdump.codec.reader import read_binary
 
             yield from read_binary(src)

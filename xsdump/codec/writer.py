@@ -1,8 +1,8 @@
 """Writing records back to the binary migration stream.
 
-Every byte comes from the construct declarations in :mod:`xsdump.format`,
-through the encoders :mod:`xsdump.fastencode` compiles from them.
-A record read by :mod:`xsdump.reader` keeps its :class:`~xsdump.records.Layout`,
+Every byte comes from the construct declarations in :mod:`xsdump.codec.format`,
+through the encoders :mod:`xsdump.codec.fastencode` compiles from them.
+A record read by :mod:`xsdump.codec.reader` keeps its :class:`~xsdump.model.records.Layout`,
 so writing it reproduces its framing byte for byte; a new record (layout
 ``None``) is framed as the C daemon frames it: ``len`` includes the zero
 padding to the next 8-byte boundary.
@@ -14,10 +14,10 @@ from typing import BinaryIO, Iterable, Iterator
 
 import struct
 
-from .errors import EncodeError
-from .fastencode import FRAMING_PACK, encode_body_fast
-from .format import BY_MODEL, StreamHeader, pad_to_align
-from .records import Header, Item, UnknownRecord
+from xsdump.errors import EncodeError
+from xsdump.codec.fastencode import FRAMING_PACK, encode_body_fast
+from xsdump.codec.format import BY_MODEL, StreamHeader, pad_to_align
+from xsdump.model.records import Header, Item, UnknownRecord
 
 
 def encode_header(header: Header) -> bytes:

@@ -17,9 +17,9 @@ from typing import Any, Iterable, Iterator, Optional
 
 import orjson
 
-from .errors import EncodeError
-from .format import BY_KEY, BY_MODEL, UNKNOWN_KEY
-from .records import (
+from xsdump.errors import EncodeError
+from xsdump.codec.format import BY_KEY, BY_MODEL, UNKNOWN_KEY
+from xsdump.model.records import (
     Header,
     Item,
     Layout,
@@ -151,7 +151,7 @@ def _text_layout_to_json(layout) -> dict:
 
 
 def _text_layout_from_json(obj: Any, where: str):
-    from .oxenstored import TextLayout
+    from xsdump.codec.oxenstored import TextLayout
 
     if not isinstance(obj, dict) or set(obj) - set(TextLayout._fields):
         raise EncodeError(f"{where}: text_layout takes {', '.join(TextLayout._fields)}")
@@ -323,7 +323,7 @@ def _layout_from_json(obj: Any, where: str) -> Optional[Layout]:
 
 
 def read_json(src) -> Iterator[Item]:
-    """Either JSON form from an open :class:`~xsdump.source.Source`.  NDJSON
+    """Either JSON form from an open :class:`~xsdump.codec.source.Source`.  NDJSON
     is decoded line by line as it arrives, in constant memory; a document
     has to be read whole first."""
     lines = _lines(src)

@@ -1,9 +1,9 @@
 """Walking a binary stream that may be damaged, and the lenient reader.
 
 :func:`scan` frames the records of a migration stream the way
-:mod:`xsdump.reader` does (the same header parser, the same compiled body
+:mod:`xsdump.codec.reader` does (the same header parser, the same compiled body
 decoders), but where the strict reader stops it reports a
-:class:`~xsdump.findings.Finding` and goes on:
+:class:`~xsdump.model.findings.Finding` and goes on:
 
 - a record whose body does not decode is skipped by its ``len`` when a
   plausible record follows it, else
@@ -15,10 +15,10 @@ decoders), but where the strict reader stops it reports a
   daemon's writer and reader are recognised and explained (``len`` counting
   only the body, WATCH_DATA_EXTENDED as the C daemon writes it).
 
-:func:`scan` yields the :class:`~xsdump.records.Header`, then :class:`Framed`
+:func:`scan` yields the :class:`~xsdump.model.records.Header`, then :class:`Framed`
 records (what the strict reader would yield), :class:`Salvaged` records
 (rebuilt for checking only; not in a form the writer could reproduce) and
-findings.  :mod:`xsdump.check` adds the semantic checks;
+findings.  :mod:`xsdump.analysis.check` adds the semantic checks;
 :func:`read_binary_lenient` keeps the records and turns every finding that
 costs data into a warning.  Memory stays bounded by the largest record (plus
 the read-ahead of one record header while resynchronising).
@@ -32,11 +32,11 @@ from typing import Callable, Iterator, NamedTuple, Optional, Union
 
 import construct as c
 
-from .errors import DumpError
-from .escape import escape_text
-from .fastdecode import DECODERS, FRAMING_UNPACK
-from .findings import Finding, finding
-from .format import (
+from xsdump.errors import DumpError
+from xsdump.render.escape import escape_text
+from xsdump.codec.fastdecode import DECODERS, FRAMING_UNPACK
+from xsdump.model.findings import Finding, finding
+from xsdump.codec.format import (
     ALIGN,
     HEADER_SIZE,
     IDENT,
@@ -50,9 +50,9 @@ from .format import (
     record_type,
     type_name,
 )
-from .reader import frame_layout, parse_header
-from .records import Header, UnknownRecord, WatchData, encode_text
-from .source import Source
+from xsdump.codec.reader import frame_layout, parse_header
+from xsdump.model.records import Header, UnknownRecord, WatchData, encode_text
+from xsdump.codec.source import Source
 
 CHUNK = 1 << 20
 RESYNC_MAX_LEN = 1 << 24  # a record longer than this is not taken as a resynchronisation point
@@ -819,7 +819,7 @@ def scan(src: Source) -> Iterator[Event]:
 
 
 def read_binary_lenient(src: Source, warn: Optional[Callable[[str], None]] = None) -> Iterator:
-    """Header and records like :func:`xsdump.reader.read_binary`, skipping
+    """Header and records like :func:`xsdump.codec.reader.read_binary`, skipping
     what ``xsdump check`` skips (records that do not decode, bytes up to the
     next plausible record, bytes after END, a missing END) and calling
     ``warn`` with one message per skip."""

@@ -1,7 +1,7 @@
 """Writing records as an oxenstored text dump (``$xenstored-dump-format``).
 
-The inverse of :func:`xsdump.oxenstored.read_text_dump`: a record without a
-:class:`~xsdump.oxenstored.TextLayout` is written as oxenstored writes it
+The inverse of :func:`xsdump.codec.oxenstored.read_text_dump`: a record without a
+:class:`~xsdump.codec.oxenstored.TextLayout` is written as oxenstored writes it
 (``xenstored.ml`` ``DB.to_channel``, ``connection.ml``, ``domain.ml``,
 ``event.ml``); a record with one gets its line end, its mfn and ports, and
 its line exactly as read, as long as that line still says what the record
@@ -9,7 +9,7 @@ says.  So text -> records -> text gives back the same bytes.
 
 The writer is strict: a record the format cannot carry (a transaction, a
 quota, pending connection data, a stale permission flag, ...) raises
-:class:`EncodeError`.  :mod:`xsdump.convert` decides what to leave out and
+:class:`EncodeError`.  :mod:`xsdump.analysis.convert` decides what to leave out and
 lists it.
 """
 
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, Optional
 
-from .errors import EncodeError
-from .escape import escape_text
-from .format import record_type_of
-from .oxenstored import MAGIC, PERM_LETTERS, SOURCE_FORMAT, LineError, parse_line, render_line, text_layout
-from .records import (
+from xsdump.errors import EncodeError
+from xsdump.render.escape import escape_text
+from xsdump.codec.format import record_type_of
+from xsdump.codec.oxenstored import MAGIC, PERM_LETTERS, SOURCE_FORMAT, LineError, parse_line, render_line, text_layout
+from xsdump.model.records import (
     DOMID_INVALID,
     WATCH_DEPTH_UNLIMITED,
     ConnectionData,

@@ -1,6 +1,6 @@
 """Record body encoders compiled from the construct declarations.
 
-The twin of :mod:`xsdump.fastdecode` for writing: one generated function per
+The twin of :mod:`xsdump.codec.fastdecode` for writing: one generated function per
 record type and byte order that packs a model record with precompiled
 ``struct.Struct`` objects.  Length fields are computed by the declarations'
 own ``Rebuild`` expressions; field order, widths and byte order come from the
@@ -16,9 +16,9 @@ from itertools import count
 
 import construct as c
 
-from .errors import EncodeError
-from .fastdecode import _field_order, _merged_format, _Compiler as _DecodeCompiler
-from .format import BYTE_ORDERS, FRAMING, REGISTRY, Char, CString, CStrings, Model, ZeroPadding
+from xsdump.errors import EncodeError
+from xsdump.codec.fastdecode import _field_order, _merged_format, _Compiler as _DecodeCompiler
+from xsdump.codec.format import BYTE_ORDERS, FRAMING, REGISTRY, Char, CString, CStrings, Model, ZeroPadding
 
 
 def _check_len(field: str, got: int, want: int) -> None:
@@ -135,7 +135,7 @@ def _compile_all() -> dict[str, dict[int, object]]:
     names = {order: {code: compiler.model(rt.body[order], top_level=True) for code, rt in REGISTRY.items()}
              for order in BYTE_ORDERS}
     namespace = dict(compiler.env)
-    exec(compile("\n\n".join(compiler.functions), "<xsdump.fastencode generated>", "exec"), namespace)  # noqa: S102
+    exec(compile("\n\n".join(compiler.functions), "<xsdump.codec.fastencode generated>", "exec"), namespace)  # noqa: S102
     return {order: {code: namespace[fn] for code, fn in by_code.items()} for order, by_code in names.items()}
 
 

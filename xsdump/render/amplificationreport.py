@@ -1,10 +1,10 @@
-"""Rendering an :class:`~xsdump.amplification.Amplification`: a table with one
+"""Rendering an :class:`~xsdump.analysis.amplification.Amplification`: a table with one
 row per transaction and a totals row, then where the dump's bytes go, the
 projection and the findings; or one JSON document.
 
 On a terminal the table is a rich table; otherwise it is plain text in
 aligned columns (for grep and awk).  The only guest-controlled text here is a
-stale path: it goes through :func:`~xsdump.escape.escape_text` into
+stale path: it goes through :func:`~xsdump.render.escape.escape_text` into
 ``rich.text.Text`` pieces, never into markup.
 """
 
@@ -19,7 +19,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from .amplification import (
+from xsdump.analysis.amplification import (
     ACCESS_CLASSES,
     DELETED,
     NEAR_ROOT_DEPTH,
@@ -31,9 +31,9 @@ from .amplification import (
     Projection,
     TransactionCost,
 )
-from .escape import escape_text
-from .jsonio import text_to_json
-from .notation import dump_format, human_bytes
+from xsdump.render.escape import escape_text
+from xsdump.codec.jsonio import text_to_json
+from xsdump.render.notation import dump_format, human_bytes
 
 STYLES = {"stale": "yellow", "near-root": "bold red", "redundant": "cyan", "total": "bold", "note": "dim"}
 

@@ -20,7 +20,7 @@ difference is the evidence here.  A transaction with a stale read fails with
 EAGAIN when it commits after the restore.
 
 Memory: two passes over the input.  The first folds the committed tree with
-:func:`xsdump.state.load_state` (transaction records only counted); the
+:func:`xsdump.model.state.load_state` (transaction records only counted); the
 second streams the records again and compares each transaction record with
 the committed node it shadows, so transaction records may come before or
 after those nodes, and only a few counters per transaction are kept, never
@@ -39,9 +39,9 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Optional
 
-from .dump import read_dump
-from .format import BY_MODEL, RECORD_HEADER_SIZE, pad_to_align
-from .records import (
+from xsdump.codec.dump import read_dump
+from xsdump.codec.format import BY_MODEL, RECORD_HEADER_SIZE, pad_to_align
+from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
     Header,
@@ -51,8 +51,8 @@ from .records import (
     SocketSpec,
     TransactionData,
 )
-from .source import SourceLike, open_source
-from .state import depth, load_state
+from xsdump.codec.source import SourceLike, open_source
+from xsdump.model.state import depth, load_state
 
 # Stale reads at this depth or shallower ("/" is 0, "/local" 1,
 # "/local/domain" 2) conflict with nearly every other writer of the store.

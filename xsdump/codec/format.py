@@ -3,12 +3,12 @@
 This module is the single source of truth for the binary format: the stream
 header, the record framing and the body of every record type, for both byte
 orders.  Encoding uses these declarations directly (``build``); decoding uses
-them directly (``parse``) or through :mod:`xsdump.fastdecode`, which compiles
+them directly (``parse``) or through :mod:`xsdump.codec.fastdecode`, which compiles
 the same declarations to plain ``struct`` code.  Field names are the
 ``snake_case`` forms of the names in Xen's ``docs/designs/xenstore-migration.md``.
 
 Where Xen's C daemon and the design document disagree, the declaration
-follows the document and :mod:`xsdump.check` explains what the daemon does.
+follows the document and :mod:`xsdump.analysis.check` explains what the daemon does.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import NamedTuple
 import construct as c
 from construct import this
 
-from .records import (
+from xsdump.model.records import (
     ConnectionData,
     DomainData,
     End,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional, Union
 
-from .errors import DumpError
+from xsdump.errors import DumpError
 
 SourceLike = Union[str, os.PathLike, BinaryIO]
 

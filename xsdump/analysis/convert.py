@@ -5,8 +5,8 @@ Each target has an adapter: a generator that passes the records the target
 can hold, turns the ones it can hold differently (a WATCH_DATA_EXTENDED of
 unlimited depth is a WATCH_DATA), leaves out the rest, and notes in a
 :class:`Losses` every piece of data that did not make it.  The writers
-themselves (:mod:`xsdump.writer`, :mod:`xsdump.textwriter`,
-:mod:`xsdump.jsonio`) never drop anything silently.
+themselves (:mod:`xsdump.codec.writer`, :mod:`xsdump.codec.textwriter`,
+:mod:`xsdump.codec.jsonio`) never drop anything silently.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterable, Iterator, Optional
 
-from .errors import EncodeError
-from .escape import escape_text
-from .format import REGISTRY, VERSIONS, type_name
-from .jsonio import ndjson_lines
-from .oxenstored import (
+from xsdump.errors import EncodeError
+from xsdump.render.escape import escape_text
+from xsdump.codec.format import REGISTRY, VERSIONS, type_name
+from xsdump.codec.jsonio import ndjson_lines
+from xsdump.codec.oxenstored import (
     MAGIC,
     PERM_LETTERS,
     SOURCE_FORMAT,
@@ -29,7 +29,7 @@ from .oxenstored import (
     path_loads,
     text_layout,
 )
-from .records import (
+from xsdump.model.records import (
     DOMID_INVALID,
     WATCH_DEPTH_UNLIMITED,
     ConnectionData,
@@ -48,9 +48,9 @@ from .records import (
     WatchDataExtended,
     encode_text,
 )
-from .textwriter import text_chunks
-from .wire import Message, split_messages
-from .writer import encode_items
+from xsdump.codec.textwriter import text_chunks
+from xsdump.model.wire import Message, split_messages
+from xsdump.codec.writer import encode_items
 
 TARGETS = ("binary", "oxenstored", "json")
 U16_MAX = 0xFFFF  # path-len, value-len, perm-count, wpath-len, token-len, in-data-len, out-resp-len
@@ -330,7 +330,7 @@ _WIRE = {"little": struct.Struct("<IIII"), "big": struct.Struct(">IIII")}
 
 def _reorder_pending(conn: ConnectionData, src: str, dst: str, losses: Losses) -> ConnectionData:
     """Pending data is wire messages in the producer's byte order
-    (xsdump.wire): rewrite each whole message header in ``dst`` order."""
+    (xsdump.model.wire): rewrite each whole message header in ``dst`` order."""
     def reorder(data: bytes, lead: int) -> bytes:
         out = []
         for piece in split_messages(data, src, lead):

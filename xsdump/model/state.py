@@ -1,7 +1,7 @@
 """The state a dump describes, folded from its record stream in one pass.
 
 :func:`load_state` reads records once and keeps the committed tree (one
-:class:`~xsdump.records.NodeData` per path), the connections with their
+:class:`~xsdump.model.records.NodeData` per path), the connections with their
 watches, the transactions, quotas and domains.  Transaction node records are
 kept per transaction only when asked (``keep_transaction_nodes``); reports
 that only need counts can leave them out and stay bounded by the committed
@@ -21,9 +21,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Union
 
-from .escape import escape_text
-from .format import record_type_of
-from .records import (
+from xsdump.render.escape import escape_text
+from xsdump.codec.format import record_type_of
+from xsdump.model.records import (
     ConnectionData,
     DomainData,
     End,

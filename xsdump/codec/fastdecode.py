@@ -6,14 +6,14 @@ same declarations once, at import, and generates for each record type and
 byte order one plain Python function that reads the body with precompiled
 ``struct.Struct`` objects and slices, and returns the model record directly.
 Nothing about the layout is written here: field order, widths, byte order,
-length expressions and the model classes all come from :mod:`xsdump.format`.
+length expressions and the model classes all come from :mod:`xsdump.codec.format`.
 The property tests prove the generated decoders agree with
 ``declaration.parse`` on every input, including the errors.
 
 A generated decoder has the signature ``decode(buf, p, end, offset, size)``:
 it reads the body that starts at ``buf[p]`` and must not pass ``end``, and
 returns ``(record, p)`` with ``p`` just after the last field; it raises
-:class:`~xsdump.format.FormatError` when the bytes do not fit.
+:class:`~xsdump.codec.format.FormatError` when the bytes do not fit.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from itertools import count
 import construct as c
 from construct.expr import BinExpr, Path, UniExpr
 
-from .format import (
+from xsdump.codec.format import (
     BYTE_ORDERS,
     FRAMING,
     REGISTRY,
@@ -266,7 +266,7 @@ def _compile_all() -> dict[str, dict[int, object]]:
             entry_names[order][code] = compiler.model(rt.body[order], top_level=True)
     source = "\n\n".join(compiler.functions)
     namespace = dict(compiler.env)
-    exec(compile(source, "<xsdump.fastdecode generated>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, "<xsdump.codec.fastdecode generated>", "exec"), namespace)  # noqa: S102
     global SOURCE
     SOURCE = source
     return {

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .escape import escape_text, preview
-from .format import record_type_of
-from .notation import access_str, conn_str, depth_str, perms_str
-from .records import (
+from xsdump.render.escape import escape_text, preview
+from xsdump.codec.format import record_type_of
+from xsdump.render.notation import access_str, conn_str, depth_str, perms_str
+from xsdump.model.records import (
     ConnectionData,
     DomainData,
     GlobalData,
@@ -17,7 +17,7 @@ from .records import (
     WatchData,
     WatchDataExtended,
 )
-from .wire import Fragment, split_messages
+from xsdump.model.wire import Fragment, split_messages
 
 
 def quota_str(pairs) -> str:

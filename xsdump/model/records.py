@@ -10,7 +10,7 @@ from UTF-8 with ``surrogateescape``: any byte that is not valid UTF-8 survives a
 a lone surrogate and encodes back to the same byte.  Node values and pending
 connection data are ``bytes``.
 
-The byte layout of each class lives in :mod:`xsdump.format`; the field names
+The byte layout of each class lives in :mod:`xsdump.codec.format`; the field names
 here are the names of its non-length fields, in order (a test pins that).
 """
 

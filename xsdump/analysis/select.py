@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator, Optional, Sequence
 
-from .format import REGISTRY, UNKNOWN_KEY, record_type_of
-from .records import Header, Item, NodeData, WatchData, WatchDataExtended
+from xsdump.codec.format import REGISTRY, UNKNOWN_KEY, record_type_of
+from xsdump.model.records import Header, Item, NodeData, WatchData, WatchDataExtended
 
 
 def parse_type(text: str) -> int:

@@ -1,6 +1,6 @@
 """``xsdump check``: every problem of a dump in one pass, each said exactly where.
 
-The bytes are framed by :func:`xsdump.recover.scan`, which reports header
+The bytes are framed by :func:`xsdump.codec.recover.scan`, which reports header
 and framing problems, resynchronises after them, and recognises the layouts
 the C daemon really writes.  This module adds the checks that need more than
 one record: references between records, the committed tree, values, and
@@ -8,7 +8,7 @@ pending wire data, each stated against the design document and against what
 C xenstored's reader (``tools/xenstored``: lu.c ``lu_read_state``, core.c
 ``read_state_node``, domain.c ``read_state_connection``/``read_state_domain``,
 watch.c ``read_state_watch*``) would do with them.  The catalogue of codes is
-:mod:`xsdump.findings`.
+:mod:`xsdump.model.findings`.
 
 Memory: the sets the reference checks need (conn-ids, transactions, the
 committed paths, per-domain node counts), nothing per record otherwise.
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from typing import Iterator, NamedTuple, Optional
 
-from .errors import DumpError
-from .escape import escape_text
-from .findings import ERROR, WARNING, Finding, finding
-from .format import record_type_of
-from .notation import perm_str
-from .records import (
+from xsdump.errors import DumpError
+from xsdump.render.escape import escape_text
+from xsdump.model.findings import ERROR, WARNING, Finding, finding
+from xsdump.codec.format import record_type_of
+from xsdump.render.notation import perm_str
+from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
     DOMID_INVALID,
@@ -41,11 +41,11 @@ from .records import (
     WatchData,
     WatchDataExtended,
 )
-from .recover import Framed, Salvaged, scan
-from .source import Source, SourceLike, open_source
-from .state import parent_path
-from .wire import OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, split_messages
-from .writer import encode_body
+from xsdump.codec.recover import Framed, Salvaged, scan
+from xsdump.codec.source import Source, SourceLike, open_source
+from xsdump.model.state import parent_path
+from xsdump.model.wire import OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, split_messages
+from xsdump.codec.writer import encode_body
 
 PERM_CHARS = frozenset("rwbn")
 DOMID_FIRST_RESERVED = 0x7FF0  # xen/include/public/xen.h
@@ -450,7 +450,7 @@ class Validator:
 
 def check_source(src: Source) -> Iterator[Finding]:
     """Findings of an opened dump, in stream order (cross-record ones last)."""
-    from .dump import TEXT_MAGIC, sniff
+    from xsdump.codec.dump import TEXT_MAGIC, sniff
 
     if sniff(src.peek(len(TEXT_MAGIC))) == "oxenstored":
         yield from _check_text(src)
@@ -473,7 +473,7 @@ def check_source(src: Source) -> Iterator[Finding]:
 def _check_text(src: Source) -> Iterator[Finding]:
     """An oxenstored text dump: what its reader skips, then the same
     cross-record checks as a binary stream."""
-    from .oxenstored import read_text_dump
+    from xsdump.codec.oxenstored import read_text_dump
 
     skipped: list[str] = []
     validator = Validator()

@@ -13,9 +13,9 @@ forms that say the same things.
   (a tree of more than ``RICH_TREE_LIMIT`` rows is streamed line by line with
   the same guides and styles, byte for byte what the Tree would print);
 - JSON: one document, the tree nested, bytes by the rule of
-  :mod:`xsdump.jsonio`; values are never cut.
+  :mod:`xsdump.codec.jsonio`; values are never cut.
 
-Guest-controlled text goes through :mod:`xsdump.escape` and, for rich, into
+Guest-controlled text goes through :mod:`xsdump.render.escape` and, for rich, into
 ``rich.text.Text`` objects built from (text, style) pairs: nothing from the
 dump is ever parsed as markup or reaches the terminal as a control sequence.
 """
@@ -27,12 +27,12 @@ from typing import Iterator, Optional
 
 import orjson
 
-from .escape import escape_bytes, escape_text, preview
-from .jsonio import CONN_TYPES, bytes_to_json, text_to_json
-from .listing import message_lines, quota_str
-from .notation import access_str, conn_str, depth_str, human_bytes, perms_str
-from .records import ConnectionData, RingSpec, SocketSpec, WatchDataExtended
-from .tree import (
+from xsdump.render.escape import escape_bytes, escape_text, preview
+from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
+from xsdump.render.listing import message_lines, quota_str
+from xsdump.render.notation import access_str, conn_str, depth_str, human_bytes, perms_str
+from xsdump.model.records import ConnectionData, RingSpec, SocketSpec, WatchDataExtended
+from xsdump.analysis.tree import (
     CONTEXT,
     CREATED,
     DELETED,
@@ -48,7 +48,7 @@ from .tree import (
     common_ancestor,
     transaction_summaries,
 )
-from .wire import Fragment, split_messages
+from xsdump.model.wire import Fragment, split_messages
 
 Part = tuple[str, str]  # (text, rich style)
 Line = list[Part]

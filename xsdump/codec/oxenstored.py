@@ -36,7 +36,7 @@ DOM_EXC port, and the exact spelling of a line the writer would spell
 differently -- is kept in the record's ``layout`` slot, as a
 :class:`TextLayout`.  ``layout`` already means "how this record was written
 in its source, where that is not the writer's default"; a line exactly as
-oxenstored writes it has ``layout`` None.  :mod:`xsdump.textwriter` turns
+oxenstored writes it has ``layout`` None.  :mod:`xsdump.codec.textwriter` turns
 the records back into the identical text.
 """
 
@@ -45,9 +45,9 @@ from __future__ import annotations
 import binascii
 from typing import Iterator, NamedTuple, Optional
 
-from .errors import DumpError
-from .escape import escape_bytes, preview
-from .records import (
+from xsdump.errors import DumpError
+from xsdump.render.escape import escape_bytes, preview
+from xsdump.model.records import (
     DOMID_INVALID,
     ConnectionData,
     End,
@@ -61,7 +61,7 @@ from .records import (
     WatchData,
     decode_text,
 )
-from .source import Source
+from xsdump.codec.source import Source
 
 MAGIC = b"$xenstored-dump-format"
 TEXT_VERSION = 1

@@ -1,4 +1,4 @@
-"""Rendering a :class:`~xsdump.diff.DiffResult`: text like a unified diff
+"""Rendering a :class:`~xsdump.analysis.diff.DiffResult`: text like a unified diff
 over the tree, counts per kind, or one JSON document.
 
 Text: ``---``/``+++`` name the dumps; changes come in hunks headed ``@@ ... @@``
@@ -6,7 +6,7 @@ Text: ``---``/``+++`` name the dumps; changes come in hunks headed ``@@ ... @@``
 quotas); ``+`` is only in B, ``-`` only in A, ``~`` changed, with the old and
 new value on indented ``-``/``+`` lines; the last line counts the
 differences.  Every path, value, token and quota name comes from the dumps
-and goes through :mod:`xsdump.escape` into ``rich.text.Text`` pieces, never
+and goes through :mod:`xsdump.render.escape` into ``rich.text.Text`` pieces, never
 into markup, so nothing in a dump can style or control the terminal.
 """
 
@@ -17,13 +17,13 @@ from typing import Iterable, Iterator, Optional
 import orjson
 from rich.text import Text
 
-from .diff import Change, DiffResult, change_class
-from .escape import escape_bytes, escape_text, preview
-from .jsonio import CONN_TYPES, bytes_to_json, text_to_json
-from .notation import access_str, conn_str, depth_str, perms_str
-from .records import WATCH_DEPTH_UNLIMITED, ConnectionData, DomainData, GlobalData, NodeData, Perm, UnknownRecord
-from .state import Transaction, parent_path
-from .wire import Fragment, Message
+from xsdump.analysis.diff import Change, DiffResult, change_class
+from xsdump.render.escape import escape_bytes, escape_text, preview
+from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
+from xsdump.render.notation import access_str, conn_str, depth_str, perms_str
+from xsdump.model.records import WATCH_DEPTH_UNLIMITED, ConnectionData, DomainData, GlobalData, NodeData, Perm, UnknownRecord
+from xsdump.model.state import Transaction, parent_path
+from xsdump.model.wire import Fragment, Message
 
 STYLES = {"+": "green", "-": "red", "~": "yellow", "@": "cyan", "head": "bold", "note": "dim"}
 
@@ -368,7 +368,7 @@ def change_to_json(c: Change) -> dict:
 
 
 def value_to_json(value) -> Optional[object]:
-    """The JSON of one side of a change; bytes by the rule of :mod:`xsdump.jsonio`."""
+    """The JSON of one side of a change; bytes by the rule of :mod:`xsdump.codec.jsonio`."""
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, bytes):

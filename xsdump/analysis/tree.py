@@ -1,6 +1,6 @@
 """The tree ``xsdump show`` draws, as data: rows in pre-order, no rendering.
 
-A dump is folded once (:func:`load`) into a :class:`~xsdump.state.DumpState`
+A dump is folded once (:func:`load`) into a :class:`~xsdump.model.state.DumpState`
 holding the committed tree.  Transaction node records are not kept in the
 state; a tap on the record stream keeps only what the view needs: the records
 of the one transaction to overlay (``--tx``), a light digest of every
@@ -29,9 +29,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, NamedTuple, Optional
 
-from .notation import access_str
-from .records import ACCESS_READ, ACCESS_WRITTEN, Item, NodeData, RingSpec, TransactionData
-from .state import DUPLICATE_PATH, ORPHAN, DumpState, TxKey, load_state, parent_path
+from xsdump.render.notation import access_str
+from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, Item, NodeData, RingSpec, TransactionData
+from xsdump.model.state import DUPLICATE_PATH, ORPHAN, DumpState, TxKey, load_state, parent_path
 
 # Structure marks
 NOT_IN_DUMP = "not-in-dump"  # an ancestor that no record names

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .escape import escape_text
-from .records import (
+from xsdump.render.escape import escape_text
+from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
     DOMID_INVALID,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 from typing import Iterator, Optional
 
-from .records import (
+from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
     DOMID_INVALID,

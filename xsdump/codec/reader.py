@@ -1,6 +1,6 @@
 """Reading a binary migration stream as a stream of typed records.
 
-:func:`read_stream` yields the :class:`~xsdump.records.Header` and then one
+:func:`read_stream` yields the :class:`~xsdump.model.records.Header` and then one
 record at a time, reading the input in chunks, so memory stays bounded by the
 largest record, not the file.  Every length is checked against the bytes that
 are really there (the file size, or what a pipe delivers) before anything is
@@ -13,9 +13,9 @@ from __future__ import annotations
 import struct
 from typing import Iterator, Optional
 
-from .errors import DumpError
-from .fastdecode import DECODERS, FRAMING_UNPACK
-from .format import (
+from xsdump.errors import DumpError
+from xsdump.codec.fastdecode import DECODERS, FRAMING_UNPACK
+from xsdump.codec.format import (
     ALIGN,
     HEADER_SIZE,
     IDENT,
@@ -26,8 +26,8 @@ from .format import (
     record_type,
     type_name,
 )
-from .records import Header, Item, Layout, UnknownRecord
-from .source import Source, SourceLike, open_source
+from xsdump.model.records import Header, Item, Layout, UnknownRecord
+from xsdump.codec.source import Source, SourceLike, open_source
 
 CHUNK = 1 << 20
 _U32_BE = struct.Struct(">I").unpack_from

@@ -13,7 +13,7 @@ What is compared, and how things are matched:
 - Connections by identity, never by conn-id: ring connections by domid (then
   target); socket connections by fd, then by what they hold (their watches,
   pending data and transactions), then by position; their pending input and
-  output compared as decoded wire messages (:mod:`xsdump.wire`), each side in
+  output compared as decoded wire messages (:mod:`xsdump.model.wire`), each side in
   its own byte order.
 - Watches per matched connection: path, token and depth (a WATCH_DATA record
   is a watch without depth limit, as the C daemon writes one: ``watch.c``
@@ -41,7 +41,7 @@ format lost.
 Memory: A's committed tree is held once (a dict by path, values and shared
 permission tuples); B's committed nodes are compared as they stream past and
 only the few that differ are kept.
-Transaction node records are held as :func:`~xsdump.state.load_state` keeps
+Transaction node records are held as :func:`~xsdump.model.state.load_state` keeps
 them (once each); no tree is built per transaction.
 """
 
@@ -53,9 +53,9 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Callable, Hashable, Iterable, Iterator, NamedTuple, Optional, Sequence
 
-from .dump import read_dump
-from .escape import escape_text
-from .records import (
+from xsdump.codec.dump import read_dump
+from xsdump.render.escape import escape_text
+from xsdump.model.records import (
     DOMID_INVALID,
     PERM_FLAG_STALE,
     WATCH_DEPTH_UNLIMITED,
@@ -66,9 +66,9 @@ from .records import (
     RingSpec,
     SocketSpec,
 )
-from .select import under
-from .state import DumpState, Transaction, load_state
-from .wire import Fragment, split_messages
+from xsdump.analysis.select import under
+from xsdump.model.state import DumpState, Transaction, load_state
+from xsdump.model.wire import Fragment, split_messages
 
 # --- what may be left out ------------------------------------------------------
 
@@ -254,7 +254,7 @@ def diff_dumps(a, b, options: DiffOptions = DiffOptions(), *, name_a: Optional[s
 
 
 def _display(source) -> str:
-    from .source import display_name
+    from xsdump.codec.source import display_name
 
     return display_name(source)
 
