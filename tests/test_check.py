@@ -589,7 +589,7 @@ def test_a_zeroed_hole_is_not_the_end():
     skip = [f for f in found if f.code == "skipped-bytes"]
     assert len(skip) == 1 and skip[0].offset == start and skip[0].skipped == end - start
     assert "zeroed hole" in skip[0].message and "trailing-bytes" not in {f.code for f in found}
-    survivors = list(read_dump(io.BytesIO(data), lenient=True, warn=lambda message: None))
+    survivors = list(read_dump(io.BytesIO(data), policy="lenient", warn=lambda message: None))
     assert survivors[1:] == good[:40] + good[44:]
 
 
@@ -738,7 +738,7 @@ def _never_raises(data: bytes) -> list[Finding]:
     found = findings_of(data)
     assert all(f.code in CATALOGUE for f in found)
     try:
-        list(read_dump(io.BytesIO(data), lenient=True, warn=lambda message: None))
+        list(read_dump(io.BytesIO(data), policy="lenient", warn=lambda message: None))
     except DumpError as e:
         assert any(f.code in ("bad-magic", "truncated-header") for f in found), e
     return found

@@ -397,7 +397,7 @@ def _no_progress(items: Iterable[Item], what: str) -> Iterable[Item]:
 
 
 @contextlib.contextmanager
-def rereadable(source: SourceLike, name: Optional[str] = None) -> Iterator[Reopen]:
+def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "default") -> Iterator[Reopen]:
     """A function that starts a fresh read of the dump each time it is called.
 
     A regular file is simply opened again.  Standard input (``-``), a path
@@ -406,10 +406,10 @@ def rereadable(source: SourceLike, name: Optional[str] = None) -> Iterator[Reope
     so that the report can read them twice."""
     if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
         if _regular_file(source):
-            yield lambda: read_dump(source, name=name)
+            yield lambda: read_dump(source, name=name, policy=policy)
             return
         with open_source(source, name) as src, _spooled(src.file) as spool:
-            yield _reader(spool, 0, src.name)
+            yield _reader(spool, 0, src.name, policy)
         return
     if isinstance(source, (str, os.PathLike)):
         stream, name = sys.stdin.buffer, name or "<stdin>"
@@ -417,10 +417,10 @@ def rereadable(source: SourceLike, name: Optional[str] = None) -> Iterator[Reope
         stream, name = source, name or getattr(source, "name", None) or "<stream>"
     if _seekable(stream):
         start = stream.tell()
-        yield _reader(stream, start, name)
+        yield _reader(stream, start, name, policy)
         return
     with _spooled(stream) as spool:
-        yield _reader(spool, 0, name)
+        yield _reader(spool, 0, name, policy)
 
 
 @contextlib.contextmanager
@@ -446,10 +446,10 @@ def _seekable(stream) -> bool:
         return False
 
 
-def _reader(stream, start: int, name: str) -> Reopen:
+def _reader(stream, start: int, name: str, policy: str) -> Reopen:
     def reopen() -> Iterator[Item]:
         stream.seek(start)
-        yield from read_dump(stream, name=name)
+        yield from read_dump(stream, name=name, policy=policy)
 
     return reopen
 

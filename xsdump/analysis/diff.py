@@ -243,12 +243,13 @@ class DiffResult:
 
 
 def diff_dumps(a, b, options: DiffOptions = DiffOptions(), *, name_a: Optional[str] = None,
-               name_b: Optional[str] = None,
+               name_b: Optional[str] = None, policy: str = "default",
                wrap: Callable[[Iterable[Item], Any], Iterable[Item]] = lambda items, source: items) -> DiffResult:
     """Compare two dumps (paths, ``-`` or binary files), each of either format.
-    ``wrap(items, source)`` may wrap each record stream (a progress bar)."""
-    items_a = wrap(read_dump(a, name=name_a), a)
-    items_b = wrap(read_dump(b, name=name_b), b)
+    ``wrap(items, source)`` may wrap each record stream (a progress bar);
+    ``policy``: the read policy (:mod:`xsdump.codec.dump`)."""
+    items_a = wrap(read_dump(a, name=name_a, policy=policy), a)
+    items_b = wrap(read_dump(b, name=name_b, policy=policy), b)
     return diff_items(items_a, items_b, options,
                       name_a=name_a or _display(a), name_b=name_b or _display(b))
 

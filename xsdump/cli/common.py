@@ -85,12 +85,13 @@ def warn(message: str) -> None:
     err_console().print(f"xsdump: warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
-def read_input(dump: str, lenient: bool = False):
+def read_input(dump: str, lenient: bool = False):  # noqa: FBT001
     """The records of ``dump`` (either format), with a progress bar on a
     terminal; with ``lenient``, damage is skipped with a warning."""
     from xsdump.codec.dump import read_dump
 
-    return with_progress(read_dump(dump, lenient=lenient, warn=warn), input_size(dump), "reading")
+    return with_progress(read_dump(dump, policy="lenient" if lenient else "default", warn=warn),
+                         input_size(dump), "reading")
 
 
 def err_console() -> Console:

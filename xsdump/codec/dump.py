@@ -31,7 +31,7 @@ def read_dump(
     source: SourceLike,
     *,
     name: Optional[str] = None,
-    lenient: bool = False,
+    policy: str = "default",
     warn: Optional[Warn] = None,
 ) -> Iterator[Item]:
     """Header first, then the records of a dump of either kind.
@@ -39,6 +39,7 @@ def read_dump(
     ``lenient``: where the strict reader would stop at a structural error,
     skip what ``xsdump check`` would skip and call ``warn`` with a message
     saying what was skipped."""
+    lenient = policy == "lenient"
     with open_source(source, name) as src:
         kind = sniff(src.peek(len(TEXT_MAGIC)))
         if kind == "oxenstored":
