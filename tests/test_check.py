@@ -26,6 +26,7 @@ from xsdump.model.findings import CATALOGUE, ERROR, Finding, catalogue_markdown
 from xsdump.codec.reader import read_stream
 from xsdump.model.records import (
     ConnectionData,
+    Damaged,
     DomainData,
     End,
     GlobalData,
@@ -41,7 +42,7 @@ from xsdump.model.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.codec.recover import Framed, Salvaged, read_binary_lenient, scan
+from xsdump.codec.scan import Scanner
 from xsdump.codec.source import Source
 from synthetic import wire
 from xsdump.codec.writer import encode_record, encode_stream
@@ -535,16 +536,26 @@ def test_unpadded_len_says_what_the_c_reader_reads_next():
     assert "len 14" in f.message and "type 0 (END): it stops there" in f.message
 
 
-def test_version_one_c_watch_ext_is_kept_like_the_strict_reader_keeps_it():
+def test_version_one_c_watch_ext_is_decoded_and_kept_byte_for_byte():
     data, offset, _ = splice([GLOBAL, SOCK], c_writer_watch_ext(2, b"/ab", b"tokens"), version=1)
     data = patch(data, 8, struct.pack(">I", 1))
     codes = {f.code for f in findings_of(data)}
     assert {"type-not-in-version", "watch-ext-no-depth"} <= codes
-    records = list(read_binary_lenient(Source(io.BytesIO(data), "x")))
-    assert records == list(read_stream(io.BytesIO(data)))
+    records = list(read_dump(io.BytesIO(data)))
+    watch = next(r for r in records if r.offset == offset)
+    assert (watch.wpath, watch.token, watch.depth) == ("/ab", "tokens", None)
+    assert "watch-ext-no-depth" in watch.layout.findings and encode_stream(records) == data
+    with pytest.raises(DumpError, match=r"\[watch-ext-no-depth\]; read without --strict"):
+        list(read_stream(io.BytesIO(data)))
 
 
 # --- resynchronisation and the lenient reader ------------------------------------------
+
+
+def read_binary_lenient(src, warn=None):
+    """The lenient reader's records, without the damaged stretches it keeps."""
+    return [r for r in read_dump(src.file, name=src.name, policy="lenient", warn=warn)
+            if not isinstance(r, Damaged)]
 
 
 def host_records():
@@ -589,8 +600,11 @@ def test_a_zeroed_hole_is_not_the_end():
     skip = [f for f in found if f.code == "skipped-bytes"]
     assert len(skip) == 1 and skip[0].offset == start and skip[0].skipped == end - start
     assert "zeroed hole" in skip[0].message and "trailing-bytes" not in {f.code for f in found}
-    survivors = list(read_dump(io.BytesIO(data), policy="lenient", warn=lambda message: None))
-    assert survivors[1:] == good[:40] + good[44:]
+    items = list(read_dump(io.BytesIO(data), policy="lenient", warn=lambda message: None))
+    hole = [r for r in items if isinstance(r, Damaged)]
+    assert [(r.offset, r.data, r.finding) for r in hole] == [(start, bytes(end - start), "skipped-bytes")]
+    assert [r for r in items[1:] if r not in hole] == good[:40] + good[44:]
+    assert encode_stream(items) == data
 
 
 def test_a_real_end_followed_by_another_stream_stays_the_end():
@@ -718,13 +732,11 @@ def test_pipes_are_checked_like_files():
 def test_valid_streams_frame_exactly_like_the_strict_reader(items):
     data = encode_stream(items)
     strict = list(read_stream(io.BytesIO(data)))
-    events = list(scan(Source(io.BytesIO(data), "x")))
-    framed = [e for e in events if isinstance(e, (Framed, Salvaged))]
-    assert [e.record.offset for e in framed] == [r.offset for r in strict[1:]]
+    events = list(Scanner(Source(io.BytesIO(data), "x")).run())
+    framed = [e for e in events if not isinstance(e, (Finding, Header))]
+    assert [e.offset for e in framed] == [r.offset for r in strict[1:]]
     for e, r in zip(framed, strict[1:]):
-        if isinstance(e, Framed):
-            assert e.record == r
-        else:  # only look-alikes of the daemons' layouts: an empty or NUL-holding wpath
+        if e != r:  # only look-alikes of the daemons' layouts: an empty or NUL-holding wpath
             assert isinstance(r, (WatchData, WatchDataExtended)) and (not r.wpath or "\0" in r.wpath)
     framing_errors = {f.code for f in events if isinstance(f, Finding) and f.severity == ERROR}
     assert framing_errors <= {"type-not-in-version", "watch-ext-no-depth", "watch-ext-len-overrun", "watch-ext-no-pad",

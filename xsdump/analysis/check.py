@@ -1,6 +1,6 @@
 """``xsdump check``: every problem of a dump in one pass, each said exactly where.
 
-The bytes are framed by :func:`xsdump.codec.recover.scan`, which reports header
+The bytes are framed by :class:`xsdump.codec.scan.Scanner`, which reports header
 and framing problems, resynchronises after them, and recognises the layouts
 the C daemon really writes.  This module adds the checks that need more than
 one record: references between records, the committed tree, values, and
@@ -41,7 +41,7 @@ from xsdump.model.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.codec.recover import Framed, Salvaged, scan
+from xsdump.codec.scan import Scanner
 from xsdump.codec.source import Source, SourceLike, open_source
 from xsdump.model.state import parent_path
 from xsdump.model.wire import OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, split_messages
@@ -457,16 +457,17 @@ def check_source(src: Source) -> Iterator[Finding]:
         return
     validator = Validator()
     dispatch = validator._dispatch
-    for event in scan(src):
+    scanner = Scanner(src)
+    for event in scanner.run():
         kind = type(event)
-        if kind is Framed or kind is Salvaged:
-            check = dispatch.get(type(event.record))
-            if check is not None:
-                yield from check(event.index, event.record)
-        elif kind is Finding:
+        if kind is Finding:
             yield event
         elif kind is Header:
             validator.header = event
+        else:
+            check = dispatch.get(kind)
+            if check is not None:
+                yield from check(scanner.at_index, event)
     yield from validator.finish()
 
 

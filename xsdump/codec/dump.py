@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Callable, Iterator, Optional
 
 from xsdump.codec.format import IDENT
+from xsdump.codec.oxenstored import MAGIC as TEXT_MAGIC
+from xsdump.model.findings import Finding, finding
 from xsdump.model.records import Item
+from xsdump.render.escape import escape_text
 from xsdump.codec.source import SourceLike, open_source
-
-TEXT_MAGIC = b"$xenstored-dump-format"
 
 Warn = Callable[[str], None]
 
@@ -33,24 +34,35 @@ def read_dump(
     name: Optional[str] = None,
     policy: str = "default",
     warn: Optional[Warn] = None,
+    on_finding: Optional[Callable[[Finding], None]] = None,
 ) -> Iterator[Item]:
     """Header first, then the records of a dump of either kind.
 
-    ``lenient``: where the strict reader would stop at a structural error,
-    skip what ``xsdump check`` would skip and call ``warn`` with a message
-    saying what was skipped."""
-    lenient = policy == "lenient"
+    ``policy``: ``strict``, ``default`` or ``lenient`` (see
+    :mod:`xsdump.codec.reader`).  ``on_finding`` receives every finding the
+    reader makes, in stream order (the fold of :mod:`xsdump.model.state`
+    keeps them); ``warn`` receives one line for each stretch of input the
+    lenient reader could not read as what it was meant to be."""
+
+    def found(f: Finding) -> None:
+        if on_finding is not None:
+            on_finding(f)
+        if warn is not None and f.skipped is not None and policy == "lenient":
+            warn(f"{escape_text(src.name)}: {f.where()}: {f.message} [{f.code}]")
+
     with open_source(source, name) as src:
         kind = sniff(src.peek(len(TEXT_MAGIC)))
         if kind == "oxenstored":
             from xsdump.codec.oxenstored import read_text_dump
 
-            yield from read_text_dump(src, lenient=lenient, warn=warn)
-        elif lenient:
-            from xsdump.codec.recover import read_binary_lenient
+            def skipped_line(message: str) -> None:
+                if on_finding is not None:
+                    on_finding(finding("text-line", message, offset=getattr(message, "offset", None), skipped=0))
+                if warn is not None:
+                    warn(message)
 
-            yield from read_binary_lenient(src, warn=warn)
+            yield from read_text_dump(src, lenient=policy == "lenient", warn=skipped_line)
         else:
             from xsdump.codec.reader import read_binary
 
-            yield from read_binary(src)
+            yield from read_binary(src, policy, found)

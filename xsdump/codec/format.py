@@ -20,6 +20,7 @@ from construct import this
 
 from xsdump.model.records import (
     ConnectionData,
+    Damaged,
     DomainData,
     End,
     GlobalData,
@@ -323,6 +324,8 @@ REGISTRY: dict[int, RecordType] = {
 BY_MODEL: dict[type, RecordType] = {rt.model: rt for rt in REGISTRY.values()}
 BY_KEY: dict[str, RecordType] = {rt.key: rt for rt in REGISTRY.values()}
 UNKNOWN_KEY = "unknown"
+DAMAGED_KEY = "damaged"
+DAMAGED_NAME = "damaged bytes"
 
 
 def record_type(code: int, version: int) -> RecordType | None:
@@ -343,5 +346,7 @@ def record_type_of(record) -> tuple[int, str]:
     """Type number and name of a model record."""
     if isinstance(record, UnknownRecord):
         return record.record_type, type_name(record.record_type)
+    if isinstance(record, Damaged):
+        return -1, DAMAGED_NAME
     rt = BY_MODEL[type(record)]
     return rt.code, rt.name

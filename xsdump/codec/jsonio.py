@@ -18,8 +18,9 @@ from typing import Any, Iterable, Iterator, Optional
 import orjson
 
 from xsdump.errors import EncodeError
-from xsdump.codec.format import BY_KEY, BY_MODEL, UNKNOWN_KEY
+from xsdump.codec.format import BY_KEY, BY_MODEL, DAMAGED_KEY, UNKNOWN_KEY
 from xsdump.model.records import (
+    Damaged,
     Header,
     Item,
     Layout,
@@ -88,6 +89,8 @@ def header_to_json(header: Header) -> dict:
         out["flags_little_endian"] = True
     if header.source_format != "binary":
         out["source_format"] = header.source_format
+    if header.raw is not None:
+        out["raw"] = bytes_to_json(header.raw)
     out["offset"] = header.offset
     out["size"] = header.size
     return out
@@ -99,6 +102,8 @@ def record_to_json(record) -> dict:
         return header_to_json(record)
     if isinstance(record, UnknownRecord):
         out = {"type": UNKNOWN_KEY, "record_type": record.record_type, "body": bytes_to_json(record.body)}
+    elif isinstance(record, Damaged):
+        out = {"type": DAMAGED_KEY, "finding": record.finding, "data": bytes_to_json(record.data)}
     else:
         out = {"type": BY_MODEL[type(record)].key}
         for name in record._fields[:-3]:
@@ -135,6 +140,10 @@ def _field_to_json(record, name: str, value) -> dict:
 
 def _layout_to_json(layout: Layout) -> dict:
     out: dict = {}
+    if layout.findings:
+        out["findings"] = list(layout.findings)
+    if layout.raw is not None:
+        out["raw"] = bytes_to_json(layout.raw)
     if layout.unpadded_len:
         out["unpadded_len"] = True
     if layout.extra is not None:
@@ -217,7 +226,11 @@ def header_from_json(obj: Any, where: str = "header") -> Header:
     source_format = obj.get("source_format", "binary")
     if source_format not in ("binary", "oxenstored"):
         raise EncodeError(f"{where}: source_format must be binary or oxenstored")
-    return Header(version, flags, bool(obj.get("flags_little_endian", False)), source_format=source_format)
+    raw = json_to_bytes(obj["raw"], "raw") if obj.get("raw") is not None else None
+    if raw is not None and len(raw) != 16:
+        raise EncodeError(f"{where}: raw must be the 16 bytes of the header, got {len(raw)}")
+    return Header(version, flags, bool(obj.get("flags_little_endian", False)), source_format=source_format,
+                  raw=raw)
 
 
 def record_from_json(obj: Any, where: str):
@@ -229,6 +242,11 @@ def record_from_json(obj: Any, where: str):
         if layout is not None:
             raise EncodeError(f"{where}: a record has layout or text_layout, not both")
         layout = _text_layout_from_json(obj["text_layout"], where)
+    if key == DAMAGED_KEY:
+        finding = _take(obj, "finding", None, where)
+        if not isinstance(finding, str):
+            raise EncodeError(f"{where}: finding must be a check-catalogue code")
+        return Damaged(json_to_bytes(_take(obj, "data", None, where), "data"), finding)
     if key == UNKNOWN_KEY:
         return UnknownRecord(
             _take(obj, "record_type", int, where),
@@ -274,7 +292,8 @@ def _field_from_json(model, name: str, obj: dict, where: str):
                 raise EncodeError(f"{where}: perms[{i}] must be {{\"perm\": one character, \"flags\": int, \"domid\": int}}")
             out.append(Perm(p["perm"], _take(p, "flags", int, f"{where} perms[{i}]", 0), _take(p, "domid", int, f"{where} perms[{i}]")))
         return tuple(out)
-    if name == "unique_id":
+    if name == "unique_id" or (name == "depth" and obj.get("layout")):
+        # unique-id is optional; a dialect watch (kept with its raw bytes) may have no depth
         value = obj.get(name)
         return None if value is None else _take(obj, name, int, where)
     kind = _FIELD_KINDS.get((model.__name__, name), int)
@@ -313,12 +332,17 @@ _FIELD_KINDS = {
 def _layout_from_json(obj: Any, where: str) -> Optional[Layout]:
     if obj is None:
         return None
-    if not isinstance(obj, dict) or set(obj) - {"unpadded_len", "extra", "padding"}:
-        raise EncodeError(f"{where}: layout takes unpadded_len, extra and padding")
+    if not isinstance(obj, dict) or set(obj) - set(Layout._fields):
+        raise EncodeError(f"{where}: layout takes {', '.join(Layout._fields)}")
+    findings = obj.get("findings", [])
+    if not isinstance(findings, list) or not all(isinstance(code, str) for code in findings):
+        raise EncodeError(f"{where}: layout.findings must be a list of check-catalogue codes")
     return Layout(
         bool(obj.get("unpadded_len", False)),
         json_to_bytes(obj["extra"], "layout.extra") if "extra" in obj else None,
         json_to_bytes(obj["padding"], "layout.padding") if "padding" in obj else None,
+        json_to_bytes(obj["raw"], "layout.raw") if "raw" in obj else None,
+        tuple(findings),
     )
 
 

@@ -17,10 +17,12 @@ import struct
 from xsdump.errors import EncodeError
 from xsdump.codec.fastencode import FRAMING_PACK, encode_body_fast
 from xsdump.codec.format import BY_MODEL, StreamHeader, pad_to_align
-from xsdump.model.records import Header, Item, UnknownRecord
+from xsdump.model.records import Damaged, Header, Item, Layout, UnknownRecord
 
 
 def encode_header(header: Header) -> bytes:
+    if header.raw is not None:
+        return header.raw
     if header.flags & ~1:
         raise EncodeError(f"header flags {header.flags:#x}: only bit 0 (byte order) is defined")
     raw = StreamHeader.build({"version": header.version, "flags": header.flags})
@@ -65,6 +67,12 @@ def frame(code: int, fields: bytes, layout, order: str) -> bytes:
 
 
 def encode_record(record, order: str, version: int) -> bytes:
+    """A record's bytes: its kept raw bytes (a dialect, damage), else
+    encoded from its fields by the declarations."""
+    if isinstance(record, Damaged):
+        return record.data
+    if isinstance(record.layout, Layout) and record.layout.raw is not None:
+        return record.layout.raw
     code, fields = encode_body(record, order, version)
     return frame(code, fields, record.layout, order)
 

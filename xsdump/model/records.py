@@ -44,11 +44,19 @@ class Layout(NamedTuple):
     (the migration design document's wording).  ``extra``: bytes inside ``len``
     after the decoded fields that are not plain zero padding.  ``padding``:
     non-zero bytes after ``len`` up to the 8-byte boundary.
+
+    ``raw``: the record's exact bytes (record header to the next record),
+    kept when the declarations cannot reproduce them: a daemon writer's
+    dialect decoded to the record it was meant to be, or a record whose
+    ``len`` is damaged.  Writing the record writes ``raw``.  ``findings``:
+    the check-catalogue codes that say why (``watch-ext-no-depth``...).
     """
 
     unpadded_len: bool = False
     extra: Optional[bytes] = None
     padding: Optional[bytes] = None
+    raw: Optional[bytes] = None
+    findings: tuple[str, ...] = ()
 
 
 class Header(NamedTuple):
@@ -64,6 +72,7 @@ class Header(NamedTuple):
     offset: int = 0
     size: int = 16
     source_format: str = "binary"
+    raw: Optional[bytes] = None  # the 16 bytes as read, when version or flags are not the format's
 
     @property
     def byte_order(self) -> str:
@@ -214,12 +223,14 @@ class DomainData(NamedTuple):
 
 
 class WatchDataExtended(NamedTuple):
-    """A watch with a depth limit (version 2): ``depth`` 0xFFFF is unlimited."""
+    """A watch with a depth limit (version 2): ``depth`` 0xFFFF is unlimited;
+    ``None`` when the writer left it out (C xenstored's dump_state_watches:
+    see ``layout.findings``)."""
 
     conn_id: int
     wpath: str
     token: str
-    depth: int
+    depth: Optional[int]
     offset: int = 0
     size: int = 0
     layout: Optional[Layout] = None
@@ -236,6 +247,18 @@ class UnknownRecord(NamedTuple):
     layout: Optional[Layout] = None
 
 
+class Damaged(NamedTuple):
+    """A stretch of bytes that could not be framed as a record, kept whole
+    by the lenient reader so that writing the stream back reproduces it.
+    ``finding``: the check-catalogue code that says why it was skipped."""
+
+    data: bytes
+    finding: str
+    offset: int = 0
+    size: int = 0
+    layout: Optional[Layout] = None
+
+
 Record = Union[
     End,
     GlobalData,
@@ -247,6 +270,7 @@ Record = Union[
     DomainData,
     WatchDataExtended,
     UnknownRecord,
+    Damaged,
 ]
 
 Item = Union[Header, Record]

@@ -1,34 +1,44 @@
-"""Walking a binary stream that may be damaged, and the lenient reader.
+"""The one reader of the binary stream: framing, dialects, damage, read policies.
 
-:func:`scan` frames the records of a migration stream the way
-:mod:`xsdump.codec.reader` does (the same header parser, the same compiled body
-decoders), but where the strict reader stops it reports a
-:class:`~xsdump.model.findings.Finding` and goes on:
+:class:`Scanner` frames the records of a migration stream (the header
+parser and record framing of :mod:`xsdump.codec.framing`, the body decoders
+compiled from the declarations) and, where a record does not fit its
+declaration, says why with a :class:`~xsdump.model.findings.Finding` and
+goes on:
 
+- the watch records C xenstored really writes are recognised
+  (:mod:`xsdump.codec.dialects`) and decoded to the watch they were meant to
+  be; so is a record whose pad field is not zero;
 - a record whose body does not decode is skipped by its ``len`` when a
   plausible record follows it, else
 - the scanner *resynchronises*: it looks for the next plausible record
-  boundary (8-byte aligned, a known type, a sane ``len`` that fits the input,
-  a body that decodes, followed by the end of the input or another record
-  header of a known type) and says how many bytes it skipped;
-- the byte-level disagreements between the design document and the C
-  daemon's writer and reader are recognised and explained (``len`` counting
-  only the body, WATCH_DATA_EXTENDED as the C daemon writes it).
+  boundary (a type of the registry, a sane ``len`` that fits the input, a
+  body that decodes, followed by the end of the input or another record
+  header) and says how many bytes it skipped.
 
-:func:`scan` yields the :class:`~xsdump.model.records.Header`, then :class:`Framed`
-records (what the strict reader would yield), :class:`Salvaged` records
-(rebuilt for checking only; not in a form the writer could reproduce) and
-findings.  :mod:`xsdump.analysis.check` adds the semantic checks;
-:func:`read_binary_lenient` keeps the records and turns every finding that
-costs data into a warning.  Memory stays bounded by the largest record (plus
-the read-ahead of one record header while resynchronising).
+Every command reads through it, with one of three policies:
+
+- ``check``: every finding is yielded, records with their index
+  (:attr:`Scanner.at_index`); nothing is kept for writing back;
+- ``strict``: the records as the declarations define them; any record they
+  do not decode (a dialect or damage) stops the reading with a
+  :class:`~xsdump.errors.DumpError` naming the finding's code;
+- ``default``: what the daemons' writers produce: a dialect record is
+  decoded and keeps its exact bytes and finding codes in its
+  :class:`~xsdump.model.records.Layout`; damage stops the reading;
+- ``lenient``: damage too is read past; each damaged stretch becomes a
+  :class:`~xsdump.model.records.Damaged` record holding its exact bytes.
+
+So whatever the policy, the records read write back to the input byte for
+byte.  Findings go to ``on_finding`` (the fold of :mod:`xsdump.model.state`
+collects them).  Memory stays bounded by the largest record (and, with
+``lenient``, by the largest damaged stretch).
 """
 
 from __future__ import annotations
 
-import re
-import struct
-from typing import Callable, Iterator, NamedTuple, Optional, Union
+import functools
+from typing import Callable, Iterator, NamedTuple, Optional
 
 import construct as c
 
@@ -45,111 +55,40 @@ from xsdump.codec.format import (
     VERSIONS,
     FormatError,
     Model,
+    StreamHeader,
     ZeroPadding,
     pad_to_align,
     record_type,
     type_name,
 )
-from xsdump.codec.reader import frame_layout, parse_header
-from xsdump.model.records import Header, UnknownRecord, WatchData, encode_text
+from xsdump.codec.dialects import CODES as DIALECT_CODES
+from xsdump.codec.dialects import WATCH, WATCH_EXT, c_string, c_watch_ext_view, describe_watch, watch_variant, wpath_len
+from xsdump.codec.framing import extent, frame_layout, header_fields, parse_header, type_word_pattern
 from xsdump.codec.source import Source
+from xsdump.codec.window import CHUNK, Window
+from xsdump.model.records import Damaged, Header, Layout, UnknownRecord
 
-CHUNK = 1 << 20
 RESYNC_MAX_LEN = 1 << 24  # a record longer than this is not taken as a resynchronisation point
-END, WATCH, WATCH_EXT, GLOBAL_QUOTA, DOMAIN = 0, 3, 8, 6, 7
+END, GLOBAL_QUOTA, DOMAIN = 0, 6, 7
 C_GARBAGE_PADDING = (GLOBAL_QUOTA, DOMAIN)  # built with talloc_size: padding not zeroed
-
-# The C reader's view of WATCH_DATA_EXTENDED (tools/xenstored/xenstore_state.h,
-# struct xs_state_watch_ext): conn_id, path_length, token_length, depth (u16 at
-# offset 8), then data[] at offset 10: the struct has no pad member.
-C_WATCH_EXT_DEPTH = 8
-C_WATCH_EXT_DATA = 10
-
-
-# A record type word holding a known type (0-8), at any offset (lookahead: overlapping).
-_TYPE_WORD = {
-    "little": re.compile(rb"(?=[\x00-\x08]\x00\x00\x00)"),
-    "big": re.compile(rb"(?=\x00\x00\x00[\x00-\x08])"),
-}
+POLICIES = ("strict", "default", "lenient")
+# Findings after which a record may still be decoded (and kept with its raw bytes).
+SALVAGEABLE = frozenset(DIALECT_CODES) | {"padding-nonzero"}
 
 
 class Framed(NamedTuple):
-    """A record as the strict reader would yield it, with its record index."""
+    """A record framed as declared, with its record index (inside a step)."""
 
     index: int
     record: object
 
 
 class Salvaged(NamedTuple):
-    """A record rebuilt from bytes the strict reader refuses (a pad field that
-    is not zero, a WATCH_DATA_EXTENDED in a daemon's layout), for checking
-    only: writing it back would not reproduce the input."""
+    """A record decoded from bytes the declarations do not fit (a dialect,
+    a pad field that is not zero): writing it back needs its raw bytes."""
 
     index: int
     record: object
-
-
-Event = Union[Header, Framed, Salvaged, Finding]
-
-
-class Window:
-    """Buffered input addressed by absolute file offsets.  Bytes before the
-    last :meth:`release` point may be dropped; everything after it stays
-    until then, so the scanner can look ahead and come back."""
-
-    def __init__(self, src: Source):
-        self.src = src
-        self.size = src.size  # total input size when known (regular files)
-        self.buf = b""
-        self.base = 0
-        self.keep = 0
-        self.eof = False
-
-    def ensure(self, pos: int, n: int) -> int:
-        """Bytes available from ``pos``, after reading until ``n`` are (or EOF)."""
-        have = self.base + len(self.buf) - pos
-        if have >= n or self.eof:
-            return max(have, 0)
-        want = pos + n
-        if self.size is not None and want > self.size:
-            want = self.size  # never ask for more than the file holds
-        cut = self.keep - self.base
-        parts = [self.buf[cut:]] if cut > 0 else [self.buf]
-        end = self.base + len(self.buf)
-        while end < want:
-            chunk = self.src.read(max(CHUNK, min(want - end, 1 << 26)))
-            if not chunk:
-                self.eof = True
-                break
-            parts.append(chunk)
-            end += len(chunk)
-        if cut > 0:
-            self.base = self.keep
-        self.buf = b"".join(parts)
-        if self.size is not None and end >= self.size:
-            self.eof = True
-        return max(self.base + len(self.buf) - pos, 0)
-
-    def holds(self, pos: int, n: int) -> bool:
-        """Whether the input has ``n`` bytes from ``pos``; when its size is
-        known and says no, nothing is read (a damaged len must not pull the
-        rest of a large file into memory)."""
-        end = self.known_end()
-        if end is not None and pos + n > end:
-            return False
-        return self.ensure(pos, n) >= n
-
-    def release(self, pos: int) -> None:
-        if pos > self.keep:
-            self.keep = pos
-
-    def bytes(self, start: int, end: int) -> bytes:
-        return self.buf[start - self.base : end - self.base]
-
-    def known_end(self) -> Optional[int]:
-        if self.size is not None:
-            return self.size
-        return self.base + len(self.buf) if self.eof else None
 
 
 # --- declarations with pad fields that accept any bytes ---------------------------
@@ -171,16 +110,15 @@ def _lenient(con):
     return con
 
 
-_LENIENT = {
-    order: {code: c.Struct("record" / _lenient(rt.body[order]), "end" / c.Tell) for code, rt in REGISTRY.items()}
-    for order in ("little", "big")
-}
+@functools.lru_cache(maxsize=None)
+def _lenient_declaration(code: int, order: str) -> c.Struct:
+    return c.Struct("record" / _lenient(REGISTRY[code].body[order]), "end" / c.Tell)
 
 
 def decode_lenient(code: int, body: bytes, order: str):
     """``(record, fields_len)`` with pad fields not checked, or ``None``."""
     try:
-        parsed = _LENIENT[order][code].parse(body)
+        parsed = _lenient_declaration(code, order).parse(body)
     except (c.ConstructError, UnicodeError, ValueError):
         return None
     return parsed.record, parsed.end
@@ -196,45 +134,23 @@ def classify(error: FormatError) -> str:
     return "field-overrun"
 
 
-def c_string(raw: bytes, at: int) -> tuple[str, bool]:
-    """The C string a C reader finds at ``raw[at:]`` and whether it runs past
-    ``raw`` (no NUL before its end)."""
-    if at >= len(raw):
-        return "", True
-    nul = raw.find(0, at)
-    if nul < 0:
-        return raw[at:].decode("utf-8", "surrogateescape"), True
-    return raw[at:nul].decode("utf-8", "surrogateescape"), False
+class Scanner:
+    """One pass over an opened binary stream under a read ``policy``
+    (``check``, ``strict``, ``default`` or ``lenient``; see the module)."""
 
-
-def _quote(text: str, past: bool = False) -> str:
-    return '"' + escape_text(text) + '"' + ("... (past the record)" if past else "")
-
-
-def c_watch_ext_view(raw: bytes, wpath_len: int, order: str) -> str:
-    """What C xenstored's read_state_watch_ext makes of a WATCH_DATA_EXTENDED
-    body ``raw`` (the bytes its buffer holds: ``len`` of them)."""
-    depth = int.from_bytes(raw[C_WATCH_EXT_DEPTH:C_WATCH_EXT_DEPTH + 2], order)
-    path, past_path = c_string(raw, C_WATCH_EXT_DATA)
-    token, past_token = c_string(raw, C_WATCH_EXT_DATA + wpath_len)
-    return (f"wpath {_quote(path, past_path)} token {_quote(token, past_token)} depth {depth:#x}")
-
-
-def _desc_watch(wpath: str, token: str, depth: Optional[int] = None) -> str:
-    text = f"wpath {_quote(wpath)} token {_quote(token)}"
-    return text if depth is None else f"{text} depth {depth:#x}"
-
-
-def _wpath_len(wpath: str) -> int:
-    return len(encode_text(wpath)) + 1
-
-
-class _Scanner:
-    def __init__(self, src: Source):
+    def __init__(self, src: Source, policy: str = "check",
+                 on_finding: Optional[Callable[[Finding], None]] = None, chunk: int = CHUNK):
+        if policy not in POLICIES + ("check",):
+            raise ValueError(f"unknown read policy {policy!r}")
         self.src = src
         self.file = src.name
-        self.win = Window(src)
+        self.win = Window(src, chunk)
         self.index = 0
+        self.at_index = 0  # the record index of the record last yielded
+        self.policy = policy
+        self.on_finding = on_finding
+        self.pending: list[Finding] = []  # findings of bytes not yet handed out
+        self.covered = 0  # the input up to here has been handed out as records
 
     # --- the header -------------------------------------------------------
 
@@ -261,19 +177,20 @@ class _Scanner:
         if len(raw) < HEADER_SIZE:
             return None, [finding("truncated-header", error.message, offset=len(raw), skipped=len(raw))]
         found = []
-        version, flags = struct.unpack(">II", raw[8:16])  # format.StreamHeader: both big-endian
+        version, flags = header_fields(raw)
         if version not in VERSIONS:
             found.append(finding("bad-version", f"stream version {version}: xsdump and C xenstored read "
                                  f"versions 1 and 2; checked as version 2", offset=8, skipped=0))
             version = VERSIONS[-1]
         try:
-            header = parse_header(raw[:8] + struct.pack(">II", version, flags), self.file)
+            header = parse_header(raw[:8] + StreamHeader.build(dict(version=version, flags=flags))[8:], self.file)
         except DumpError:
-            found.append(finding("reserved-flags", f"flags bytes {raw[12:16].hex(' ')}: reserved bits 1-31 set; "
+            found.append(finding("reserved-flags", f"reserved flag bits 1-31 set: flags bytes {raw[12:16].hex(' ')}; "
                                  f"checked with bit 0 ({'big' if flags & 1 else 'little'}-endian records); "
                                  "C xenstored refuses the stream", offset=12, skipped=0))
-            header = parse_header(raw[:8] + struct.pack(">II", version, flags & 1), self.file)
-        return header, found
+            header = parse_header(raw[:8] + StreamHeader.build(dict(version=version, flags=flags & 1))[8:],
+                                  self.file)
+        return header._replace(raw=raw[:HEADER_SIZE]), found
 
     def _input_size(self) -> int:
         end = self.win.known_end()
@@ -327,9 +244,9 @@ class _Scanner:
         buf, base = self.win.buf, self.win.base
         body, body_end = q + RECORD_HEADER_SIZE, q + RECORD_HEADER_SIZE + length
         try:
-            _, fields_end = self.all_decoders[code](buf, body - base, body_end - base, q, total)
+            _, fields_end = self.decoders[code](buf, body - base, body_end - base, q, total)
         except FormatError:
-            variant = self.watch_variant(code, q, length) if code in (WATCH, WATCH_EXT) else None
+            variant = watch_variant(self, code, q, length) if code in (WATCH, WATCH_EXT) else None
             if variant is None:
                 return False
             total = variant.total
@@ -349,7 +266,7 @@ class _Scanner:
         every later record is shifted) must be followed by a second
         plausible record (with ``strong``, every candidate must).  Bytes
         already searched are released."""
-        pattern = _TYPE_WORD[self.order]
+        pattern = type_word_pattern(self.order)
         q = start
         while limit is None or q < limit:
             n = self.win.ensure(q, CHUNK)
@@ -393,100 +310,32 @@ class _Scanner:
             return what + ", past the end of the input: barf \"Inconsistent state data\""
         return what + ", desynchronised from there on"
 
-    # --- WATCH_DATA_EXTENDED as daemons really write it ----------------------------
-
-    class Variant(NamedTuple):
-        code: str
-        record: object  # the watch as its writer meant it
-        total: int  # bytes the record really takes, header included
-        findings: list
-
-    def watch_variant(self, code: int, pos: int, length: int) -> Optional["_Scanner.Variant"]:
-        """Recognise a watch record that the declared layout does not fit."""
-        buf, base = self.win.buf, self.win.base
-        body, body_end = pos + RECORD_HEADER_SIZE, pos + RECORD_HEADER_SIZE + length
-        raw = buf[body - base : body_end - base]
-        name = type_name(code)
-        where = dict(offset=pos, index=self.index, record_type=name)
-        if code == WATCH_EXT:
-            # The C writer (watch.c dump_state_watches): a WATCH_DATA body, len from sizeof(swe).
-            try:
-                w, fe = self.all_decoders[WATCH](raw, 0, len(raw), pos, 0)
-            except FormatError:
-                w = None
-            if w is not None:
-                written = fe + pad_to_align(fe)
-                if length in (written, written + ALIGN) and raw.count(0, fe, written) == written - fe:
-                    total = RECORD_HEADER_SIZE + written
-                    overrun = length == written + ALIGN
-                    if overrun and not self.next_ok(pos + total):
-                        return None
-                    c_view = c_watch_ext_view(raw, _wpath_len(w.wpath), self.order)
-                    found = [finding(
-                        "watch-ext-no-depth",
-                        f"strings at offset 8 and no depth ({_desc_watch(w.wpath, w.token)}): written by C "
-                        "xenstored's dump_state_watches, which writes only the 8-byte head of struct "
-                        f"xs_state_watch_ext; its reader would restore {c_view}",
-                        skipped=total, **where)]
-                    if overrun:
-                        found.append(finding(
-                            "watch-ext-len-overrun",
-                            f"len {length} counts 8 bytes never written (computed from sizeof(struct "
-                            f"xs_state_watch_ext)); the record ends at offset {pos + total:#x}, where checking "
-                            f"continues; C xenstored reads the next header at offset {body_end:#x}: "
-                            + self.c_next(body_end), **where))
-                    return self.Variant("c-writer", WatchData(w.conn_id, w.wpath, w.token, pos, total), total, found)
-            # The C struct without pad: strings at offset 10.  Decode it with
-            # the declaration by putting the pad back.
-            padded = raw[:C_WATCH_EXT_DATA] + b"\0\0" + raw[C_WATCH_EXT_DATA:]
-            try:
-                w, fe = self.all_decoders[WATCH_EXT](padded, 0, len(padded), pos, 0)
-            except FormatError:
-                return None
-            fe -= 2
-            if length - fe >= 2 * ALIGN or raw.count(0, fe) != length - fe:
-                return None
-            total = RECORD_HEADER_SIZE + length + pad_to_align(length)
-            return self.Variant("no-pad", w._replace(offset=pos, size=total), total, [finding(
-                "watch-ext-no-pad",
-                f"strings at offset 10, right after depth ({_desc_watch(w.wpath, w.token, w.depth)}): the layout "
-                "of C xenstored's struct xs_state_watch_ext, which its reader reads correctly; the design "
-                "(and xsdump) put them at offset 12, after a 2-byte pad", skipped=total, **where)])
-        if code == WATCH:
-            try:
-                w, fe = self.all_decoders[WATCH_EXT](raw, 0, len(raw), pos, 0)
-            except FormatError:
-                return None
-            if length - fe >= ALIGN or raw.count(0, fe) != length - fe:
-                return None
-            total = RECORD_HEADER_SIZE + length + pad_to_align(length)
-            c_path, past = c_string(raw, 8)
-            return self.Variant("extended", w._replace(offset=pos, size=total), total, [finding(
-                "watch-depth-on-plain",
-                f"a WATCH_DATA_EXTENDED body under type 3 ({_desc_watch(w.wpath, w.token, w.depth)}); "
-                f"C xenstored's read_state_watch would take the wpath from offset 8: {_quote(c_path, past)}",
-                skipped=total, **where)])
-        return None
-
     # --- the records ---------------------------------------------------------------
 
-    def run(self) -> Iterator[Event]:
+    def run(self) -> Iterator:
+        """The header, then records (and, with the ``check`` policy, findings)."""
         header, found = self.header()
-        yield from found
+        for f in found:
+            yield from self.handle(f)
         if header is None:
+            if self.policy != "check":
+                raise self.refusal(found[0])
             return
+        self.pending.clear()  # a damaged header is kept whole in Header.raw
         yield header
+        self.covered = HEADER_SIZE
         self.order = order = header.byte_order
         self.version = header.version
         self.framing = FRAMING_UNPACK[order]
-        self.all_decoders = DECODERS[order]
+        self.decoders = DECODERS[order]
         self.version_decoders = {code for code in REGISTRY if record_type(code, header.version)}
+        keep_damage = self.policy == "lenient"
         pos = HEADER_SIZE
         win = self.win
         framing = self.framing
         # Types whose default-framed records need no look beyond their own
         # fields: decoded here directly (the common case, kept fast).
-        plain = {code: fn for code, fn in self.all_decoders.items()
+        plain = {code: fn for code, fn in self.decoders.items()
                  if code in self.version_decoders and code not in (END, WATCH, WATCH_EXT)}
         while True:
             buf, base = win.buf, win.base
@@ -502,41 +351,144 @@ class _Scanner:
                         pass
                     else:
                         if end - fields_end < ALIGN and buf.count(0, fields_end, end) == end - fields_end:
-                            yield Framed(self.index, record)
+                            self.at_index = self.index
+                            yield record
                             self.index += 1
                             pos += RECORD_HEADER_SIZE + length
                             win.keep = pos
                             continue
+            # The slow path: one step, its events through the read policy.
+            self.covered = pos
+            if keep_damage:
+                win.floor = pos
             win.release(pos)
-            n = win.ensure(pos, RECORD_HEADER_SIZE)
-            if n == 0:
-                yield finding("missing-end", "the input ends after the previous record, without an END record",
-                              offset=pos, index=self.index, skipped=0)
-                return
-            if n < RECORD_HEADER_SIZE:
-                yield finding("truncated", f"the input ends inside a record header: {n} of "
-                              f"{RECORD_HEADER_SIZE} bytes", offset=pos, index=self.index, skipped=n)
-                return
-            code, length = self.framing(win.buf, pos - win.base)
-            total = RECORD_HEADER_SIZE + length + pad_to_align(length)
-            if code in REGISTRY:
-                fits = win.holds(pos, total)
-            else:
-                fits = length <= RESYNC_MAX_LEN and win.holds(pos, total) and self.next_ok(pos + total)
-            if not fits:
-                nxt = yield from self.unframeable(pos, code, length, total)
-            elif code not in REGISTRY:
-                nxt = yield from self.unknown(pos, code, length, total)
-            else:
-                nxt = yield from self.record(pos, code, length, total)
-            self.index += 1
+            nxt = yield from self.through_policy(self.step(pos))
             if nxt is None:
-                return
-            if nxt < 0:  # END
-                nxt = yield from self.after_end(pos, -nxt)
-                if nxt is None:
-                    return
+                break
+            if self.covered < nxt and self.policy != "check":
+                yield from self.damaged(nxt)
             pos = nxt
+            win.floor = 1 << 62
+        yield from self.finish()
+
+    def step(self, pos: int):
+        """Frame what starts at ``pos``; returns where the next record
+        starts, or ``None`` at the end of the stream."""
+        win = self.win
+        n = win.ensure(pos, RECORD_HEADER_SIZE)
+        if n == 0:
+            yield finding("missing-end", "missing END record: the input ends after the previous record",
+                          offset=pos, index=self.index, skipped=0)
+            return None
+        if n < RECORD_HEADER_SIZE:
+            yield finding("truncated", f"the input ends inside a record header: {n} of "
+                          f"{RECORD_HEADER_SIZE} bytes", offset=pos, index=self.index, skipped=n)
+            return None
+        code, length = self.framing(win.buf, pos - win.base)
+        total = extent(length)
+        if code in REGISTRY:
+            fits = win.holds(pos, total)
+        else:
+            fits = length <= RESYNC_MAX_LEN and win.holds(pos, total) and self.next_ok(pos + total)
+        if not fits:
+            nxt = yield from self.unframeable(pos, code, length, total)
+        elif code not in REGISTRY:
+            nxt = yield from self.unknown(pos, code, length, total)
+        else:
+            nxt = yield from self.record(pos, code, length, total)
+        self.index += 1
+        if nxt is not None and nxt < 0:  # END
+            nxt = yield from self.after_end(pos, -nxt)
+        return nxt
+
+    # --- the read policy -------------------------------------------------------------
+
+    def through_policy(self, step):
+        """Pass a step's events on as the policy says; returns the step's value."""
+        try:
+            event = next(step)
+            while True:
+                yield from self.handle(event)
+                event = next(step)
+        except StopIteration as stop:
+            return stop.value
+
+    def handle(self, event):
+        kind = type(event)
+        if kind is Finding:
+            if self.policy == "check":
+                yield event
+                return
+            if self.on_finding is not None:
+                self.on_finding(event)
+            if event.skipped is not None and (
+                    self.policy == "strict" or (self.policy == "default" and event.code not in SALVAGEABLE)):
+                raise self.refusal(event)
+            self.pending.append(event)
+            return
+        index, record = event
+        self.at_index = index
+        if self.policy == "check":
+            yield record
+            return
+        if record.offset > self.covered:
+            yield from self.damaged(record.offset)
+        record = self.exact(record, kind is Salvaged)
+        self.pending.clear()
+        self.covered = record.offset + record.size
+        yield record
+
+    def exact(self, record, salvaged: bool):
+        """``record`` with its raw bytes kept when writing it back would not
+        reproduce them (a dialect, a damaged len)."""
+        from xsdump.codec.writer import encode_record
+
+        start, end = record.offset, record.offset + record.size
+        raw = self.win.bytes(start, end)
+        if len(raw) != record.size:  # the window must still hold every record it hands out
+            raise AssertionError(f"record at {start:#x}: {len(raw)} of {record.size} bytes still buffered")
+        if not salvaged:
+            try:
+                if encode_record(record, self.order, self.version) == raw:
+                    return record
+            except Exception:  # noqa: BLE001 - any failure to re-encode means: keep the bytes
+                pass
+        codes = tuple(dict.fromkeys(f.code for f in self.pending))
+        return record._replace(layout=Layout(raw=raw, findings=codes))
+
+    def damaged(self, end: int):
+        """Hand out the bytes from ``covered`` to ``end`` as damage (lenient)
+        or refuse them."""
+        cause = next((f for f in self.pending if f.skipped is not None), None) or finding(
+            "skipped-bytes", f"{end - self.covered} bytes that are not a record", offset=self.covered)
+        if self.policy != "lenient":
+            raise self.refusal(cause)
+        code = cause.code
+        start = self.covered
+        yield Damaged(self.win.bytes(start, end), code, start, end - start)
+        self.pending.clear()
+        self.covered = end
+
+    def finish(self):
+        """After the last record: what is left of the input is damage."""
+        if self.policy == "check":
+            return
+        end = self.win.known_end()
+        if end is None:
+            self.win.ensure(self.covered, 1 << 62)
+            end = self.win.base + len(self.win.buf)
+        if end > self.covered:
+            yield from self.damaged(end)
+
+    def refusal(self, f: Finding) -> DumpError:
+        if self.policy == "strict" and f.code in SALVAGEABLE:
+            hint = "; read without --strict to decode it as its writer meant it"
+        elif self.policy in ("strict", "default"):
+            hint = "; --lenient reads past it, keeping the damaged bytes"
+        else:
+            hint = ""
+        return DumpError(f"{f.message} [{f.code}]{hint}", file=self.file, offset=f.offset, index=f.index,
+                         record_type=f.record_type)
 
     def unframeable(self, pos: int, code: int, length: int, total: int):
         """A record header whose record does not fit: resynchronise."""
@@ -546,8 +498,12 @@ class _Scanner:
             why = f"{name} len {length} runs past the end of the input ({max(left, 0)} bytes left)"
         else:
             why = f"record header {name} len {length} is not a record (reserved type, and no record follows it)"
-        q = self.resync(pos + RECORD_HEADER_SIZE)
         where = dict(offset=pos, index=self.index, record_type=type_name(code) if code in REGISTRY else None)
+        if self.policy in ("strict", "default"):  # no need to look further: the reading stops here
+            refused = f"len {length} runs past the end of the input ({max(left, 0)} bytes left)" \
+                if code in REGISTRY else why
+            raise self.refusal(finding("truncated" if code in REGISTRY else "skipped-bytes", refused, **where))
+        q = self.resync(pos + RECORD_HEADER_SIZE)
         if q is None:
             end = self._input_size()
             if code in REGISTRY and length <= RESYNC_MAX_LEN:
@@ -581,16 +537,17 @@ class _Scanner:
         buf, base = win.buf, win.base
         body, body_end = pos + RECORD_HEADER_SIZE, pos + RECORD_HEADER_SIZE + length
         try:
-            record, fields_end = self.all_decoders[code](buf, body - base, body_end - base, pos, total)
+            record, fields_end = self.decoders[code](buf, body - base, body_end - base, pos, total)
         except FormatError as e:
             return (yield from self.broken(pos, code, length, total, e))
         fields_end += base
-        if code == WATCH or code == WATCH_EXT:
+        if (code == WATCH or code == WATCH_EXT) and self.policy != "strict":
+            # (strict: the declared layout decodes, so it is what the record is)
             variant = None
             if "\0" in record.wpath or body_end - fields_end >= ALIGN:
-                variant = self.watch_variant(code, pos, length)
+                variant = watch_variant(self, code, pos, length)
             elif code == WATCH_EXT and not record.wpath:
-                variant = self.watch_variant(code, pos, length)
+                variant = watch_variant(self, code, pos, length)
                 if variant is not None and variant.code != "c-writer":
                     variant = None
             if variant is not None:
@@ -603,9 +560,9 @@ class _Scanner:
             raw = buf[body - base : body_end - base]
             yield finding(
                 "watch-ext-c-misread",
-                f"{_desc_watch(record.wpath, record.token, record.depth)} in the design's layout (strings at offset "
+                f"{describe_watch(record.wpath, record.token, record.depth)} in the design's layout (strings at offset "
                 f"12); C xenstored's read_state_watch_ext takes them from offset 10 and would restore "
-                f"{c_watch_ext_view(raw, _wpath_len(record.wpath), self.order)}", **self.at(pos, code))
+                f"{c_watch_ext_view(raw, wpath_len(record.wpath), self.order)}", **self.at(pos, code))
         extra_len = body_end - fields_end
         nxt = pos + total
         if extra_len >= ALIGN:
@@ -645,22 +602,19 @@ class _Scanner:
         strict reader keeps it, unless it is the C writer's misframed watch."""
         buf, base = self.win.buf, self.win.base
         body, body_end = pos + RECORD_HEADER_SIZE, pos + RECORD_HEADER_SIZE + length
-        yield finding("type-not-in-version",
-                      f"{type_name(code)} is not defined in a version-{self.version} stream; kept as opaque bytes "
-                      "(C xenstored writes it even for -v 1; a version-1 daemon skips it and loses the watch)",
-                      **self.at(pos, code))
+        not_defined = (f"{type_name(code)} is not defined in a version-{self.version} stream"
+                       "{} (C xenstored writes it even for -v 1; a version-1 daemon skips it and loses the watch)")
         variant = None
         try:
-            self.all_decoders[code](buf, body - base, body_end - base, pos, total)
+            self.decoders[code](buf, body - base, body_end - base, pos, total)
         except FormatError:
-            variant = self.watch_variant(code, pos, length) if code == WATCH_EXT else None
+            variant = watch_variant(self, code, pos, length) if code == WATCH_EXT else None
         if variant is not None:
-            if variant.total != total:  # len overruns: the real record is shorter
-                yield from variant.findings
-                yield Salvaged(self.index, variant.record)
-                return pos + variant.total
-            for f in variant.findings:
-                yield f._replace(skipped=None)  # kept, opaque
+            yield finding("type-not-in-version", not_defined.format(""), **self.at(pos, code))
+            yield from variant.findings
+            yield Salvaged(self.index, variant.record)
+            return pos + variant.total
+        yield finding("type-not-in-version", not_defined.format("; kept as opaque bytes"), **self.at(pos, code))
         yield from self.framing_checks(pos, code, length, total, body_end)
         layout = frame_layout(length, b"", buf[body_end - base : pos + total - base]) if length & 7 else None
         yield Framed(self.index, UnknownRecord(code, buf[body - base : body_end - base], pos, total, layout))
@@ -701,7 +655,7 @@ class _Scanner:
         name = type_name(code)
         where = dict(offset=pos, index=self.index, record_type=name)
         if code in (WATCH, WATCH_EXT):
-            variant = self.watch_variant(code, pos, length)
+            variant = watch_variant(self, code, pos, length)
             if variant is not None:
                 yield from variant.findings
                 yield Salvaged(self.index, variant.record)
@@ -716,6 +670,8 @@ class _Scanner:
                               "the record is kept for checking only", skipped=total, **where)
                 yield Salvaged(self.index, record._replace(offset=pos, size=total))
                 return pos + total
+        if self.policy in ("strict", "default"):  # no need to look further: the reading stops here
+            raise self.refusal(finding(kind, f"{error}", **where))
         # Skipped by its len when that leads to a record (or the end) and no
         # plausible record starts inside the bytes it claims: then the len
         # itself is damaged.
@@ -752,7 +708,7 @@ class _Scanner:
         by a second stream, stays the end."""
         win = self.win
         length = self.header_at(end_pos)[1]
-        win.release(end_pos + RECORD_HEADER_SIZE)
+        win.release(end_pos)  # END itself is handed out after this look
         if win.ensure(pos, 1):
             nonzero = self.first_nonzero(pos)
             if nonzero is not None and nonzero - pos >= ALIGN:
@@ -804,6 +760,9 @@ class _Scanner:
         if win.ensure(pos, 1) == 0:
             return
         end = win.known_end()
+        if end is None and self.policy == "lenient":  # a pipe: what is left is handed out
+            win.ensure(pos, 1 << 62)
+            end = win.base + len(win.buf)
         if end is None:  # a pipe: count what is left without keeping it
             count = win.base + len(win.buf) - pos
             while chunk := self.src.read(CHUNK):
@@ -813,26 +772,7 @@ class _Scanner:
                       "and never reads them)", offset=pos, index=self.index, skipped=end - pos)
 
 
-def scan(src: Source) -> Iterator[Event]:
-    """Header, records and framing findings of an opened binary stream."""
-    return _Scanner(src).run()
-
-
-def read_binary_lenient(src: Source, warn: Optional[Callable[[str], None]] = None) -> Iterator:
-    """Header and records like :func:`xsdump.codec.reader.read_binary`, skipping
-    what ``xsdump check`` skips (records that do not decode, bytes up to the
-    next plausible record, bytes after END, a missing END) and calling
-    ``warn`` with one message per skip."""
-    file = src.name
-    for event in scan(src):
-        kind = type(event)
-        if kind is Framed:
-            yield event.record
-        elif kind is Finding:
-            if event.code in ("bad-magic", "truncated-header"):
-                raise DumpError(event.message, file=file, offset=event.offset)
-            if event.skipped is not None and warn is not None:
-                warn(f"{file}: {event.where()}: {event.message} [{event.code}]")
-        elif kind is Header:
-            yield event
-        # Salvaged records are left out: their finding (with ``skipped``) said so.
+def scan(src: Source) -> Iterator:
+    """Header, records and findings of an opened binary stream, for ``check``:
+    the record index of each record is :attr:`Scanner.at_index` when it is yielded."""
+    return Scanner(src).run()
