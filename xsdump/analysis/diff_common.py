@@ -1,0 +1,85 @@
+"""What the parts of :mod:`xsdump.analysis.diff` share: a :class:`Change`, the
+pairing policy :func:`pair_up`, and tree order.
+
+The comparison of two states is split by aspect, each a module of its own:
+connections (:mod:`~xsdump.analysis.diff_connections`), watches
+(:mod:`~xsdump.analysis.diff_watches`), pending data
+(:mod:`~xsdump.analysis.diff_pending`), transactions
+(:mod:`~xsdump.analysis.diff_transactions`) and scalars: quotas, domains,
+globals and unknown records (:mod:`~xsdump.analysis.diff_scalars`).  Each takes
+the two states and the rules (``diff._Rules``: what is compared) and returns
+its list of changes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Callable, Hashable, NamedTuple, Optional, Sequence
+
+# Connection identities by side ("a" or "b") and conn-id, as the connection
+# matching names them (``ring domid=1``, ``socket fd=17``).
+ConnNames = dict[tuple[str, int], str]
+
+
+class Change(NamedTuple):
+    """One difference from A to B.
+
+    ``kind`` is one of :data:`~xsdump.analysis.diff.KINDS`.  ``path``: the
+    node, transaction record or watch path it concerns; ``identity``: the
+    connection, transaction, domain or quota set it belongs to (``ring
+    domid=1``, ``socket fd=17``, ``ring domid=1 tx=100``, ``domain 3``,
+    ``global``).  ``field`` names the attribute of a ``*-changed`` change, or
+    the side (``in``/``out``) of a pending message.  ``old``/``new`` are A's
+    and B's value (``None`` where a side has none): bytes, permissions,
+    records, wire messages or integers as
+    :data:`~xsdump.analysis.diff.KINDS` says.  ``a_offset``/``b_offset``
+    locate the records in the two files."""
+
+    kind: str
+    path: Optional[str] = None
+    identity: Optional[str] = None
+    field: Optional[str] = None
+    old: Any = None
+    new: Any = None
+    a_offset: Optional[int] = None
+    b_offset: Optional[int] = None
+
+
+def pair_up(a_items: Sequence, b_items: Sequence, keys: Sequence[Callable[[Any], Hashable]]):
+    """Pair items of A with items of B in stages: at each stage, unpaired
+    items with equal keys pair in order of appearance (a key of ``None`` never
+    pairs).  Returns (pairs, A's leftovers, B's leftovers)."""
+    pairs = []
+    a_left, b_left = list(a_items), list(b_items)
+    for key in keys:
+        if not a_left or not b_left:
+            break
+        waiting: dict[Hashable, list] = defaultdict(list)
+        for b in reversed(b_left):
+            k = key(b)
+            if k is not None:
+                waiting[k].append(b)
+        rest = []
+        taken = set()
+        for a in a_left:
+            k = key(a)
+            queue = waiting.get(k) if k is not None else None
+            if queue:
+                b = queue.pop()
+                taken.add(id(b))
+                pairs.append((a, b))
+            else:
+                rest.append(a)
+        a_left = rest
+        b_left = [b for b in b_left if id(b) not in taken]
+    return pairs, a_left, b_left
+
+
+def path_sort_key(path: str) -> tuple:
+    """Tree order: ``/`` and its descendants depth-first by name, then other paths."""
+    return (not path.startswith("/"), path.split("/"))
+
+
+def offset_of(record) -> Optional[int]:
+    """A record's offset, ``None`` for no record."""
+    return None if record is None else record.offset

@@ -1,0 +1,76 @@
+"""Pending data of a matched connection: its input and output, each side
+decoded into wire messages (:mod:`xsdump.model.wire`) in its own byte order,
+compared as sequences (a difflib alignment); transaction ids are names, equal
+when they name paired transactions."""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Hashable, Optional
+
+from xsdump.analysis.diff_common import Change
+from xsdump.model.wire import Fragment, split_messages
+
+if TYPE_CHECKING:
+    from xsdump.analysis.diff import _Rules
+    from xsdump.analysis.diff_connections import Conn
+
+# (side, conn-id, tx-id) -> a label shared by the two transactions of a pair
+TxLabels = dict[tuple[str, int, int], Hashable]
+
+
+def pending_changes(ident: str, ca: Conn, cb: Conn, tx_labels: TxLabels, rules: _Rules) -> list[Change]:
+    """``message-*`` changes of the connection ``ident``, A's ``ca`` against B's ``cb``."""
+    out: list[Change] = []
+    a, b = ca.record, cb.record
+    for side, da, db, la, lb in (("in", a.in_data, b.in_data, 0, 0),
+                                 ("out", a.out_data, b.out_data, a.out_resp_len, b.out_resp_len)):
+        if ca.order == cb.order and da == db and la == lb:
+            continue
+        pa = split_messages(da, ca.order, min(la, len(da)))
+        pb = split_messages(db, cb.order, min(lb, len(db)))
+        ka = [piece_key(p, "a", a.conn_id, tx_labels, rules) for p in pa]
+        kb = [piece_key(p, "b", b.conn_id, tx_labels, rules) for p in pb]
+        if ka == kb:
+            continue
+        matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                continue
+            olds, news = pa[i1:i2], pb[j1:j2]
+            if op == "replace" and len(olds) == len(news):
+                for x, y in zip(olds, news):
+                    out.append(Change("message-changed", identity=ident, field=side, old=x, new=y,
+                                      a_offset=a.offset, b_offset=b.offset))
+                continue
+            for x in olds:
+                out.append(Change("message-removed", identity=ident, field=side, old=x, a_offset=a.offset))
+            for y in news:
+                out.append(Change("message-added", identity=ident, field=side, new=y, b_offset=b.offset))
+    return out
+
+
+def pending_signature(c: Conn, rules: _Rules) -> tuple:
+    """Pending messages as compared, transactions known only as in one or not
+    (for matching connections)."""
+    if not rules.compares("pending"):
+        return ()
+    rec = c.record
+    return tuple(piece_key(p, None, rec.conn_id, {}, rules)
+                 for data, lead in ((rec.in_data, 0), (rec.out_data, rec.out_resp_len))
+                 for p in split_messages(data, c.order, min(lead, len(data))))
+
+
+def piece_key(piece, side: Optional[str], conn_id: int, tx_labels: TxLabels, rules: _Rules) -> tuple:
+    """A wire message or fragment as compared."""
+    if isinstance(piece, Fragment):
+        return ("fragment", piece.raw)
+    r = rules
+    req = piece.req_id if r.compares("req-id") else None
+    if r.compares("tx-id") or piece.tx_id == 0:
+        tx: Hashable = piece.tx_id
+    else:
+        # A transaction id is a name: equal when it names the paired
+        # transaction, or when neither names a transaction in the dump.
+        tx = tx_labels.get((side, conn_id, piece.tx_id), "a transaction")
+    return ("message", piece.op, req, tx, piece.length, piece.payload, piece.partial)

@@ -1,0 +1,210 @@
+"""Transactions, without trusting tx-ids: paired per matched owning
+connection, first by content (the multiset of node records they carry), then
+by tx-id, then by shared paths, then by position; a renumbered transaction is
+the same transaction.  Paired transactions are compared record by record."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Callable, Hashable, Iterable, NamedTuple, Optional
+
+from xsdump.analysis.diff_common import Change, ConnNames, pair_up, path_sort_key
+from xsdump.model.records import NodeData
+from xsdump.model.state import DumpState, Transaction
+
+if TYPE_CHECKING:
+    from xsdump.analysis.diff import _Rules
+    from xsdump.analysis.diff_connections import Conn
+    from xsdump.analysis.diff_pending import TxLabels
+
+# A path that more unpaired transactions of one owner than this carry (on
+# either side) says little about which transaction is which and is not
+# counted: the pairing stays linear in the transaction records instead of
+# growing with the product of the two sides' transactions.
+OVERLAP_FANOUT = 64
+
+
+class Tx:
+    """A transaction as one side of a match."""
+
+    __slots__ = ("tx", "owner", "content", "paths")
+
+    def __init__(self, tx: Transaction, owner: Hashable, content: int, paths: frozenset):
+        self.tx = tx
+        self.owner = owner
+        self.content = content
+        self.paths = paths
+
+
+class TxMatch(NamedTuple):
+    pairs: list[tuple[Tx, Tx]]  # in A's order
+    labels: TxLabels  # a paired transaction's tx-ids, as names (for pending messages)
+    changes: list[Change]  # transaction-removed, transaction-added
+
+
+def content_keys(states: Iterable[DumpState], rules: _Rules) -> dict[int, int]:
+    """The multiset of node records each transaction carries, as one key, by id(Transaction)."""
+    return {id(tx): hash(tuple(sorted(record_key(n, rules) for n in tx.nodes)))
+            for state in states for tx in state.transactions.values()}
+
+
+def record_key(n: NodeData, rules: _Rules) -> tuple:
+    return (n.path, n.access, rules.perms_key(n.perms), n.value)
+
+
+def match_transactions(a: DumpState, b: DumpState, rules: _Rules, conn_pairs: list[tuple[Conn, Conn]],
+                       conn_names: ConnNames, contents: dict[int, int]) -> TxMatch:
+    """Pair A's transactions with B's; the unpaired ones are removed or added."""
+    r = rules
+    owner_a = {ca.record.conn_id: i for i, (ca, _) in enumerate(conn_pairs)}
+    owner_b = {cb.record.conn_id: i for i, (_, cb) in enumerate(conn_pairs)}
+
+    def owner(side: str, conn_id: int, state: DumpState, pairs_of: dict) -> Hashable:
+        if conn_id in pairs_of:
+            return ("pair", pairs_of[conn_id])
+        if conn_id in state.connections:
+            return (side, conn_id)  # an unmatched connection: its transactions cannot pair
+        return ("no connection", conn_id if r.compares("conn-id") else None)
+
+    def wrap(tx: Transaction, side: str, state: DumpState, pairs_of: dict) -> Tx:
+        return Tx(tx, owner(side, tx.conn_id, state, pairs_of), contents[id(tx)],
+                  frozenset(n.path for n in tx.nodes))
+
+    ta = [wrap(t, "a", a, owner_a) for t in a.transactions.values()]
+    tb = [wrap(t, "b", b, owner_b) for t in b.transactions.values()]
+    keys: list[Callable] = []
+    if r.compares("tx-id"):
+        keys.append(lambda t: (t.owner, t.tx.tx_id, t.content))
+    keys.append(lambda t: (t.owner, t.content))
+    if r.compares("tx-id"):
+        keys.append(lambda t: (t.owner, t.tx.tx_id))
+    pairs, left_a, left_b = pair_up(ta, tb, keys)
+    more, left_a, left_b = _pair_by_overlap(left_a, left_b)
+    pairs += more
+    more, left_a, left_b = pair_up(left_a, left_b, [lambda t: t.owner])
+    pairs += more
+    pairs.sort(key=lambda p: _tx_offset(p[0].tx) or 0)
+
+    labels = {}
+    for i, (x, y) in enumerate(pairs):
+        labels[("a", x.tx.conn_id, x.tx.tx_id)] = ("transaction", i)
+        labels[("b", y.tx.conn_id, y.tx.tx_id)] = ("transaction", i)
+    changes: list[Change] = []
+    for t in left_a:
+        changes.extend(_tx_whole("transaction-removed", t.tx, "a", rules, conn_names))
+    for t in left_b:
+        changes.extend(_tx_whole("transaction-added", t.tx, "b", rules, conn_names))
+    return TxMatch(pairs, labels, changes)
+
+
+def _pair_by_overlap(left_a: list[Tx], left_b: list[Tx]):
+    """Pair transactions of one owner by the number of paths they share, most first."""
+    owners_a: dict[Hashable, list[int]] = defaultdict(list)
+    owners_b: dict[Hashable, list[int]] = defaultdict(list)
+    for i, x in enumerate(left_a):
+        owners_a[x.owner].append(i)
+    for j, y in enumerate(left_b):
+        owners_b[y.owner].append(j)
+    candidates = []
+    for owner, mine in owners_a.items():
+        theirs = owners_b.get(owner)
+        if not theirs:
+            continue
+        holders: dict[str, list[int]] = defaultdict(list)
+        for j in theirs:
+            for path in left_b[j].paths:
+                holders[path].append(j)
+        carried: dict[str, int] = defaultdict(int)
+        for i in mine:
+            for path in left_a[i].paths:
+                carried[path] += 1
+        for i in mine:
+            shared: dict[int, int] = defaultdict(int)
+            for path in left_a[i].paths:
+                js = holders.get(path)
+                if js and len(js) <= OVERLAP_FANOUT and carried[path] <= OVERLAP_FANOUT:
+                    for j in js:
+                        shared[j] += 1
+            candidates.extend((-n, i, j) for j, n in shared.items())
+    candidates.sort()
+    used_a, used_b, pairs = set(), set(), []
+    for _, i, j in candidates:
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            pairs.append((left_a[i], left_b[j]))
+    return (pairs, [x for i, x in enumerate(left_a) if i not in used_a],
+            [y for j, y in enumerate(left_b) if j not in used_b])
+
+
+def compare_transactions(pairs: list[tuple[Tx, Tx]], rules: _Rules, conn_names: ConnNames) -> list[Change]:
+    """``transaction-changed`` and ``tx-node-*`` changes of paired transactions."""
+    r = rules
+    out: list[Change] = []
+    for x, y in pairs:
+        ta, tb = x.tx, y.tx
+        ident = _tx_identity(ta, tb, conn_names)
+        a_off, b_off = _tx_offset(ta), _tx_offset(tb)
+        in_scope = r.path is None or any(r.in_scope(p) for p in x.paths | y.paths)
+        if in_scope:
+            if r.compares("tx-id") and ta.tx_id != tb.tx_id:
+                out.append(Change("transaction-changed", identity=ident, field="tx-id",
+                                  old=ta.tx_id, new=tb.tx_id, a_offset=a_off, b_offset=b_off))
+            if ta.declared != tb.declared:
+                out.append(Change("transaction-changed", identity=ident, field="declared",
+                                  old=ta.declared, new=tb.declared, a_offset=a_off, b_offset=b_off))
+        if x.content != y.content:
+            out.extend(_record_changes(ta, tb, ident, rules))
+    return out
+
+
+def _record_changes(ta: Transaction, tb: Transaction, ident: str, rules: _Rules) -> list[Change]:
+    """Node records of two paired transactions, matched by path in order, in tree order."""
+    r = rules
+    by_path_b: dict[str, list[NodeData]] = defaultdict(list)
+    for n in tb.nodes:
+        if r.in_scope(n.path):
+            by_path_b[n.path].append(n)
+    found: list[Change] = []
+    for n in ta.nodes:
+        if not r.in_scope(n.path):
+            continue
+        queue = by_path_b.get(n.path)
+        if queue:
+            m = queue.pop(0)
+            if record_key(n, r) != record_key(m, r):
+                found.append(Change("tx-node-changed", n.path, ident, old=n, new=m,
+                                    a_offset=n.offset, b_offset=m.offset))
+        else:
+            found.append(Change("tx-node-removed", n.path, ident, old=n, a_offset=n.offset))
+    for queue in by_path_b.values():
+        found.extend(Change("tx-node-added", m.path, ident, new=m, b_offset=m.offset) for m in queue)
+    found.sort(key=lambda c: path_sort_key(c.path))
+    return found
+
+
+def _tx_whole(kind: str, tx: Transaction, side: str, rules: _Rules, conn_names: ConnNames) -> list[Change]:
+    """A transaction only one side has (none when it is out of the path's scope)."""
+    r = rules
+    if r.path is not None and not any(r.in_scope(n.path) for n in tx.nodes):
+        return []
+    ident = _tx_identity(tx if side == "a" else None, tx if side == "b" else None, conn_names)
+    off = _tx_offset(tx)
+    if side == "a":
+        return [Change(kind, identity=ident, old=tx, a_offset=off)]
+    return [Change(kind, identity=ident, new=tx, b_offset=off)]
+
+
+def _tx_identity(ta: Optional[Transaction], tb: Optional[Transaction], conn_names: ConnNames) -> str:
+    t = ta or tb
+    side = "a" if ta is not None else "b"
+    owner = conn_names.get((side, t.conn_id), f"conn-id {t.conn_id}")
+    if ta is not None and tb is not None and ta.tx_id != tb.tx_id:
+        return f"{owner} tx={ta.tx_id}/{tb.tx_id}"
+    return f"{owner} tx={t.tx_id}"
+
+
+def _tx_offset(tx: Transaction) -> Optional[int]:
+    if tx.record is not None:
+        return tx.record.offset
+    return tx.nodes[0].offset if tx.nodes else None
