@@ -251,6 +251,10 @@ def _duplicate_domain():
     return at([GLOBAL, DOM0, DomainData(0, 1, (), ()), DomainData(0, 1, (), ())], 3)
 
 
+def _duplicate_global():
+    return at([GLOBAL, GLOBAL], 1)
+
+
 def _duplicate_path():
     return at([GLOBAL, node("/a"), node("/a")], 2)
 
@@ -431,6 +435,7 @@ CRAFTED: dict[str, Callable[[], Case]] = {
     "duplicate-conn": _duplicate_conn,
     "duplicate-tx": _duplicate_tx,
     "duplicate-domain": _duplicate_domain,
+    "duplicate-global": _duplicate_global,
     "duplicate-path": _duplicate_path,
     "duplicate-ring-domid": _duplicate_ring_domid,
     "conn-id-zero": _conn_id_zero,

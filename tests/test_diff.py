@@ -656,7 +656,8 @@ def test_a_second_domain_record_is_noted():
     twice = [DomainData(1, 0, (5,), ("nodes",)), DomainData(1, 0, (6,), ("nodes",))]
     result = diff_items(small(extra=twice), small(extra=twice[1:]))
     assert result.changes == []
-    assert result.notes == ["A: second DOMAIN_DATA for domain 1; it replaces the first"]
+    assert result.notes == ["A: a second DOMAIN_DATA for domain 1 (the first at offset 0x0); "
+                            "C xenstored applies both, the later values win"]
 
 
 def test_plain_report_is_utf8_whatever_the_locale(tmp_path):

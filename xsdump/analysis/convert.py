@@ -30,6 +30,7 @@ from xsdump.codec.oxenstored import (
     text_layout,
 )
 from xsdump.model.records import (
+    Damaged,
     DOMID_INVALID,
     WATCH_DEPTH_UNLIMITED,
     ConnectionData,
@@ -78,6 +79,7 @@ LOSS_KINDS = {
                      "names of a-z, A-Z, 0-9, _, - and @ only, none empty): written, but oxenstored skips "
                      "the line when it restores the dump",
     "unknown records": "records of reserved types: left out",
+    "damaged bytes": "stretches the lenient reader could not read as records: left out",
     "evtchn fd": "the event-channel fd: the text format writes it only with the DOM_EXC port, "
                  "which a binary stream lacks",
     "no mfn": "guest rings without an mfn (a binary stream has none): written as 0, but "
@@ -98,6 +100,8 @@ LOSS_KINDS = {
 }
 
 NOTE_KINDS = {
+    "dialects": "records a daemon wrote in a dialect of the format (see xsdump check): written anew "
+                "in the design's layout",
     "special nodes": "@releaseDomain and @introduceDomain: oxenstored keeps them as the children "
                      "/@releaseDomain and /@introduceDomain of /, the C daemon as nodes outside the tree",
     "evtchn": "the ring's evtchn is written as the remote port; the C daemon dumps its own "
@@ -201,7 +205,7 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
                 losses.add("watches", f"conn={record.conn_id} {escape_text(record.wpath)}")
                 continue
             if kind is WatchDataExtended:
-                if record.depth != WATCH_DEPTH_UNLIMITED:
+                if record.depth not in (None, WATCH_DEPTH_UNLIMITED):
                     losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
                 record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
             wpath = encode_text(record.wpath)
@@ -231,6 +235,8 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
             losses.add("domains", f"domid {record.domid}")
         elif kind is UnknownRecord:
             losses.add("unknown records", type_name(record.record_type))
+        elif kind is Damaged and not from_text:
+            losses.add("damaged bytes", f"{record.size} B at offset {record.offset:#x}")
         else:
             yield record
 
@@ -277,11 +283,30 @@ def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str]
     if new_version not in VERSIONS:
         raise EncodeError(f"stream version {new_version}: xsdump writes versions 1 and 2")
     same_order = order == header.byte_order and not from_text
-    yield Header(new_version, 1 if order == "big" else 0,
-                 header.flags_little_endian and same_order and new_version == header.version)
+    unchanged = same_order and new_version == header.version  # records keep their exact bytes
+    if unchanged:
+        yield header
+    else:
+        yield Header(new_version, 1 if order == "big" else 0, False)
     swap = None if from_text or order == header.byte_order else (header.byte_order, order)
     for record in it:
+        kind = type(record)
+        if kind is Damaged:
+            if not unchanged:
+                losses.add("damaged bytes", f"{record.size} B at offset {record.offset:#x}")
+                continue
+            yield record
+            continue
         layout = record.layout
+        if isinstance(layout, Layout) and layout.raw is not None:
+            if unchanged:
+                yield record
+                continue
+            # Written anew in the declared layout: the writer's dialect is not carried over.
+            losses.note("dialects", f"{', '.join(layout.findings) or 'raw bytes'} at offset {record.offset:#x}")
+            record = record._replace(layout=None)
+            if type(record) is WatchDataExtended and record.depth is None:
+                record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
         if layout is not None and not isinstance(layout, Layout):
             _text_losses(record, layout, losses)
             record = record._replace(layout=None)
@@ -289,7 +314,7 @@ def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str]
         if from_text and kind is NodeData and record.path.startswith("/@"):
             losses.note("special nodes", _node(record))
         if kind is WatchDataExtended and new_version < 2:
-            if record.depth != WATCH_DEPTH_UNLIMITED:
+            if record.depth not in (None, WATCH_DEPTH_UNLIMITED):
                 losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
             record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size, record.layout)
         elif kind is DomainData and new_version < 2 and record.features:

@@ -65,6 +65,7 @@ from xsdump.analysis.diff_connections import compare_connections, match_connecti
 from xsdump.analysis.diff_scalars import scalar_changes
 from xsdump.analysis.diff_transactions import TxMatch, compare_transactions, content_keys, match_transactions
 from xsdump.analysis.diff_watches import orphan_watch_changes
+from xsdump.model.findings import CATALOGUE, ERROR
 from xsdump.model.state import DumpState, load_state
 
 # --- what may be left out ------------------------------------------------------
@@ -252,7 +253,9 @@ def diff_items(items_a: Iterable[Item], items_b: Iterable[Item], options: DiffOp
     changes = tree.finish()
     notes = [f"A: {m}" for m in tree.notes_a] + [f"B: {m}" for m in tree.notes_b]
     for tag, state in (("A", state_a), ("B", state_b)):
-        notes.extend(f"{tag}: {a.message}" for a in state.anomalies)
+        # What makes the dump itself wrong (check's errors); its committed
+        # nodes went to the tree diff, which notes their structure itself.
+        notes.extend(f"{tag}: {a.message}" for a in state.anomalies if CATALOGUE[a.kind].severity == ERROR)
     changes.extend(_state_changes(state_a, state_b, rules))
     return DiffResult(
         Side(name_a, state_a.header), Side(name_b, header_b), changes,

@@ -16,7 +16,7 @@ its tree with a depth-first ``walk_node_tree`` from ``/``
 
 Broken structure becomes rows and marks, never an exception: an ancestor no
 record names is a placeholder row marked ``not-in-dump``; a node whose parent
-was not known before it is marked ``orphan``; a second committed record for a
+was not known before it is marked ``orphan-node``; a second committed record for a
 path is a sibling row after the first one's subtree, marked
 ``duplicate-record``; nodes touched by an undeclared transaction carry
 ``undeclared-tx C:T <access>``.
@@ -31,11 +31,12 @@ from typing import Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.render.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, Item, NodeData, RingSpec, TransactionData
-from xsdump.model.state import DUPLICATE_PATH, ORPHAN, DumpState, TxKey, load_state, parent_path
+from xsdump.model.state import DumpState, TxKey, load_state, parent_path
 
 # Structure marks
 NOT_IN_DUMP = "not-in-dump"  # an ancestor that no record names
-ORPHAN_MARK = "orphan"  # parent not known before this committed record
+# Marks that are check-catalogue codes: the anomaly they mark has that name everywhere.
+ORPHAN_MARK = "orphan-node"  # parent not known before this committed record
 DUPLICATE_PATH_MARK = "duplicate-path"  # the first of several committed records for a path
 DUPLICATE_RECORD = "duplicate-record"  # a further committed record for that path
 DUPLICATE_TX_RECORD = "duplicate-tx-record"  # the overlaid transaction names this path twice
@@ -113,13 +114,15 @@ class Loaded:
     undeclared: list[NodeData] = field(default_factory=list)
 
 
-def load(items: Iterable[Item], *, tx: Optional[TxKey] = None, digest: bool = False) -> Loaded:
+def load(items: Iterable[Item], *, tx: Optional[TxKey] = None, digest: bool = False,
+         findings: Optional[list] = None) -> Loaded:
     """Fold a record stream once.  ``tx``: keep that transaction's node
     records for an overlay; ``digest``: keep path and access of every
     transaction node record (for the transaction listing), of the ``tx``
-    one alone when it is given (every view of an overlay lists only it)."""
+    one alone when it is given (every view of an overlay lists only it);
+    ``findings``: what the reader finds as it reads (see :func:`load_state`)."""
     tap = _Tap(tx, digest)
-    state = load_state(tap.through(items), keep_transaction_nodes=False)
+    state = load_state(tap.through(items), keep_transaction_nodes=False, findings=findings)
     return Loaded(state, tx, tap.overlay_nodes, tap.touches, tap.undeclared)
 
 
@@ -226,10 +229,10 @@ class TreeView:
                 else:
                     self.tx_nodes[record.path] = record
 
-        self.orphans = {a.record.path for a in self.state.anomalies if a.kind == ORPHAN}
+        self.orphans = {a.record.path for a in self.state.anomalies if a.kind == ORPHAN_MARK}
         self.duplicates: dict[str, list[NodeData]] = defaultdict(list)
         for a in self.state.anomalies:
-            if a.kind == DUPLICATE_PATH:
+            if a.kind == DUPLICATE_PATH_MARK:
                 self.duplicates[a.record.path].append(a.record)
         self.undeclared_marks: dict[str, list[str]] = defaultdict(list)
         for record in loaded.undeclared:

@@ -8,10 +8,9 @@ from typing import Optional
 
 import typer
 
-from xsdump.analysis.amplification import measure, rereadable, sort_transactions
-from xsdump.render.amplificationreport import json_document, render
 from xsdump.errors import ExitCode
-from xsdump.cli.common import DUMP_HELP, JSON_HELP, binary_stdout, handle_errors, input_size, out_console, with_progress
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, accepts, binary_stdout, env, handle_errors, input_size,
+                               lenient_option, out_console, read_policy, strict_option, warn, with_progress)
 
 EXAMPLES = """Examples:
 
@@ -49,6 +48,8 @@ def amplification(
         help="Order rows, largest first: bytes the transaction adds, ratio (amplification), "
         "records, or stale (most stale reads, then the shallowest)."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    strict: bool = strict_option(),
+    lenient: bool = lenient_option(),
 ) -> None:
     """Measure what each pending transaction costs the dump, and whether it
     will still commit after a restore.
@@ -72,17 +73,26 @@ def amplification(
     Reads the dump twice (committed tree, then transaction records), holding
     only the committed tree and a few counters per transaction.
     Exit status: 0, or 2 on errors."""
-    _run(dump, top, sort.value, as_json)
+    _run(dump, top, sort.value, as_json, read_policy(strict, lenient))
+
+
+COMMAND = amplification
 
 
 @handle_errors
-def _run(dump: str, top: Optional[int], sort: str, as_json: bool) -> int:
+def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy: str) -> int:
+    from xsdump.analysis.amplification import measure, rereadable, sort_transactions
+    from xsdump.render.amplificationreport import json_document, render
+
     size = input_size(dump)
 
     def progress(items, what):
         return with_progress(items, size, what)
 
-    with rereadable(dump) as reopen:
+    source, name = env().input(dump)
+    # The lenient reader's notes on stderr, where the library takes them.
+    notes = {"warn": warn} if accepts(rereadable, "warn") else {}
+    with rereadable(source, name, policy=policy, **notes) as reopen:
         report = measure(reopen, progress)
     rows = sort_transactions(report.transactions, sort)[:top]
     if as_json:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Optional
 
 import typer
 
-from xsdump.analysis.convert import TARGETS, Losses, convert_chunks
-from xsdump.codec.dump import read_dump
 from xsdump.errors import ExitCode
-from xsdump.codec.jsonio import read_json
-from xsdump.codec.source import open_source
-from xsdump.cli.common import err_console, fail, handle_errors, source_progress, write_output
+from xsdump.cli.common import (env, err_console, fail, handle_errors, lenient_option, read_policy, source_progress,
+                               strict_option, warn, write_output)
 
 EXAMPLES = """Examples:
 
@@ -42,6 +38,8 @@ def convert(
         help="binary only: stream version 1 or 2 (default: the input's, 1 for a text dump)."),
     allow_loss: bool = typer.Option(False, "--allow-loss",
         help="Exit 0 even when the target cannot carry everything (what is lost is still listed)."),
+    strict: bool = strict_option(),
+    lenient: bool = lenient_option(),
 ) -> None:
     """Convert a dump between the binary migration stream, the oxenstored
     text dump ($xenstored-dump-format) and JSON.
@@ -51,6 +49,9 @@ def convert(
     watch depths in a text dump; mfns, local ports and the DOM_EXC port in a
     binary stream) is listed on standard error, and the exit status is 1
     unless --allow-loss.  The output is written either way."""
+    from xsdump.analysis.convert import TARGETS
+
+    policy = read_policy(strict, lenient)
     if to not in TARGETS:
         raise fail(f"--to {to}: expected one of {', '.join(TARGETS)}")
     if to != "binary" and (byte_order is not None or version is not None):
@@ -59,9 +60,12 @@ def convert(
         raise fail(f"--byte-order {byte_order}: expected little or big")
     if version is not None and version not in (1, 2):
         raise fail(f"--version {version}: expected 1 or 2")
-    if to == "binary" and (output is None or output == "-") and sys.stdout.isatty():
+    if to == "binary" and (output is None or output == "-") and env().stdout_isatty:
         raise fail("refusing to write a binary stream to a terminal: give -o FILE or redirect")
-    _run(dump, to, output, byte_order, version, allow_loss)
+    _run(dump, to, output, byte_order, version, allow_loss, policy)
+
+
+COMMAND = convert
 
 
 def looks_like_json(prefix: bytes) -> bool:
@@ -69,19 +73,24 @@ def looks_like_json(prefix: bytes) -> bool:
 
 
 @handle_errors
-def _run(dump, to, output, byte_order, version, allow_loss) -> int:
+def _run(dump, to, output, byte_order, version, allow_loss, policy) -> int:
+    from xsdump.analysis.convert import Losses, convert_chunks
+    from xsdump.codec.dump import read_dump
+    from xsdump.codec.jsonio import read_json
+    from xsdump.codec.source import open_source
+
     losses = Losses()
-    with open_source(dump) as src, source_progress(src, "converting"):
+    with open_source(*env().input(dump)) as src, source_progress(src, "converting"):
         if looks_like_json(src.peek(64)):
             items = read_json(src)
         else:
-            items = read_dump(src, name=src.name)
+            items = read_dump(src, name=src.name, policy=policy, warn=warn)
         chunks = convert_chunks(items, to, losses, byte_order=byte_order, version=version)
         write_output(chunks, output)
     return _report(losses, to, allow_loss)
 
 
-def _report(losses: Losses, to: str, allow_loss: bool) -> int:
+def _report(losses, to: str, allow_loss: bool) -> int:
     lines = losses.lines()
     if not lines:
         return ExitCode.OK

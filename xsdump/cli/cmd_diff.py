@@ -6,11 +6,9 @@ from typing import List, Optional
 
 import typer
 
-from xsdump.analysis.diff import EQUIVALENT_IGNORES, IGNORABLE, DiffOptions, diff_dumps
-from xsdump.render.diffreport import json_document, print_lines, stat_lines, text_lines
 from xsdump.errors import ExitCode
-from xsdump.codec.source import display_name
-from xsdump.cli.common import DUMP_HELP, JSON_HELP, binary_stdout, fail, handle_errors, input_size, out_console, with_progress
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, accepts, binary_stdout, env, fail, handle_errors, input_size,
+                               lenient_option, out_console, read_policy, strict_option, warn, with_progress)
 
 EXAMPLES = """Examples:
 
@@ -35,25 +33,41 @@ A C xenstored stream against an oxenstored text dump: compare what both formats 
     xsdump diff before.xsd after.xsd --json | jq -r '.changes[] | select(.kind == "node-value") | .path'
 """
 
-IGNORE_HELP = (
-    "Leave this field out of the comparison; repeatable, or comma-separated.  One of: "
-    + "; ".join(f"{name}: {what}" for name, what in IGNORABLE.items()) + "."
-)
+
+def ignore_help() -> str:
+    from xsdump.analysis.diff import IGNORABLE
+
+    return ("Leave this field out of the comparison; repeatable, or comma-separated.  One of: "
+            + "; ".join(f"{name}: {what}" for name, what in IGNORABLE.items()) + ".")
+
+
+def equivalent_help() -> str:
+    from xsdump.analysis.diff import EQUIVALENT_IGNORES
+
+    return (f"The live-update comparison: ignore {', '.join(EQUIVALENT_IGNORES)}, and whatever "
+            "the format of either dump cannot hold (a version-1 stream: watch depths and domain "
+            "features; an oxenstored text dump: transactions, quotas, domain records, pending data, "
+            "unique-ids, targets, stale flags; its /@releaseDomain is @releaseDomain).")
+
+
+# The help of these two names the fields of xsdump.analysis.diff: register()
+# fills it in, so that importing this module (for the top-level help) does
+# not import the diff machinery.
+EQUIVALENT = typer.Option(False, "--equivalent", "-e")
+IGNORE = typer.Option(None, "--ignore", "-i", metavar="FIELD")
 
 
 def diff(
     a: str = typer.Argument(..., help="The first dump (old): " + DUMP_HELP),
     b: str = typer.Argument(..., help="The second dump (new): " + DUMP_HELP),
-    equivalent: bool = typer.Option(False, "--equivalent", "-e",
-        help=f"The live-update comparison: ignore {', '.join(EQUIVALENT_IGNORES)}, and whatever "
-        "the format of either dump cannot hold (a version-1 stream: watch depths and domain "
-        "features; an oxenstored text dump: transactions, quotas, domain records, pending data, "
-        "unique-ids, targets, stale flags; its /@releaseDomain is @releaseDomain)."),
-    ignore: Optional[List[str]] = typer.Option(None, "--ignore", "-i", metavar="FIELD", help=IGNORE_HELP),
+    equivalent: bool = EQUIVALENT,
+    ignore: Optional[List[str]] = IGNORE,
     path: Optional[str] = typer.Option(None, "--path", "-p",
         help="Compare only nodes, transaction records and watches at or below this path."),
     stat: bool = typer.Option(False, "--stat", help="Print only the number of changes of each kind."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    strict: bool = strict_option(),
+    lenient: bool = lenient_option(),
 ) -> None:
     """Show what changed from dump A to dump B, like diff(1) over the tree.
 
@@ -68,6 +82,9 @@ def diff(
     Lines: `+` only in B, `-` only in A, `~` changed (old and new below it),
     under `@@ subtree @@` hunks; the last line counts the differences.  Guest
     bytes are shown escaped.  Exit status: 0 no differences, 1 differences, 2 error."""
+    from xsdump.analysis.diff import DiffOptions
+
+    policy = read_policy(strict, lenient)
     try:
         fields = {f.strip() for value in ignore or () for f in value.split(",") if f.strip()}
         options = DiffOptions(frozenset(fields), equivalent, path)
@@ -75,15 +92,28 @@ def diff(
         raise fail(str(e)) from None
     if a == "-" and b == "-":
         raise fail("only one of A and B can be standard input")
-    _run(a, b, options, stat, as_json)
+    _run(a, b, options, stat, as_json, policy)
+
+
+COMMAND = diff
 
 
 @handle_errors
-def _run(a: str, b: str, options: DiffOptions, stat: bool, as_json: bool) -> int:
-    def progress(items, source):
-        return with_progress(items, input_size(source), f"reading {display_name(source)}")
+def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str) -> int:
+    from xsdump.analysis.diff import diff_dumps
+    from xsdump.codec.source import display_name
+    from xsdump.render.diffreport import json_document, print_lines, stat_lines, text_lines
 
-    result = diff_dumps(a, b, options, wrap=progress)
+    (source_a, name_a), (source_b, name_b) = env().input(a), env().input(b)
+
+    def progress(items, source):
+        size = input_size(source) if isinstance(source, str) else None  # standard input: not known
+        return with_progress(items, size, f"reading {display_name(source)}")
+
+    # The lenient reader's notes on stderr, where the library takes them.
+    notes = {"warn": warn} if accepts(diff_dumps, "warn") else {}
+    result = diff_dumps(source_a, source_b, options, name_a=name_a, name_b=name_b, policy=policy, wrap=progress,
+                        **notes)
     if as_json:
         out = binary_stdout()
         out.write(json_document(result, with_changes=not stat))
@@ -94,4 +124,6 @@ def _run(a: str, b: str, options: DiffOptions, stat: bool, as_json: bool) -> int
 
 
 def register(app: typer.Typer) -> None:
+    EQUIVALENT.help = equivalent_help()
+    IGNORE.help = ignore_help()
     app.command("diff", epilog=EXAMPLES)(diff)

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from itertools import chain
 from typing import Optional
 
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.codec.jsonio import read_json
-from xsdump.model.records import End
-from xsdump.codec.source import open_source
-from xsdump.codec.textwriter import text_chunks
-from xsdump.codec.writer import encode_items
-from xsdump.cli.common import fail, handle_errors, warn, write_output
+from xsdump.cli.common import env, fail, handle_errors, warn, write_output
 
 EXAMPLES = """Examples:
 
@@ -32,14 +26,22 @@ def encode(
     """Turn the JSON of `xsdump json` (either form) back into the dump it
     came from: a binary migration stream, or an oxenstored text dump when the
     header says so.  A dump that went through `json` comes back byte for byte."""
-    if output is None and sys.stdout.isatty():
+    if output is None and env().stdout_isatty:
         raise fail("refusing to write a binary stream to a terminal: give -o FILE or redirect")
     _run(json_input, output)
 
 
+COMMAND = encode
+
+
 @handle_errors
 def _run(json_input: str, output: Optional[str]) -> int:
-    with open_source(json_input) as src:
+    from xsdump.codec.jsonio import read_json
+    from xsdump.codec.source import open_source
+    from xsdump.codec.textwriter import text_chunks
+    from xsdump.codec.writer import encode_items
+
+    with open_source(*env().input(json_input)) as src:
         items = read_json(src)
         header = next(items)
         # The JSON of an oxenstored text dump goes back to the text dump.
@@ -51,6 +53,8 @@ def _run(json_input: str, output: Optional[str]) -> int:
 def _noting_end(items):
     """Pass records through; warn when the last is not END (the dump written
     then has none, and readers will say so)."""
+    from xsdump.model.records import End
+
     last = None
     for last in items:
         yield last

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.codec.jsonio import document_chunks, ndjson_lines
-from xsdump.cli.common import DUMP_HELP, LENIENT_HELP, handle_errors, read_input, write_lines
+from xsdump.cli.common import (DUMP_HELP, handle_errors, lenient_option, read_input, read_policy, strict_option,
+                               write_lines)
 
 EXAMPLES = """Examples:
 
@@ -22,7 +22,8 @@ def to_json(
     dump: str = typer.Argument(..., help=DUMP_HELP),
     document: bool = typer.Option(False, "--document", "-d",
         help='One JSON document {"header": ..., "records": [...]} instead of NDJSON.'),
-    lenient: bool = typer.Option(False, "--lenient", help=LENIENT_HELP),
+    strict: bool = strict_option(),
+    lenient: bool = lenient_option(),
 ) -> None:
     """Print the dump as JSON: by default NDJSON, one object per record, the
     header first, in constant memory.
@@ -30,12 +31,17 @@ def to_json(
     Every object has a "type"; byte strings (values, paths, tokens, pending
     data) are JSON strings when they are printable UTF-8, else {"base64": ...}.
     `xsdump encode` turns either form back into the identical stream."""
-    _run(dump, document, lenient)
+    _run(dump, document, read_policy(strict, lenient))
+
+
+COMMAND = to_json
 
 
 @handle_errors
-def _run(dump: str, document: bool, lenient: bool) -> int:
-    items = read_input(dump, lenient)
+def _run(dump: str, document: bool, policy: str) -> int:
+    from xsdump.codec.jsonio import document_chunks, ndjson_lines
+
+    items = read_input(dump, policy)
     write_lines(document_chunks(items) if document else ndjson_lines(items))
     return ExitCode.OK
 

@@ -7,11 +7,8 @@ from typing import List, Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.codec.jsonio import ndjson_lines
-from xsdump.render.listing import header_line, message_lines, record_line
-from xsdump.model.records import ConnectionData, Header
-from xsdump.analysis.select import parse_type, select
-from xsdump.cli.common import DUMP_HELP, LENIENT_HELP, fail, handle_errors, read_input, write_lines
+from xsdump.cli.common import (DUMP_HELP, fail, handle_errors, lenient_option, read_input, read_policy,
+                               strict_option, write_lines)
 
 EXAMPLES = """Examples:
 
@@ -38,21 +35,31 @@ def records(
     verbose: bool = typer.Option(False, "--verbose", "-v",
         help="Decode each connection's pending data into wire messages."),
     as_json: bool = typer.Option(False, "--json", help="NDJSON: one object per record (the header first)."),
-    lenient: bool = typer.Option(False, "--lenient", help=LENIENT_HELP),
+    strict: bool = strict_option(),
+    lenient: bool = lenient_option(),
 ) -> None:
     """List the records of a dump, one line each: offset, type, key fields.
 
     Guest-controlled strings are shown escaped; values are cut to 60 characters."""
+    from xsdump.analysis.select import parse_type
+
+    policy = read_policy(strict, lenient)
     try:
         codes = [parse_type(t) for t in types or ()]
     except ValueError as e:
         raise fail(str(e)) from None
-    _run(dump, codes, path, conn, tx, verbose, as_json, lenient)
+    _run(dump, codes, path, conn, tx, verbose, as_json, policy)
+
+
+COMMAND = records
 
 
 @handle_errors
-def _run(dump, codes, path, conn, tx, verbose, as_json, lenient) -> int:
-    items = read_input(dump, lenient)
+def _run(dump, codes, path, conn, tx, verbose, as_json, policy) -> int:
+    from xsdump.analysis.select import select
+    from xsdump.codec.jsonio import ndjson_lines
+
+    items = read_input(dump, policy)
     items = select(items, codes, path, conn, tx)
     if as_json:
         write_lines(ndjson_lines(items))
@@ -62,6 +69,9 @@ def _run(dump, codes, path, conn, tx, verbose, as_json, lenient) -> int:
 
 
 def _lines(items, verbose: bool):
+    from xsdump.model.records import ConnectionData, Header
+    from xsdump.render.listing import header_line, message_lines, record_line
+
     order = "little"
     for item in items:
         if isinstance(item, Header):

@@ -8,10 +8,8 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.render.escape import escape_text
-from xsdump.render.show import Options, json_chunks, plain_lines, render_rich
-from xsdump.analysis.tree import TreeView, load, normalise_path
-from xsdump.cli.common import DUMP_HELP, JSON_HELP, LENIENT_HELP, fail, handle_errors, out_console, read_input, write_lines
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, env, fail, handle_errors, lenient_option, out_console,
+                               read_input, read_policy, strict_option, write_lines)
 
 EXAMPLES = """Examples:
 
@@ -72,7 +70,8 @@ def show(
     full: bool = typer.Option(False, "--full", help="Show whole values instead of cutting them at 60 characters."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
         help="Decode each connection's pending data into wire messages; list every node a transaction read."),
-    lenient: bool = typer.Option(False, "--lenient", help=LENIENT_HELP),
+    strict: bool = strict_option(),
+    lenient: bool = lenient_option(),
     summary: bool = typer.Option(True, "--summary/--no-summary",
         help="Print the summary (format, records, connections, watches, quotas, transactions) before the tree."),
 ) -> None:
@@ -86,14 +85,25 @@ def show(
     names), [duplicate-path]/[duplicate-record], [undeclared-tx C:T ...].
     Special nodes (@releaseDomain, @introduceDomain) are listed apart."""
     key = parse_tx(tx) if tx is not None else None
+    policy = read_policy(strict, lenient)
+    from xsdump.render.show import Options
+
     _run(dump, Options(perms=perms, full=full, verbose=verbose), path, depth, domid, key, transactions, fmt,
-         as_json, summary, lenient)
+         as_json, summary, policy)
+
+
+COMMAND = show
 
 
 @handle_errors
-def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary, lenient) -> int:
-    items = read_input(dump, lenient)
-    loaded = load(items, tx=key, digest=transactions or key is not None)
+def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary, policy) -> int:
+    from xsdump.analysis.tree import TreeView, load, normalise_path
+    from xsdump.render.escape import escape_text
+    from xsdump.render.show import json_chunks, plain_lines, render_rich
+
+    findings: list = []
+    items = read_input(dump, policy, findings.append)
+    loaded = load(items, tx=key, digest=transactions or key is not None, findings=findings)
     state = loaded.state
     if key is not None and key not in state.transactions:
         keys = list(state.transactions)
@@ -110,13 +120,12 @@ def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summar
     if as_json:
         write_lines(json_chunks(loaded, name, opts, view, transactions=transactions))
         return ExitCode.OK
-    console = out_console()
     if fmt is None:
-        fmt = Format.rich if console.is_terminal else Format.plain
+        fmt = Format.rich if env().stdout_terminal else Format.plain
     if fmt is Format.plain:
         write_lines(_encoded(plain_lines(loaded, name, opts, view, summary=summary, transactions=transactions)))
     else:
-        render_rich(console, loaded, name, opts, view, summary=summary, transactions=transactions)
+        render_rich(out_console(), loaded, name, opts, view, summary=summary, transactions=transactions)
     return ExitCode.OK
 
 

@@ -1,4 +1,10 @@
-"""What every command shares: error handling, consoles, progress, options."""
+"""What every command shares: error handling, consoles, progress, options.
+
+Streams, consoles, TTY and colour decisions and progress all come from the
+command's :class:`~xsdump.cli.env.Environment` (:func:`env`); nothing here
+reads ``sys.stdout``, ``sys.stderr`` or ``isatty()``.  Nothing heavy is
+imported at module level: rich is imported by the consoles on first use.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,17 @@ import contextlib
 import errno
 import functools
 import os
-import sys
 import tempfile
 import traceback
-from typing import Callable, Iterable, Iterator, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVar
 
 import typer
-from rich.console import Console
 
+from xsdump.cli.env import Environment, current
 from xsdump.errors import DumpError, EncodeError, ExitCode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
 
 T = TypeVar("T")
 
@@ -44,8 +52,7 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
             raise fail(str(e)) from None
         except BrokenPipeError:
             # The reader of our output went away (| head): not an error of ours.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            _silence_stdout(env())
             raise typer.Exit(int(ExitCode.OK)) from None
         except KeyboardInterrupt:
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
@@ -63,14 +70,61 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
     return wrapper
 
 
-LENIENT_HELP = ("Skip what `xsdump check` would skip (undecodable records, garbage up to the next "
-                "record boundary, bytes after END) and say so on stderr, instead of stopping.")
+def _silence_stdout(environment: Environment) -> None:
+    """Point standard output's descriptor at /dev/null, so that flushing
+    what is still buffered (at exit) does not fail a second time."""
+    try:
+        fd = environment.stdout_binary.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
-def out_console() -> Console:
+def env() -> Environment:
+    """The environment of the running command."""
+    return current()
+
+
+# --- read policies: --strict and --lenient on every command that reads dumps ---
+
+STRICT_HELP = "Read the design document's layout only: refuse daemon writer dialects."
+LENIENT_HELP = ("Also read past damage, keeping each damaged stretch as an opaque record, "
+                "and say so on stderr.")
+
+
+def strict_option():
+    return typer.Option(False, "--strict", help=STRICT_HELP)
+
+
+def lenient_option():
+    return typer.Option(False, "--lenient", help=LENIENT_HELP)
+
+
+def accepts(fn: Callable, parameter: str) -> bool:
+    """Whether ``fn`` takes a keyword argument called ``parameter``."""
+    import inspect
+
+    try:
+        return parameter in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def read_policy(strict: bool, lenient: bool) -> str:  # noqa: FBT001
+    """The read policy of ``read_dump`` for the two flags (exit 2 if both)."""
+    if strict and lenient:
+        raise fail("--strict and --lenient cannot be used together", ExitCode.ERROR)
+    return "strict" if strict else "lenient" if lenient else "default"
+
+
+def out_console() -> "Console":
     """Standard output: colour only on a terminal; NO_COLOR and FORCE_COLOR
-    are honoured (rich reads both)."""
-    console = Console(highlight=False, soft_wrap=True, emoji=False)
+    are honoured (see :class:`~xsdump.cli.env.Environment`)."""
+    console = env().stdout_console
     # rich exits 1 itself when the reader of a pipe goes away (| head);
     # let handle_errors treat that as the end of the output (exit 0).
     console.on_broken_pipe = _reader_went_away
@@ -85,21 +139,24 @@ def warn(message: str) -> None:
     err_console().print(f"xsdump: warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
-def read_input(dump: str, lenient: bool = False):  # noqa: FBT001
-    """The records of ``dump`` (either format), with a progress bar on a
-    terminal; with ``lenient``, damage is skipped with a warning."""
+def read_input(dump: str, policy: str = "default", on_finding=None):
+    """The records of ``dump`` (either format; ``-`` is standard input),
+    with a progress bar on a terminal, read with the policy of
+    :func:`read_policy`; what the lenient policy reads past is said on stderr;
+    ``on_finding`` receives what the reader finds (for the fold)."""
     from xsdump.codec.dump import read_dump
 
-    return with_progress(read_dump(dump, policy="lenient" if lenient else "default", warn=warn),
+    source, name = env().input(dump)
+    return with_progress(read_dump(source, name=name, policy=policy, warn=warn, on_finding=on_finding),
                          input_size(dump), "reading")
 
 
-def err_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+def err_console() -> "Console":
+    return env().stderr_console
 
 
 def binary_stdout():
-    return sys.stdout.buffer
+    return env().stdout_binary
 
 
 def write_lines(lines: Iterable[bytes]) -> None:
@@ -139,7 +196,7 @@ def write_output(chunks: Iterable[bytes], output: Optional[str]) -> None:
 def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterator[T]:
     """Pass items through, showing a progress bar on stderr (by ``offset``)
     when stderr is a terminal and the input size is known."""
-    if not total or not sys.stderr.isatty():
+    if not env().shows_progress(total):
         yield from items
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -157,7 +214,7 @@ def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterat
 def source_progress(src, what: str):
     """A progress bar on stderr (when it is a terminal) following how much of
     ``src`` has been read, for work that yields little as it goes."""
-    if not src.size or not sys.stderr.isatty():
+    if not env().shows_progress(src.size):
         yield
         return
     import threading

@@ -48,6 +48,7 @@ from typing import Iterator, NamedTuple, Optional
 from xsdump.errors import DumpError
 from xsdump.render.escape import escape_bytes, preview
 from xsdump.model.records import (
+    Damaged,
     DOMID_INVALID,
     ConnectionData,
     End,
@@ -391,7 +392,7 @@ def read_text_dump(src: Source, lenient: bool = False, warn=None) -> Iterator[It
                 yield held[0]
                 held = None
             keyword = line.body.split(b",", 1)[0]
-            _bad(src, line, str(e), escape_bytes(keyword) if keyword in _KEYWORDS else None, lenient, warn)
+            yield _bad(src, line, str(e), escape_bytes(keyword) if keyword in _KEYWORDS else None, lenient, warn)
             continue
         kw, values = parsed.keyword, parsed.values
         text = None if not parsed.ignored and render_line(kw, values) == line.body else line.body
@@ -417,9 +418,9 @@ def read_text_dump(src: Source, lenient: bool = False, warn=None) -> Iterator[It
             conn_id = sockets.get(-ident) if ident < 0 else domains.get(ident)
             if conn_id is None:
                 what = f"socket fd {-ident}" if ident < 0 else f"domain {ident}"
-                _bad(src, line, f"watch for connection {ident} ({what}), which no earlier "
-                     f"{'socket' if ident < 0 else 'dom'} line declares (oxenstored ignores it)",
-                     "watch", lenient, warn)
+                yield _bad(src, line, f"watch for connection {ident} ({what}), which no earlier "
+                           f"{'socket' if ident < 0 else 'dom'} line declares (oxenstored ignores it)",
+                           "watch", lenient, warn)
                 continue
             yield WatchData(conn_id, decode_text(path), decode_text(token),
                             line.offset, line.size, _layout(text, line.eol))
@@ -478,10 +479,13 @@ class SkippedLine(str):
     offset: int = 0
 
 
-def _bad(src: Source, line: _Line, message: str, keyword: Optional[str], lenient: bool, warn) -> None:
+def _bad(src: Source, line: _Line, message: str, keyword: Optional[str], lenient: bool, warn) -> Damaged:
+    """A line oxenstored would not load: an error, or (``lenient``) the
+    line kept whole as a :class:`Damaged` record after a warning."""
     if not lenient:
         raise DumpError(message, file=src.name, line=line.number, offset=line.offset, record_type=keyword)
     if warn is not None:
         skipped = SkippedLine(f"{src.name}: line {line.number}: {message}; line skipped")
         skipped.line, skipped.offset = line.number, line.offset
         warn(skipped)
+    return Damaged(line.body + line.eol, "text-line", line.offset, line.size)

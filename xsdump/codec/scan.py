@@ -315,11 +315,11 @@ class Scanner:
     def run(self) -> Iterator:
         """The header, then records (and, with the ``check`` policy, findings)."""
         header, found = self.header()
+        if header is None and self.policy != "check":  # not a stream at all: nothing to read past
+            raise self.refusal(found[0])
         for f in found:
             yield from self.handle(f)
         if header is None:
-            if self.policy != "check":
-                raise self.refusal(found[0])
             return
         self.pending.clear()  # a damaged header is kept whole in Header.raw
         yield header

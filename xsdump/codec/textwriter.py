@@ -22,6 +22,7 @@ from xsdump.render.escape import escape_text
 from xsdump.codec.format import record_type_of
 from xsdump.codec.oxenstored import MAGIC, PERM_LETTERS, SOURCE_FORMAT, LineError, parse_line, render_line, text_layout
 from xsdump.model.records import (
+    Damaged,
     DOMID_INVALID,
     WATCH_DEPTH_UNLIMITED,
     ConnectionData,
@@ -76,7 +77,7 @@ class TextWriter:
         if kind is NodeData:
             return spelled("store", self._node_values(record), text, eol)
         if kind is WatchData or kind is WatchDataExtended:
-            if kind is WatchDataExtended and record.depth != WATCH_DEPTH_UNLIMITED:
+            if kind is WatchDataExtended and record.depth not in (None, WATCH_DEPTH_UNLIMITED):
                 raise EncodeError(f"watch {escape_text(record.wpath)} has depth {record.depth}: "
                                   "the text format has no watch depth")
             ident = self.watch_ids.get(record.conn_id)
@@ -90,6 +91,8 @@ class TextWriter:
             return self._global(record, layout)
         if kind is End:
             return b""
+        if kind is Damaged:  # a line the lenient reader could not read, as it was
+            return record.data
         _, name = record_type_of(record)
         raise EncodeError(f"{name} records have no place in an oxenstored text dump")
 

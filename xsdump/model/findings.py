@@ -211,6 +211,11 @@ _ENTRIES = [
          "A second DOMAIN_DATA for one domain.",
          "domain.c read_state_domain: the second record's quota values overwrite the first's.",
          "DOMAIN_DATA for domain 1 twice."),
+    Code("duplicate-global", _E, "references",
+         "A second GLOBAL_DATA or GLOBAL_QUOTA_DATA record.",
+         "lu.c lu_read_state: a second GLOBAL_DATA sets the sockets again; domain.c read_state_glb_quota: "
+         "the later quota values win.",
+         "GLOBAL_DATA twice."),
     Code("duplicate-path", _E, "references",
          "A second committed NODE_DATA for one path.",
          "core.c read_state_node: the parent gets the child name twice, then hashtable_add fails with "

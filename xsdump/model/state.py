@@ -7,12 +7,14 @@ kept per transaction only when asked (``keep_transaction_nodes``); reports
 that only need counts can leave them out and stay bounded by the committed
 tree.
 
-Broken structure is recorded, never fatal: a committed node whose parent is
-not known yet, a second committed record for a path, a second connection with
-one conn-id, a second DOMAIN_DATA for one domain or a second GLOBAL_DATA or
-GLOBAL_QUOTA_DATA (the last one is kept), transaction records for an
-undeclared transaction.  Each becomes an :class:`Anomaly` that reports count
-and show.
+Broken structure is recorded, never fatal: a second committed record for a
+path keeps the first, a second connection with one conn-id the first, a second
+DOMAIN_DATA, GLOBAL_DATA or GLOBAL_QUOTA_DATA the last.  What is wrong is said
+once, in the check catalogue's words: the fold runs the
+:class:`~xsdump.model.validate.Validator` on every record and takes the
+findings the reader made as it read (dialects, damage); each becomes an
+:class:`Anomaly` whose ``kind`` is the catalogue code, so ``show``, ``diff``
+and ``check`` name one problem alike.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Union
 
-from xsdump.render.escape import escape_text
 from xsdump.codec.format import record_type_of
+from xsdump.model.findings import Finding
+from xsdump.model.paths import depth, parent_path  # noqa: F401 - where the fold's users find them
 from xsdump.model.records import (
     ConnectionData,
+    Damaged,
     DomainData,
     End,
     GlobalData,
@@ -37,26 +41,21 @@ from xsdump.model.records import (
     WatchData,
     WatchDataExtended,
 )
+from xsdump.model.validate import Validator
 
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
 
-# Anomaly kinds
-ORPHAN = "orphan"  # committed node whose parent is neither earlier nor the root
-DUPLICATE_PATH = "duplicate-path"
-DUPLICATE_CONNECTION = "duplicate-connection"
-DUPLICATE_TRANSACTION = "duplicate-transaction"
-UNDECLARED_TRANSACTION = "undeclared-transaction"
-UNKNOWN_CONNECTION = "unknown-connection"
-DUPLICATE_DOMAIN = "duplicate-domain"  # a second DOMAIN_DATA for one domid: the last one is kept
-DUPLICATE_GLOBAL = "duplicate-global"  # a second GLOBAL_DATA or GLOBAL_QUOTA_DATA: the last one is kept
-
-
 @dataclass(frozen=True)
 class Anomaly:
+    """One finding about the dump: ``kind`` is its check-catalogue code;
+    ``record`` the record it concerns (``None`` for what the reader found
+    between records); ``offset`` where it is."""
+
     kind: str
     message: str
     record: object
+    offset: Optional[int] = None
 
 
 @dataclass
@@ -94,24 +93,11 @@ class DumpState:
     anomalies: list[Anomaly] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)  # records by type name
     end: Optional[End] = None
-    _children: Optional[dict[str, list[str]]] = None
 
     @property
     def special_nodes(self) -> dict[str, NodeData]:
         """``@releaseDomain``, ``@introduceDomain`` and other ``@`` paths."""
         return {p: n for p, n in self.nodes.items() if p.startswith("@")}
-
-    def children(self, path: str) -> list[str]:
-        """Paths of the committed children of ``path``, sorted by name."""
-        if self._children is None:
-            index: dict[str, list[str]] = defaultdict(list)
-            for p in self.nodes:
-                if p.startswith("/") and p != "/":
-                    index[parent_path(p)].append(p)
-            for kids in index.values():
-                kids.sort()
-            self._children = index
-        return self._children.get(path, [])
 
     def transaction(self, conn_id: int, tx_id: int) -> Transaction:
         key = (conn_id, tx_id)
@@ -121,100 +107,64 @@ class DumpState:
         return tx
 
 
-def parent_path(path: str) -> str:
-    """``/a/b`` -> ``/a``; ``/a`` -> ``/``."""
-    cut = path.rstrip("/").rfind("/")
-    return "/" if cut <= 0 else path[:cut]
-
-
-def depth(path: str) -> int:
-    """``/`` is 0, ``/local`` 1, ``/local/domain`` 2."""
-    stripped = path.strip("/")
-    return 0 if not stripped else stripped.count("/") + 1
-
-
-def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True) -> DumpState:
-    """Fold a record stream (header first) into a :class:`DumpState`."""
+def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True,
+               findings: Optional[list[Finding]] = None) -> DumpState:
+    """Fold a record stream (header first) into a :class:`DumpState`.
+    ``findings``: the list the reader fills as it reads
+    (``read_dump(..., on_finding=findings.append)``); they join the
+    anomalies in stream order."""
     it = iter(items)
     header = next(it)
     state = DumpState(header)
-    for record in it:
-        _, name = record_type_of(record)
-        state.counts[name] += 1
+    validator = Validator(header)
+    check = validator.record
+    counts, anomalies = state.counts, state.anomalies
+    found = findings if findings is not None else []
+    _take_findings(anomalies, found)
+    for index, record in enumerate(it):
+        counts[record_type_of(record)[1]] += 1
         add_record(state, record, keep_transaction_nodes)
+        if found:
+            _take_findings(anomalies, found)
+        for f in check(index, record):
+            anomalies.append(Anomaly(f.code, f.message, record, f.offset))
+    _take_findings(anomalies, found)
+    anomalies.extend(Anomaly(f.code, f.message, None, f.offset) for f in validator.finish())
     return state
+
+
+def _take_findings(anomalies: list[Anomaly], found: list[Finding]) -> None:
+    anomalies.extend(Anomaly(f.code, f.message, None, f.offset) for f in found)
+    found.clear()
 
 
 def add_record(state: DumpState, record, keep_transaction_nodes: bool = True) -> None:
     kind = type(record)
     if kind is NodeData:
         if record.conn_id == 0:
-            _add_committed(state, record)
+            if record.path not in state.nodes:
+                state.nodes[record.path] = record
         else:
-            tx = state.transactions.get((record.conn_id, record.tx_id))
-            if tx is None or not tx.declared:
-                if tx is None:
-                    state.anomalies.append(Anomaly(
-                        UNDECLARED_TRANSACTION,
-                        f"node records for transaction conn={record.conn_id} tx={record.tx_id}, "
-                        "which no earlier TRANSACTION_DATA declares", record))
-                tx = state.transaction(record.conn_id, record.tx_id)
+            tx = state.transaction(record.conn_id, record.tx_id)
             tx.n_records += 1
             tx.n_bytes += record.size
             if keep_transaction_nodes:
                 tx.nodes.append(record)
     elif kind is WatchData or kind is WatchDataExtended:
-        if record.conn_id not in state.connections:
-            state.anomalies.append(Anomaly(UNKNOWN_CONNECTION,
-                                           f"watch for conn-id {record.conn_id}, which no earlier CONNECTION_DATA declares",
-                                           record))
         state.watches[record.conn_id].append(record)
     elif kind is ConnectionData:
-        if record.conn_id in state.connections:
-            state.anomalies.append(Anomaly(DUPLICATE_CONNECTION, f"second connection with conn-id {record.conn_id}", record))
-        else:
-            state.connections[record.conn_id] = record
+        state.connections.setdefault(record.conn_id, record)
     elif kind is TransactionData:
-        key = (record.conn_id, record.tx_id)
-        if record.conn_id not in state.connections:
-            state.anomalies.append(Anomaly(UNKNOWN_CONNECTION,
-                                           f"transaction for conn-id {record.conn_id}, which no earlier CONNECTION_DATA declares",
-                                           record))
-        if key in state.transactions and state.transactions[key].declared:
-            state.anomalies.append(Anomaly(DUPLICATE_TRANSACTION,
-                                           f"transaction conn={record.conn_id} tx={record.tx_id} declared twice", record))
-        else:
-            state.transaction(*key).record = record
+        tx = state.transaction(record.conn_id, record.tx_id)
+        if not tx.declared:
+            tx.record = record
     elif kind is GlobalData:
-        if state.global_data is not None:
-            state.anomalies.append(Anomaly(DUPLICATE_GLOBAL, "second GLOBAL_DATA; it replaces the first", record))
         state.global_data = record
     elif kind is GlobalQuotaData:
-        if state.global_quota is not None:
-            state.anomalies.append(Anomaly(DUPLICATE_GLOBAL, "second GLOBAL_QUOTA_DATA; it replaces the first",
-                                           record))
         state.global_quota = record
     elif kind is DomainData:
-        if record.domid in state.domains:
-            # domain.c read_state_domain: the second record's quota values
-            # overwrite the first's.
-            state.anomalies.append(Anomaly(DUPLICATE_DOMAIN,
-                                           f"second DOMAIN_DATA for domain {record.domid}; it replaces the first",
-                                           record))
-        state.domains[record.domid] = record
-    elif kind is UnknownRecord:
+        state.domains[record.domid] = record  # domain.c read_state_domain: the later values win
+    elif kind is UnknownRecord or kind is Damaged:
         state.unknown.append(record)
     elif kind is End:
         state.end = record
-
-
-def _add_committed(state: DumpState, record: NodeData) -> None:
-    path = record.path
-    if path in state.nodes:
-        state.anomalies.append(Anomaly(DUPLICATE_PATH, f"second committed record for {escape_text(path)}", record))
-        return
-    parent = parent_path(path)
-    if path.startswith("/") and parent != "/" and parent not in state.nodes:
-        state.anomalies.append(Anomaly(ORPHAN, f"parent of {escape_text(path)} is not known before it", record))
-    state.nodes[path] = record
-    state._children = None

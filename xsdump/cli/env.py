@@ -1,0 +1,350 @@
+"""The environment a command runs in, as one object (like httpie's
+``Environment``): the standard streams, whether they are terminals, colour,
+terminal width and progress bars.
+
+Commands never look at ``sys.stdout``, ``sys.stderr`` or ``isatty()``
+themselves: they ask :func:`current`, which is the environment given to
+:func:`xsdump.cli.run` or, for a normal run, one made from the process's
+streams and ``os.environ`` when the command starts.  Tests build an
+:class:`Environment` with their own streams and TTY answers and run any
+command in-process::
+
+    out = io.BytesIO()
+    code = xsdump.cli.run(["show", "samples/host.xsd"],
+                          env=Environment(stdout=out, stdout_isatty=True))
+
+The decisions follow what rich itself would decide for the same streams
+and variables: a stream is treated as a terminal when it is a TTY, or when
+``FORCE_COLOR`` is set non-empty (``TTY_COMPATIBLE=0``/``1`` overrides
+both); a terminal gets colour unless ``TERM`` is dumb; ``NO_COLOR`` (any
+non-empty value) takes the colours away but keeps bold, dim and the layout
+of a terminal.  Progress bars are drawn on standard error only when it is
+a real TTY and the size of the input is known.
+
+Importing this module imports neither rich nor anything else heavy: the
+consoles are made on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import sys
+from contextvars import ContextVar
+from typing import IO, TYPE_CHECKING, BinaryIO, Iterator, Mapping, Optional, TextIO
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+_UNSET = object()
+
+# The rich colour system for a TERM suffix (as rich's _TERM_COLORS).
+_TERM_COLOURS = {"kitty": "256", "256color": "256", "16color": "standard"}
+
+
+class _Unusable(io.RawIOBase):
+    """A standard stream the process does not have (its descriptor was
+    closed, ``>&-``): every use fails with EBADF, which the commands report
+    as any other I/O error."""
+
+    def __init__(self, what: str, mode: str):
+        super().__init__()
+        self.what = what
+        self.mode = mode
+
+    def readable(self) -> bool:
+        return "r" in self.mode
+
+    def writable(self) -> bool:
+        return "w" in self.mode
+
+    def isatty(self) -> bool:
+        return False
+
+    def _fail(self, *args):
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF), self.what)
+
+    readinto = write = fileno = _fail
+
+
+class _Discard(io.TextIOBase):
+    """Standard error when the process has none: messages go nowhere (as
+    Python's own ``print(file=None)``)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        return len(s)
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _is_binary(stream) -> bool:
+    return isinstance(stream, (io.RawIOBase, io.BufferedIOBase)) or (
+        not isinstance(stream, io.TextIOBase) and not hasattr(stream, "encoding"))
+
+
+class _TextLayer(io.TextIOWrapper):
+    """Text written straight through to a caller's binary stream, which is
+    left open when this layer goes away."""
+
+    def close(self) -> None:
+        pass
+
+
+def _text_over(binary: BinaryIO, encoding: str, errors: str) -> TextIO:
+    return _TextLayer(binary, encoding=encoding, errors=errors, write_through=True)
+
+
+class Environment:
+    """Everything a command may know about where it runs.
+
+    Every argument is optional; what is not given comes from the process
+    (``sys.stdin``/``sys.stdout``/``sys.stderr``, ``os.environ``, the
+    terminal size) at the time the object is made.
+
+    ``stdin``: a binary stream.  ``stdout``: a binary stream, or a text
+    stream with a ``buffer`` (like ``sys.stdout``); binary output goes to
+    the binary stream and text output (rich) to a UTF-8 text layer over it
+    unless a text stream was given.  ``stderr``: a text stream, or a binary
+    one (then written as UTF-8).  ``*_isatty`` answer whether each stream is
+    a TTY (default: ask the stream).  ``environ``: the variables that decide
+    colour and width (NO_COLOR, FORCE_COLOR, TTY_COMPATIBLE, TTY_INTERACTIVE,
+    TERM, COLORTERM, COLUMNS).  ``width``: the terminal width (default:
+    COLUMNS, else the terminal's, else 80).
+    """
+
+    def __init__(
+        self,
+        *,
+        stdin: Optional[IO] = _UNSET,  # type: ignore[assignment]
+        stdout: Optional[IO] = _UNSET,  # type: ignore[assignment]
+        stderr: Optional[IO] = _UNSET,  # type: ignore[assignment]
+        stdin_isatty: Optional[bool] = None,
+        stdout_isatty: Optional[bool] = None,
+        stderr_isatty: Optional[bool] = None,
+        environ: Optional[Mapping[str, str]] = None,
+        width: Optional[int] = None,
+        encoding: str = "utf-8",
+    ):
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+
+        if stdin is _UNSET:
+            stdin = getattr(sys.stdin, "buffer", sys.stdin) if sys.stdin is not None else None
+        if stdin is None:
+            stdin = _Unusable("standard input", "r")
+        elif not _is_binary(stdin):
+            stdin = stdin.buffer
+        self.stdin: BinaryIO = stdin  # type: ignore[assignment]
+
+        if stdout is _UNSET:
+            stdout = sys.stdout
+        if stdout is None:
+            stdout = _Unusable("standard output", "w")
+        if _is_binary(stdout):
+            self.stdout_binary: BinaryIO = stdout  # type: ignore[assignment]
+            self.stdout: TextIO = _text_over(stdout, encoding, "strict")  # type: ignore[arg-type]
+        else:
+            if getattr(stdout, "buffer", None) is None:
+                raise TypeError("stdout: give a binary stream, or a text stream with a buffer")
+            self.stdout = stdout  # type: ignore[assignment]
+            self.stdout_binary = stdout.buffer  # type: ignore[union-attr]
+
+        if stderr is _UNSET:
+            stderr = sys.stderr
+        if stderr is None:
+            stderr = _Discard()
+        elif _is_binary(stderr):
+            stderr = _text_over(stderr, encoding, "backslashreplace")  # type: ignore[arg-type]
+        self.stderr: TextIO = stderr  # type: ignore[assignment]
+
+        self.stdin_isatty = _isatty(self.stdin) if stdin_isatty is None else stdin_isatty
+        self.stdout_isatty = _isatty(stdout) if stdout_isatty is None else stdout_isatty
+        self.stderr_isatty = _isatty(self.stderr) if stderr_isatty is None else stderr_isatty
+        self._width = width
+        self._consoles: dict = {}
+
+    # --- decisions -----------------------------------------------------------
+
+    def _terminal(self, isatty: bool) -> bool:
+        """Whether output to a stream with this TTY answer is treated as a
+        terminal (rich layout, colour unless NO_COLOR)."""
+        compatible = self.environ.get("TTY_COMPATIBLE", "")
+        if compatible in ("0", "1"):
+            return compatible == "1"
+        force = self.environ.get("FORCE_COLOR")
+        if force is not None:
+            return force != ""
+        return isatty
+
+    @property
+    def stdout_terminal(self) -> bool:
+        """Standard output is (or is forced to be treated as) a terminal."""
+        return self._terminal(self.stdout_isatty)
+
+    @property
+    def stderr_terminal(self) -> bool:
+        return self._terminal(self.stderr_isatty)
+
+    @property
+    def dumb_terminal(self) -> bool:
+        return self.environ.get("TERM", "").lower() in ("dumb", "unknown")
+
+    @property
+    def no_color(self) -> bool:
+        """NO_COLOR is set (non-empty): no colours, other styles stay."""
+        return self.environ.get("NO_COLOR", "") != ""
+
+    def _colour_system(self, terminal: bool) -> Optional[str]:
+        if not terminal or self.dumb_terminal:
+            return None
+        if self.environ.get("COLORTERM", "").strip().lower() in ("truecolor", "24bit"):
+            return "truecolor"
+        term = self.environ.get("TERM", "").strip().lower()
+        return _TERM_COLOURS.get(term.rpartition("-")[2], "standard")
+
+    @property
+    def stdout_colour_system(self) -> Optional[str]:
+        """The escape sequences standard output may carry: None (plain
+        text), standard, 256 or truecolor."""
+        return self._colour_system(self.stdout_terminal)
+
+    @property
+    def stderr_colour_system(self) -> Optional[str]:
+        return self._colour_system(self.stderr_terminal)
+
+    @property
+    def colour(self) -> bool:
+        """Standard output gets colours."""
+        return self.stdout_colour_system is not None and not self.no_color
+
+    @property
+    def stderr_colour(self) -> bool:
+        return self.stderr_colour_system is not None and not self.no_color
+
+    def _interactive(self, terminal: bool) -> bool:
+        interactive = self.environ.get("TTY_INTERACTIVE")
+        if interactive in ("0", "1"):
+            return interactive == "1"
+        return terminal and not self.dumb_terminal
+
+    @property
+    def width(self) -> int:
+        """The terminal width: the one given, else COLUMNS, else the
+        terminal's (of any of the three standard descriptors), else 80."""
+        if self._width is not None:
+            return self._width
+        columns = self.environ.get("COLUMNS")
+        if columns is not None and columns.isdigit():
+            return int(columns)
+        for fd in (0, 1, 2):
+            try:
+                size = os.get_terminal_size(fd).columns
+            except (AttributeError, ValueError, OSError):
+                continue
+            return size or 80
+        return 80
+
+    def shows_progress(self, total: Optional[int]) -> bool:
+        """Whether a progress bar is drawn for input of this size: only on a
+        standard error that is a TTY, and only when the size is known."""
+        return bool(total) and self.stderr_isatty
+
+    # --- consoles --------------------------------------------------------------
+
+    def _console(self, which: str) -> "Console":
+        console = self._consoles.get(which)
+        if console is None:
+            from rich.console import Console
+
+            terminal = self.stdout_terminal if which == "stdout" else self.stderr_terminal
+            console = Console(
+                file=self.stdout if which == "stdout" else self.stderr,
+                stderr=which == "stderr",
+                force_terminal=terminal,
+                force_interactive=self._interactive(terminal),
+                force_jupyter=False,
+                color_system=self._colour_system(terminal),
+                no_color=self.no_color,
+                width=self.width,
+                highlight=False,
+                soft_wrap=True,
+                emoji=False,
+            )
+            self._consoles[which] = console
+        return console
+
+    @property
+    def stdout_console(self) -> "Console":
+        """A rich console on standard output, with this environment's
+        terminal, colour and width decisions."""
+        return self._console("stdout")
+
+    @property
+    def stderr_console(self) -> "Console":
+        return self._console("stderr")
+
+    # --- inputs ----------------------------------------------------------------
+
+    def input(self, dump: str) -> tuple:
+        """What to read for the command-line argument ``dump`` and its
+        display name: ``-`` is this environment's standard input."""
+        if dump == "-":
+            return self.stdin, "<stdin>"
+        return dump, None
+
+    def __repr__(self) -> str:
+        return (f"Environment(stdout_isatty={self.stdout_isatty}, stderr_isatty={self.stderr_isatty}, "
+                f"colour={self.colour}, width={self.width})")
+
+
+# The environment given to xsdump.cli.run(), and the one of the command
+# running now (set when the top-level callback runs, reset when it ends).
+_injected: ContextVar[Optional[Environment]] = ContextVar("xsdump_injected_env", default=None)
+_active: ContextVar[Optional[Environment]] = ContextVar("xsdump_active_env", default=None)
+
+
+def current() -> Environment:
+    """The environment of the command that is running (made from the
+    process's streams if none is)."""
+    env = _active.get()
+    if env is None:
+        env = _injected.get() or Environment()
+        _active.set(env)
+    return env
+
+
+def activate():
+    """Start a command: the injected environment, or a fresh one from the
+    process as it is now.  Returns a function that ends it."""
+    token = _active.set(_injected.get() or Environment())
+    return lambda: _active.reset(token)
+
+
+@contextlib.contextmanager
+def injected(env: Environment) -> Iterator[Environment]:
+    """Run a command in ``env``.  What typer and click print themselves
+    (help, usage errors, --version) goes to ``sys.stdout``/``sys.stderr``,
+    so those point at the environment's streams meanwhile."""
+    token = _injected.set(env)
+    saved = sys.stdin, sys.stdout, sys.stderr
+    stdin = sys.stdin
+    if getattr(stdin, "buffer", None) is not env.stdin:
+        stdin = env.stdin if isinstance(env.stdin, _Unusable) else _TextLayer(env.stdin, encoding="utf-8")
+    sys.stdin, sys.stdout, sys.stderr = stdin, env.stdout, env.stderr  # type: ignore[assignment]
+    try:
+        yield env
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+        _injected.reset(token)

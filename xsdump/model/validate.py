@@ -1,0 +1,453 @@
+"""The record-level and cross-record checks, fed one record at a time.
+
+:class:`Validator` is the part of the fold of :mod:`xsdump.model.state` that
+names what is wrong with the records it sees, each finding with its
+check-catalogue code (:mod:`xsdump.model.findings`): references between
+records, the committed tree, values, pending wire data, each stated against
+the design document and against what C xenstored's reader
+(``tools/xenstored``: lu.c ``lu_read_state``, core.c ``read_state_node``,
+domain.c ``read_state_connection``/``read_state_domain``, watch.c
+``read_state_watch*``) would do with them.
+
+Memory: the sets the reference checks need (conn-ids, transactions, the
+committed paths, per-domain node counts), nothing per record otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+from xsdump.render.escape import escape_text
+from xsdump.model.findings import ERROR, WARNING, Finding, finding
+from xsdump.codec.format import record_type_of
+from xsdump.render.notation import perm_str
+from xsdump.model.records import (
+    ACCESS_READ,
+    ACCESS_WRITTEN,
+    DOMID_INVALID,
+    PERM_FLAG_STALE,
+    WATCH_DEPTH_UNLIMITED,
+    ConnectionData,
+    DomainData,
+    GlobalData,
+    GlobalQuotaData,
+    Header,
+    NodeData,
+    RingSpec,
+    SocketSpec,
+    TransactionData,
+    WatchData,
+    WatchDataExtended,
+)
+from xsdump.model.paths import parent_path
+from xsdump.model.wire import OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, split_messages
+from xsdump.codec.writer import encode_body
+
+PERM_CHARS = frozenset("rwbn")
+DOMID_FIRST_RESERVED = 0x7FF0  # xen/include/public/xen.h
+DOMID_ANY = 0x7FF5
+ACCESS_BITS = ACCESS_READ | ACCESS_WRITTEN
+
+# Quota names C xenstored knows (domain.c quota_adm), each also as soft-NAME,
+# and the ones docs/misc/xenstore.txt names for GET_QUOTA/SET_QUOTA.
+C_QUOTA_NAMES = ("nodes", "watches", "outstanding", "memory", "transactions", "transaction-nodes",
+                 "node-permissions", "path-max", "node-size")
+KNOWN_QUOTA_NAMES = frozenset(C_QUOTA_NAMES + tuple("soft-" + n for n in C_QUOTA_NAMES) + ("permissions",))
+
+# Where CONNECTION_DATA's pending data starts in the body: the length of a
+# body without data and without unique-id, taken from the declaration.
+CONN_DATA_OFFSET = len(encode_body(ConnectionData(1, 1, 0, SocketSpec(0)), "little", 2)[1])
+
+
+def _q(text: str) -> str:
+    return '"' + escape_text(text) + '"'
+
+
+def _more(entries: list) -> str:
+    return f" (and {len(entries) - 1} more entries like it in the record)" if len(entries) > 1 else ""
+
+
+def _domid_reserved(domid: int) -> bool:
+    return domid >= DOMID_FIRST_RESERVED
+
+
+class _Domain(NamedTuple):
+    nodes_quota: Optional[int]
+    offset: int
+    index: int
+
+
+class Validator:
+    """The record-level and cross-record checks, fed one record at a time."""
+
+    def __init__(self, header: Optional[Header] = None):
+        self.header = header or Header(2)
+        self.conns: dict[int, ConnectionData] = {}
+        self.ring_domids: dict[int, int] = {}  # domid -> conn-id
+        self.unique_ids: dict[int, int] = {}  # unique-id -> domid
+        self.txs: set[tuple[int, int]] = set()
+        self.tx_seen: set[tuple[int, int]] = set()  # transactions whose node records were reported
+        self.paths: set[str] = set()
+        self.owner_counts: dict[int, int] = {}  # domid -> committed nodes it owns
+        self.owner_first: dict[int, tuple[int, int]] = {}  # domid -> (offset, index) of its first node
+        self.domains: dict[int, _Domain] = {}
+        self.c_known_domains: set[int] = set()  # domains C xenstored's reader has created so far (with owners)
+        self.targets: list[tuple[int, int, int, int]] = []  # (tdomid, domid, offset, index)
+        self.acl_reported: set[int] = set()
+        self.global_seen = False
+        self.global_quota_seen = False
+        self.global_order_reported = False
+        self.default_nodes_quota: Optional[int] = None
+        self._dispatch = {
+            NodeData: self.node, ConnectionData: self.connection, WatchData: self.watch,
+            WatchDataExtended: self.watch, TransactionData: self.transaction, DomainData: self.domain,
+            GlobalQuotaData: self.global_quota, GlobalData: self.global_data,
+        }
+
+    def record(self, index: int, record) -> list[Finding]:
+        check = self._dispatch.get(type(record))
+        return check(index, record) if check else []
+
+    @staticmethod
+    def _at(record, index: int) -> dict:
+        return dict(offset=record.offset, index=index, record_type=record_type_of(record)[1])
+
+    # --- nodes ---------------------------------------------------------------
+
+    def node(self, index: int, r: NodeData) -> list[Finding]:
+        path = r.path
+        out: list[Finding] = []
+        if path[:1] == "/" and "\0" not in path and "//" not in path and (path[-1] != "/" or len(path) == 1):
+            shape_ok = True
+        else:
+            shape_ok = self._path_shape(path, r, index, out)
+        for perm in r.perms:
+            if perm.perm not in PERM_CHARS or perm.flags & ~PERM_FLAG_STALE:
+                self._perm_findings(index, r, out)
+                break
+        if r.conn_id == 0:
+            self._committed(index, r, shape_ok, out)
+        else:
+            self._tx_node(index, r, out)
+        return out
+
+    def _perm_findings(self, index: int, r: NodeData, out: list) -> None:
+        # One finding per code and record, naming the first offending entry:
+        # a damaged perm-count can make thousands of entries out of garbage.
+        path = _q(r.path)
+        chars = [perm for perm in r.perms if perm.perm not in PERM_CHARS]
+        flags = [perm for perm in r.perms if perm.flags & ~PERM_FLAG_STALE]
+        if chars:
+            perm = chars[0]
+            out.append(finding("perm-char", f"{path}: permission character {escape_text(perm.perm)} "
+                               f"(byte {ord(perm.perm):#04x}) for domain {perm.domid}{_more(chars)}; C xenstored "
+                               "restores it as n (no access)", **self._at(r, index)))
+        if flags:
+            perm = flags[0]
+            out.append(finding("perm-flags", f"{path}: permission flags {perm.flags:#04x} for domain "
+                               f"{perm.domid}{_more(flags)} (only 0x01, stale, is defined; C xenstored ignores the "
+                               "rest)", **self._at(r, index)))
+
+    def _path_shape(self, path: str, r: NodeData, index: int, out: list) -> bool:
+        ok = True
+        if "\0" in path:
+            out.append(finding("path-nul", f"path {_q(path)} holds a NUL byte; C xenstored restores the node as "
+                               f"{_q(path.split(chr(0), 1)[0])}", **self._at(r, index)))
+            ok = False
+        if path.startswith("/"):
+            if len(path) > 1 and path.endswith("/"):
+                out.append(finding("path-trailing-slash", f"path {_q(path)} ends in /; C xenstored would store a "
+                                   "node with an empty name that no request can reach", **self._at(r, index)))
+                ok = False
+            if "//" in path:
+                out.append(finding("path-empty-component", f"path {_q(path)} has an empty component; C xenstored "
+                                   "finds no parent for it: barf \"read parent error restoring node\"",
+                                   **self._at(r, index)))
+                ok = False
+        elif not path.startswith("@"):
+            what = ("reads a parent that does not exist: barf \"read parent error restoring node\""
+                    if "/" in path else "crashes in basename() (strrchr returns NULL)")
+            out.append(finding("path-not-absolute", f"path {_q(path)} is not absolute; C xenstored {what}",
+                               **self._at(r, index)))
+            ok = False
+        return ok
+
+    def _committed(self, index: int, r: NodeData, shape_ok: bool, out: list) -> None:
+        path = r.path
+        if not r.perms:
+            out.append(finding("node-no-perms", f"committed node {_q(path)} has no permissions; C xenstored's "
+                               "get_node_owner() reads perms[0] of an empty array", **self._at(r, index)))
+        if path in self.paths:
+            out.append(finding("duplicate-path", f"second committed record for {_q(path)}; C xenstored: "
+                               "barf \"write node error restoring node\"", **self._at(r, index)))
+            return
+        if shape_ok and path[:1] == "/" and len(path) > 1:
+            parent = parent_path(path)
+            if parent != "/" and parent not in self.paths:
+                out.append(finding("orphan-node", f"the parent {_q(parent)} of {_q(path)} is not earlier in the "
+                                   "stream; C xenstored: barf \"read parent error restoring node\"",
+                                   **self._at(r, index)))
+        paths = self.paths
+        paths.add(path)
+        if len(r.perms) > 1:
+            self._acl(index, r, out)
+        if r.perms:
+            domid = r.perms[0].domid
+            counts = self.owner_counts
+            if domid in counts:
+                counts[domid] += 1
+            else:
+                counts[domid] = 1
+                self.owner_first[domid] = (r.offset, index)
+
+    def _acl(self, index: int, r: NodeData, out: list) -> None:
+        unknown = []
+        for perm in r.perms[1:]:
+            domid = perm.domid
+            if perm.flags & PERM_FLAG_STALE or domid == DOMID_ANY or domid in self.c_known_domains \
+                    or domid in self.owner_counts or domid in self.acl_reported:
+                continue
+            self.acl_reported.add(domid)
+            unknown.append(perm)
+        if unknown:  # one finding per record, however many entries
+            perm = unknown[0]
+            out.append(finding("acl-domain-unknown", f"{_q(r.path)}: ACL entry {perm_str(perm)} names domain "
+                               f"{perm.domid}{_more(unknown)}, which C xenstored does not know at this point (no "
+                               "earlier ring connection, target or node owner): domain_adjust_node_perms marks it "
+                               "stale while restoring", **self._at(r, index)))
+
+    def _tx_node(self, index: int, r: NodeData, out: list) -> None:
+        key = (r.conn_id, r.tx_id)
+        if key not in self.tx_seen:
+            self.tx_seen.add(key)
+            if key not in self.txs:
+                if r.conn_id not in self.conns:
+                    out.append(finding("unknown-conn", f"node records for transaction conn={r.conn_id} tx={r.tx_id}, "
+                                       f"whose conn-id no earlier CONNECTION_DATA declares", **self._at(r, index)))
+                out.append(finding("undeclared-tx", f"node records for transaction conn={r.conn_id} tx={r.tx_id}, "
+                                   "which no earlier TRANSACTION_DATA declares", **self._at(r, index)))
+            out.append(finding("tx-node-as-committed", f"transaction conn={r.conn_id} tx={r.tx_id}, starting with "
+                               f"{_q(r.path)}: C xenstored's read_state_node ignores conn-id and tx-id and restores "
+                               "its node records as committed nodes", **self._at(r, index)))
+        if r.access & ~ACCESS_BITS:
+            out.append(finding("access-reserved", f"{_q(r.path)}: access {r.access:#x} has bits other than read "
+                               "(0x1) and written (0x2)", **self._at(r, index)))
+        if r.access == 0:
+            if r.perms or r.value:
+                what = " and ".join(filter(None, (f"{len(r.perms)} permissions" if r.perms else "",
+                                                  f"a {len(r.value)}-byte value" if r.value else "")))
+                out.append(finding("deleted-with-data", f"{_q(r.path)}: access 0 marks a deletion, but the record "
+                                   f"carries {what}", **self._at(r, index)))
+        elif not r.perms:
+            out.append(finding("node-no-perms", f"{_q(r.path)}: access {r.access:#x} (not a deletion) without "
+                               "permissions", **self._at(r, index)))
+
+    # --- connections, watches, transactions -------------------------------------
+
+    def connection(self, index: int, r: ConnectionData) -> list[Finding]:
+        out: list[Finding] = []
+        at = self._at(r, index)
+        if r.conn_id == 0:
+            out.append(finding("conn-id-zero", "conn-id 0 (the design requires a non-zero conn-id; "
+                               "NODE_DATA uses 0 for committed nodes)", **at))
+        if r.conn_id in self.conns:
+            out.append(finding("duplicate-conn", f"a second connection with conn-id {r.conn_id} (the first at "
+                               f"offset {self.conns[r.conn_id].offset:#x}); C xenstored attaches later records for "
+                               "it to the first", **at))
+        else:
+            self.conns[r.conn_id] = r._replace(in_data=b"", out_data=b"")
+        if r.conn_type not in (0, 1):
+            out.append(finding("conn-type-unknown", f"conn-type {r.conn_type}: C xenstored's read_state_connection "
+                               "restores anything but a socket as a shared ring", **at))
+        if r.fields & ~1:
+            out.append(finding("fields-reserved", f"fields {r.fields:#06x}: bits other than 0x0001 (unique-id) "
+                               "are reserved", **at))
+        spec = r.spec
+        if isinstance(spec, RingSpec):
+            self._ring(index, r, spec, out)
+        elif isinstance(spec, SocketSpec) and r.unique_id is not None:
+            out.append(finding("unique-id-socket", f"socket connection with unique-id {r.unique_id:#x}; C xenstored "
+                               "reads unique-id only for ring connections", **at))
+        self._pending(index, r, out)
+        return out
+
+    def _ring(self, index: int, r: ConnectionData, spec: RingSpec, out: list) -> None:
+        at = self._at(r, index)
+        if not self.global_seen and not self.global_order_reported:
+            self.global_order_reported = True
+            out.append(finding("global-order", f"ring connection for domain {spec.domid} before any GLOBAL_DATA; "
+                               "C xenstored sets up the event channel handle in read_state_global", **at))
+        if spec.domid in self.ring_domids:
+            out.append(finding("duplicate-ring-domid", f"a second ring connection for domain {spec.domid} (conn-id "
+                               f"{self.ring_domids[spec.domid]} was the first); C xenstored's introduce_domain puts "
+                               "both on one connection", **at))
+        else:
+            self.ring_domids[spec.domid] = r.conn_id
+        self.c_known_domains.add(spec.domid)
+        if _domid_reserved(spec.domid):
+            out.append(finding("domid-reserved", f"ring connection for reserved domid {spec.domid:#x}", **at))
+        if spec.tdomid != DOMID_INVALID:
+            if spec.tdomid == spec.domid:
+                out.append(finding("tdomid-self", f"domain {spec.domid} is its own target (tdomid {spec.tdomid})",
+                                   **at))
+            elif _domid_reserved(spec.tdomid):
+                out.append(finding("domid-reserved", f"domain {spec.domid}'s target is the reserved domid "
+                                   f"{spec.tdomid:#x} (DOMID_INVALID {DOMID_INVALID:#x} means none)", **at))
+            self.c_known_domains.add(spec.tdomid)
+            self.targets.append((spec.tdomid, spec.domid, r.offset, index))
+        if r.unique_id is not None:
+            other = self.unique_ids.get(r.unique_id)
+            if other is not None and other != spec.domid:
+                out.append(finding("unique-id-duplicate", f"unique-id {r.unique_id:#x} of domain {spec.domid} is "
+                                   f"also domain {other}'s; C xenstored's check_domains drops the connection of "
+                                   "the one the hypervisor does not know by it", **at))
+            else:
+                self.unique_ids[r.unique_id] = spec.domid
+
+    def _pending(self, index: int, r: ConnectionData, out: list) -> None:
+        at = self._at(r, index)
+        if r.out_resp_len > len(r.out_data):
+            out.append(finding("resp-len-overrun", f"out-resp-len {r.out_resp_len} is larger than the "
+                               f"{len(r.out_data)} bytes of output; C xenstored's read_state_buffered_data copies "
+                               f"{r.out_resp_len} bytes, past the record", **at))
+        if not r.in_data and not r.out_data:
+            return
+        order = self.header.byte_order
+        start = r.offset + 8 + CONN_DATA_OFFSET
+        sides = (("input", r.in_data, 0, start), ("output", r.out_data, r.out_resp_len, start + len(r.in_data)))
+        for side, data, lead, base in sides:
+            pieces = split_messages(data, order, min(lead, len(data)))
+            for n, piece in enumerate(pieces):
+                where = dict(offset=base + piece.offset, index=index, record_type="CONNECTION_DATA")
+                last = n == len(pieces) - 1
+                if isinstance(piece, Fragment):
+                    if side == "output" and not (lead and n == 0):
+                        out.append(finding("wire-overrun", f"conn {r.conn_id} output: {piece.why}; C xenstored's "
+                                           "read_state_buffered_data reads a whole header, past the record", **where))
+                    continue
+                if piece.op not in OPERATIONS:
+                    out.append(finding("wire-unknown-op", f"conn {r.conn_id} {side}: message with operation "
+                                       f"{piece.op} (req_id {piece.req_id}, len {piece.length}), which xs_wire.h "
+                                       "does not define", **where))
+                if piece.length > XENSTORE_PAYLOAD_MAX:
+                    out.append(finding("wire-oversized", f"conn {r.conn_id} {side}: {piece.op_name} message of len "
+                                       f"{piece.length}, above XENSTORE_PAYLOAD_MAX ({XENSTORE_PAYLOAD_MAX})",
+                                       **where))
+                if piece.partial and not (side == "input" and last):
+                    out.append(finding("wire-overrun", f"conn {r.conn_id} {side}: {piece.op_name} message of len "
+                                       f"{piece.length} has only {len(piece.payload)} payload bytes; C xenstored's "
+                                       f"read_state_buffered_data copies {piece.length}, past the record", **where))
+
+    def watch(self, index: int, r) -> list[Finding]:
+        out: list[Finding] = []
+        if r.conn_id not in self.conns:
+            out.append(finding("unknown-conn", f"watch {_q(r.wpath)} for conn-id {r.conn_id}, which no earlier "
+                               "CONNECTION_DATA declares; C xenstored: barf \"connection not found for read watch\"",
+                               **self._at(r, index)))
+        for what, text in (("wpath", r.wpath), ("token", r.token)):
+            if "\0" in text:
+                out.append(finding("watch-nul", f"watch {what} {_q(text)} holds a NUL byte; C xenstored restores "
+                                   f"it as {_q(text.split(chr(0), 1)[0])}", **self._at(r, index)))
+        if type(r) is WatchDataExtended and r.depth == WATCH_DEPTH_UNLIMITED:
+            out.append(finding("watch-ext-unlimited", f"watch {_q(r.wpath)} with depth 0xffff (unlimited): C "
+                               "xenstored writes such watches as WATCH_DATA and reads this as depth 65535",
+                               **self._at(r, index)))
+        return out
+
+    def transaction(self, index: int, r: TransactionData) -> list[Finding]:
+        out: list[Finding] = []
+        key = (r.conn_id, r.tx_id)
+        at = self._at(r, index)
+        if r.conn_id not in self.conns:
+            out.append(finding("unknown-conn", f"transaction tx={r.tx_id} for conn-id {r.conn_id}, which no earlier "
+                               "CONNECTION_DATA declares", **at))
+        if key in self.txs:
+            out.append(finding("duplicate-tx", f"transaction conn={r.conn_id} tx={r.tx_id} declared twice", **at))
+        self.txs.add(key)
+        out.append(finding("tx-dropped", f"pending transaction conn={r.conn_id} tx={r.tx_id}: C xenstored ignores "
+                           "TRANSACTION_DATA (lu.c: \"ignore transaction record\"); the transaction is lost", **at))
+        return out
+
+    # --- global data, quotas, domains -------------------------------------------
+
+    def global_data(self, index: int, r: GlobalData) -> list[Finding]:
+        out = self._second("GLOBAL_DATA", r, index, self.global_seen)
+        self.global_seen = True
+        return out
+
+    def _second(self, name: str, r, index: int, seen: bool) -> list[Finding]:
+        if not seen:
+            return []
+        return [finding("duplicate-global", f"a second {name}; it replaces the first", **self._at(r, index))]
+
+    def _quota_names(self, index: int, r, names) -> list[Finding]:
+        unknown = [n for n in names if n not in KNOWN_QUOTA_NAMES]
+        if not unknown:
+            return []
+        listed = ", ".join(_q(n) for n in unknown)
+        return [finding("quota-name-unknown", f"quota names unknown to C xenstored and to the protocol: {listed}; "
+                        "C xenstored's parse_quota_name ignores them", **self._at(r, index))]
+
+    def global_quota(self, index: int, r: GlobalQuotaData) -> list[Finding]:
+        out = self._second("GLOBAL_QUOTA_DATA", r, index, self.global_quota_seen)
+        self.global_quota_seen = True
+        for name, value in r.domain_quota:
+            if name == "nodes":
+                self.default_nodes_quota = value
+        return out + self._quota_names(index, r, r.names)
+
+    def domain(self, index: int, r: DomainData) -> list[Finding]:
+        out: list[Finding] = []
+        at = self._at(r, index)
+        if r.domid in self.domains:
+            out.append(finding("duplicate-domain", f"a second DOMAIN_DATA for domain {r.domid} (the first at offset "
+                               f"{self.domains[r.domid].offset:#x}); C xenstored applies both, the later values win",
+                               **at))
+        elif r.domid not in self.c_known_domains and r.domid not in self.owner_counts:
+            out.append(finding("domain-unknown", f"DOMAIN_DATA for domain {r.domid}, which no earlier ring connection, "
+                               "target or node owner names; C xenstored's read_state_domain: barf \"referenced "
+                               "domain not found\"", **at))
+        if self.header.version < 2 and r.features:
+            out.append(finding("features-in-v1", f"features {r.features:#x} in a version-1 stream (must be zero; "
+                               "C xenstored ignores them)", **at))
+        out += self._quota_names(index, r, r.names)
+        nodes = None
+        for name, value in r.quota:
+            if name == "nodes":
+                nodes = value
+        if r.domid not in self.domains:
+            self.domains[r.domid] = _Domain(nodes, r.offset, index)
+        return out
+
+    # --- after the last record ---------------------------------------------------------
+
+    def finish(self) -> list[Finding]:
+        out: list[Finding] = []
+        for domid, count in sorted(self.owner_counts.items()):
+            offset, index = self.owner_first[domid]
+            if domid not in self.ring_domids and domid not in self.domains:
+                out.append(finding(
+                    "owner-unknown",
+                    f"{count} committed node(s) owned by domain {domid}, which has no ring connection and no "
+                    "DOMAIN_DATA; C xenstored looks the domain up in the hypervisor while restoring and, if it is "
+                    "gone, barfs \"node accounting error restoring node\"",
+                    offset=offset, index=index, record_type="NODE_DATA"))
+            quota, where = self._nodes_quota(domid)
+            if domid != 0 and quota and count > quota:
+                out.append(finding(
+                    "quota-nodes-exceeded",
+                    f"domain {domid} owns {count} committed nodes, above its nodes quota {quota} ({where}); "
+                    "C xenstored restores them all and then refuses the domain new nodes",
+                    offset=offset, index=index, record_type="NODE_DATA"))
+        for tdomid, domid, offset, index in self.targets:
+            if tdomid not in self.ring_domids and not _domid_reserved(tdomid):
+                out.append(finding("tdomid-unknown", f"domain {domid}'s target domain {tdomid} has no ring connection "
+                                   "in the stream; C xenstored creates an empty domain for it", offset=offset,
+                                   index=index, record_type="CONNECTION_DATA"))
+        return out
+
+    def _nodes_quota(self, domid: int) -> tuple[Optional[int], str]:
+        dom = self.domains.get(domid)
+        if dom is not None and dom.nodes_quota is not None:
+            return dom.nodes_quota, f"DOMAIN_DATA at offset {dom.offset:#x}"
+        return self.default_nodes_quota, "the GLOBAL_QUOTA_DATA default"

@@ -1,0 +1,206 @@
+"""The report of ``xsdump show`` as lines of (text, rich style) pieces,
+shared by the plain renderer (which joins the text) and the rich one (which
+styles it): the summary, ``--transactions``, and the blocks of the tree.
+
+Everything from the dump goes through :mod:`xsdump.render.escape` here.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, Union
+
+from xsdump.analysis.tree import NOT_IN_DUMP, READ, Loaded, Row, TreeView, common_ancestor
+from xsdump.model.records import WatchDataExtended
+from xsdump.render.escape import escape_text
+from xsdump.render.listing import message_lines, quota_str
+from xsdump.render.notation import access_str, conn_str, depth_str, human_bytes, perms_str
+from xsdump.render.show_rows import TX_STYLES, Line, Options, name_text, value_text
+from xsdump.render.show_summary import Owner, Summary, TxEntry, Watch, transaction_entries
+
+# Read nodes listed one by one in --transactions when there are at most this many.
+READ_LIST_LIMIT = 10
+
+# A block of the report: lines, or a tree as (title or None, rows).
+Section = Union[list[Line], tuple[Optional[Line], Iterator[Row]]]
+
+
+def _heading(title: str, rest: str = "") -> Line:
+    return [(title, "bold"), (rest, "")]
+
+
+def _owner_text(owner: Owner) -> str:
+    if not owner.known:
+        return " (unknown connection)"
+    if owner.domid is not None:
+        return f" (domid {owner.domid})"
+    if owner.socket_fd is not None:
+        return f" (socket fd={owner.socket_fd})"
+    return ""
+
+
+# --- the summary -------------------------------------------------------------
+
+
+def format_text(summary: Summary) -> str:
+    if summary.source_format != "binary":
+        return f"{summary.source_format} text dump"
+    return f"binary migration stream, version {summary.version}, {summary.byte_order}-endian records"
+
+
+def summary_lines(summary: Summary, opts: Options) -> list[Line]:
+    counts = summary.counts
+    lines: list[Line] = [_heading("dump: ", escape_text(summary.dump)), _heading("format: ", format_text(summary))]
+    by_type = ", ".join(f"{kind} {n}" for kind, n in counts.records)
+    lines.append(_heading("records: ", f"{counts.total}" + (f" ({by_type})" if by_type else "")))
+    lines.append(_heading("nodes: ", f"{counts.committed} committed ({counts.committed - counts.special} in the tree, "
+                                     f"{counts.special} special), {counts.in_transactions} records in transactions"))
+    lines.extend(_connection_lines(summary, opts))
+    lines.extend(_quota_lines(summary))
+    lines.extend(_pending_lines(summary))
+    lines.extend(_anomaly_lines(summary))
+    return lines
+
+
+def _connection_lines(summary: Summary, opts: Options) -> list[Line]:
+    lines: list[Line] = [_heading("connections: ", str(len(summary.connections)))]
+    for conn, watches in summary.connections:
+        text = conn_str(conn)
+        if conn.unique_id is not None:
+            text += f" unique-id={conn.unique_id:#x}"
+        pending = f"pending in {len(conn.in_data)} B, out {len(conn.out_data)} B"
+        if conn.out_resp_len:
+            pending += f" ({conn.out_resp_len} B finish a response)"
+        lines.append([(f"  conn {conn.conn_id}", "bold"), (f"  {text}  {pending}  watches {len(watches)}", "")])
+        if opts.verbose:
+            lines.extend([(text, "dim")] for text in message_lines(conn, summary.byte_order, opts.width))
+        lines.extend(_watch_line(watch) for watch in watches)
+    if summary.stray_watches:
+        lines.append([("  watches of unknown connections", "bold red")])
+        lines.extend(_watch_line(w, with_conn=True) for w in summary.stray_watches)
+    return lines
+
+
+def _watch_line(watch: Watch, with_conn: bool = False) -> Line:
+    text = f"    watch {escape_text(watch.wpath)}  token {escape_text(watch.token)}"
+    if isinstance(watch, WatchDataExtended):
+        text += f"  depth {depth_str(watch.depth)}"
+    if with_conn:
+        text += f"  conn {watch.conn_id}"
+    return [(text, "")]
+
+
+def _quota_lines(summary: Summary) -> list[Line]:
+    gq = summary.global_quota
+    if gq is None:
+        lines = [_heading("quota: ", "no GLOBAL_QUOTA_DATA")]
+    else:
+        lines = [_heading("quota: ", f"per-domain defaults: {quota_str(gq.per_domain)}  global: {quota_str(gq.whole)}")]
+    for domain in summary.domains:
+        lines.append([(f"  domain {domain.domid}", "bold"),
+                      (f"  features={domain.features:#x}  {quota_str(domain.quota)}", "")])
+    return lines
+
+
+def _pending_lines(summary: Summary) -> list[Line]:
+    lines: list[Line] = [_heading("pending transactions: ", str(len(summary.pending)))]
+    for tx in summary.pending:
+        line: Line = [(f"  conn {tx.conn_id} tx {tx.tx_id}", "bold"),
+                      (f"{_owner_text(tx.owner)}  {tx.n_records} node records, {human_bytes(tx.n_bytes)}", "")]
+        if not tx.declared:
+            line.append(("  [undeclared]", "bold red"))
+        lines.append(line)
+    return lines
+
+
+def _anomaly_lines(summary: Summary) -> list[Line]:
+    by_kind = summary.anomaly_counts()
+    if not by_kind:
+        return [_heading("anomalies: ", "none")]
+    total = sum(by_kind.values())
+    lines: list[Line] = [[("anomalies: ", "bold"),
+                          (f"{total} (" + ", ".join(f"{k} {n}" for k, n in by_kind.items()) + ")", "bold red")]]
+    for a in summary.anomalies:
+        lines.append([(f"  {a.kind}", "red"), (f"  {a.message}  (record at {a.offset:#x})", "")])
+    if summary.not_in_dump:
+        lines.append([(f"  {NOT_IN_DUMP}", "red"),
+                      (f"  {summary.not_in_dump} ancestor path(s) no record names, "
+                       f"shown as [{NOT_IN_DUMP}] in the tree", "")])
+    return lines
+
+
+# --- transactions ------------------------------------------------------------
+
+
+def tx_title(entry: TxEntry) -> Line:
+    tx = entry.summary
+    counts = ", ".join(f"{state} {n}" for state, n in entry.counts) or "nothing"
+    line: Line = [(f"conn {tx.conn_id} tx {tx.tx_id}", "bold"),
+                  (f"{_owner_text(entry.owner)}  {tx.n_records} node records, "
+                   f"{human_bytes(tx.n_bytes)}: {counts}", "")]
+    if not tx.declared:
+        line.append(("  [undeclared]", "bold red"))
+    return line
+
+
+def transaction_lines(entries: list[TxEntry], opts: Options) -> list[Line]:
+    """``--transactions``: every pending transaction and what it touched.
+    Reads are listed one by one with ``-v`` or when there are few."""
+    lines: list[Line] = [_heading("transactions: ", str(len(entries)))]
+    for entry in entries:
+        lines.append(tx_title(entry))
+        touched = entry.summary.touched
+        reads = [p for p, mark in touched if mark.state == READ]
+        list_reads = opts.verbose or len(reads) <= READ_LIST_LIMIT
+        for path, mark in touched:
+            if mark.state == READ and not list_reads:
+                continue
+            lines.append([(f"  {mark.label:<14}", TX_STYLES.get(mark.state, "")), (f" {escape_text(path)}", "")])
+        if reads and not list_reads:
+            under = common_ancestor(reads)
+            where = f" under {escape_text(under)}" if under else ""
+            lines.append([(f"  {'read':<14}", TX_STYLES[READ]),
+                          (f" {len(reads)} nodes{where} (-v lists them)", "")])
+    return lines
+
+
+def undeclared_lines(loaded: Loaded, opts: Options) -> list[Line]:
+    """Node records of transactions no TRANSACTION_DATA declared."""
+    if not loaded.undeclared:
+        return []
+    lines: list[Line] = [[("records of undeclared transactions: ", "bold red"), (str(len(loaded.undeclared)), "")]]
+    for record in loaded.undeclared:
+        line: Line = [(f"  conn {record.conn_id} tx {record.tx_id}  {access_str(record.access, record.perms)}  ", ""),
+                      (name_text(record.path), "bold"),
+                      (' = "', ""), (value_text(record.value, opts), "green"), ('"', "")]
+        if opts.perms:
+            line.append((f"  ({perms_str(record.perms)})", "cyan"))
+        lines.append(line)
+    return lines
+
+
+# --- the whole report --------------------------------------------------------
+
+
+def sections(loaded: Loaded, summary: Optional[Summary], opts: Options, view: Optional[TreeView], *,
+             transactions: bool) -> Iterator[Section]:
+    """Blocks of the report in order: lists of lines, or (title, rows)
+    trees.  ``summary``: None without ``--summary``."""
+    if summary is not None:
+        yield summary_lines(summary, opts)
+    if transactions:
+        yield transaction_lines(transaction_entries(loaded, loaded.overlay), opts)
+        return
+    if view is None:
+        return
+    title = None
+    if view.overlay:
+        entries = transaction_entries(loaded, loaded.overlay)
+        if entries:
+            title = [("transaction view: ", "bold")] + tx_title(entries[0])
+    yield title, view.rows()
+    specials = list(view.special_rows())
+    if specials:
+        yield [("special nodes:", "bold")], iter(specials)
+    undeclared = undeclared_lines(loaded, opts)
+    if undeclared:
+        yield undeclared

@@ -1,0 +1,34 @@
+"""``xsdump show --format plain``: stable text without colour, one node a
+line, one space of indent per level below the shown root, in the spirit of
+``xenstore-ls``::
+
+    name = "value"  (n0,r5)  [read+written]  [orphan]  committed "old"
+
+Blocks (summary, tree, special nodes, ...) are separated by an empty line.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from xsdump.analysis.tree import Loaded, TreeView
+from xsdump.render.show_lines import sections
+from xsdump.render.show_rows import Options, plain, plain_row
+from xsdump.render.show_summary import Summary
+
+
+def report_lines(loaded: Loaded, summary: Optional[Summary], opts: Options, view: Optional[TreeView], *,
+                 transactions: bool = False) -> Iterator[str]:
+    """The whole report as text lines (without newlines)."""
+    for n, section in enumerate(sections(loaded, summary, opts, view, transactions=transactions)):
+        if n:
+            yield ""
+        if isinstance(section, list):
+            for line in section:
+                yield plain(line)
+        else:
+            title, rows = section
+            if title is not None:
+                yield plain(title)
+            for row in rows:
+                yield " " * row.level + plain_row(row, opts)
