@@ -62,3 +62,14 @@ def test_finding_codes_documented():
     for code, entry in CATALOGUE.items():
         roff_code = code.replace("-", "\\-")
         assert f'.BR {roff_code} " (" {entry.severity} )' in section, code
+
+
+def test_readme_maps_every_module_of_the_package():
+    import re
+
+    section = README[README.index("## Development"):]
+    named = set(re.findall(r"`(xsdump/[\w/]+\.py)`", section))
+    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "xsdump").rglob("*.py")
+               if p.name not in ("__init__.py", "__main__.py")}
+    assert not named - modules, f"the README's map names modules that do not exist: {sorted(named - modules)}"
+    assert not modules - named, f"modules missing from the README's map: {sorted(modules - named)}"
