@@ -267,15 +267,12 @@ def _compile_all() -> dict[str, dict[int, object]]:
     source = "\n\n".join(compiler.functions)
     namespace = dict(compiler.env)
     exec(compile(source, "<xsdump.codec.fastdecode generated>", "exec"), namespace)  # noqa: S102
-    global SOURCE
-    SOURCE = source
     return {
         order: {code: namespace[fn] for code, fn in names.items()}
         for order, names in entry_names.items()
     }
 
 
-SOURCE = ""
 DECODERS = _compile_all()
 """``DECODERS[byte_order][type_code]``: the compiled body decoder."""
 

@@ -394,7 +394,6 @@ _ENTRIES = [
 
 CATALOGUE: dict[str, Code] = {entry.code: entry for entry in _ENTRIES}
 CODES = tuple(CATALOGUE)
-CATEGORIES = ("header", "framing", "references", "tree", "values", "pending", "daemon")
 
 
 def catalogue_markdown() -> str:

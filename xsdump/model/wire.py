@@ -85,13 +85,3 @@ def split_messages(data: bytes, order: str, lead: int = 0) -> list[Piece]:
         pieces.append(Message(op, req_id, tx_id, length, body, p, len(body) < length))
         p += WIRE_HEADER_SIZE + len(body)
     return pieces
-
-
-def payload_words(payload: bytes) -> list[bytes]:
-    """A payload's NUL-separated arguments (a trailing NUL ends the last one)."""
-    if not payload:
-        return []
-    words = payload.split(b"\0")
-    if payload.endswith(b"\0"):
-        words.pop()
-    return words
