@@ -181,3 +181,13 @@ def test_mutated_samples_raise_only_dump_error(name, data):
     except DumpError:
         return
     assert encode_stream(items) == bytes(raw)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams())
+def test_compiled_json_converters_agree_with_the_field_rules(items):
+    from xsdump.codec.jsonio import record_to_json, reference_record_to_json
+
+    for record in read_bytes(encode_stream(items)):
+        compiled, reference = record_to_json(record), reference_record_to_json(record)
+        assert compiled == reference and list(compiled) == list(reference)

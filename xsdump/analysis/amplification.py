@@ -397,19 +397,27 @@ def _no_progress(items: Iterable[Item], what: str) -> Iterable[Item]:
 
 
 @contextlib.contextmanager
-def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "default") -> Iterator[Reopen]:
+def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "default",
+               warn: Optional[Callable[[str], None]] = None) -> Iterator[Reopen]:
     """A function that starts a fresh read of the dump each time it is called.
 
     A regular file is simply opened again.  Standard input (``-``), a path
     that is a pipe (``<(xz -dc dump.xz)``) and other streams that cannot seek
     are first copied to a temporary file (in ``$TMPDIR``), removed on exit,
-    so that the report can read them twice."""
+    so that the report can read them twice.  ``warn`` is told what the
+    lenient reader reads past, on the first read only."""
+    reads = []
+
+    def warn_first() -> Optional[Callable[[str], None]]:
+        reads.append(None)
+        return warn if len(reads) == 1 else None
+
     if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
         if _regular_file(source):
-            yield lambda: read_dump(source, name=name, policy=policy)
+            yield lambda: read_dump(source, name=name, policy=policy, warn=warn_first())
             return
         with open_source(source, name) as src, _spooled(src.file) as spool:
-            yield _reader(spool, 0, src.name, policy)
+            yield _reader(spool, 0, src.name, policy, warn_first)
         return
     if isinstance(source, (str, os.PathLike)):
         stream, name = sys.stdin.buffer, name or "<stdin>"
@@ -417,10 +425,10 @@ def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "de
         stream, name = source, name or getattr(source, "name", None) or "<stream>"
     if _seekable(stream):
         start = stream.tell()
-        yield _reader(stream, start, name, policy)
+        yield _reader(stream, start, name, policy, warn_first)
         return
     with _spooled(stream) as spool:
-        yield _reader(spool, 0, name, policy)
+        yield _reader(spool, 0, name, policy, warn_first)
 
 
 @contextlib.contextmanager
@@ -446,10 +454,10 @@ def _seekable(stream) -> bool:
         return False
 
 
-def _reader(stream, start: int, name: str, policy: str) -> Reopen:
+def _reader(stream, start: int, name: str, policy: str, warn_first) -> Reopen:
     def reopen() -> Iterator[Item]:
         stream.seek(start)
-        yield from read_dump(stream, name=name, policy=policy)
+        yield from read_dump(stream, name=name, policy=policy, warn=warn_first())
 
     return reopen
 

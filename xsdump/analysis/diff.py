@@ -219,13 +219,14 @@ class DiffResult:
 
 
 def diff_dumps(a, b, options: DiffOptions = DiffOptions(), *, name_a: Optional[str] = None,
-               name_b: Optional[str] = None, policy: str = "default",
+               name_b: Optional[str] = None, policy: str = "default", warn: Optional[Callable[[str], None]] = None,
                wrap: Callable[[Iterable[Item], Any], Iterable[Item]] = lambda items, source: items) -> DiffResult:
     """Compare two dumps (paths, ``-`` or binary files), each of either format.
     ``wrap(items, source)`` may wrap each record stream (a progress bar);
-    ``policy``: the read policy (:mod:`xsdump.codec.dump`)."""
-    items_a = wrap(read_dump(a, name=name_a, policy=policy), a)
-    items_b = wrap(read_dump(b, name=name_b, policy=policy), b)
+    ``policy``: the read policy (:mod:`xsdump.codec.dump`); ``warn``: told
+    what the lenient reader reads past."""
+    items_a = wrap(read_dump(a, name=name_a, policy=policy, warn=warn), a)
+    items_b = wrap(read_dump(b, name=name_b, policy=policy, warn=warn), b)
     return diff_items(items_a, items_b, options,
                       name_a=name_a or _display(a), name_b=name_b or _display(b))
 
@@ -245,16 +246,15 @@ def diff_items(items_a: Iterable[Item], items_b: Iterable[Item], options: DiffOp
     header_a = next(it_a)
     rules = _Rules(options, header_a)
     tree = _TreeDiff(rules)
-    state_a = load_state(_divert(chain((header_a,), it_a), tree.add_a))
+    state_a = load_state(_divert(chain((header_a,), it_a), tree.add_a), keep_committed=False)
     it_b = iter(items_b)
     header_b = next(it_b)
     rules.add_b(header_b)
-    state_b = load_state(_divert(chain((header_b,), it_b), tree.compare_b))
+    state_b = load_state(_divert(chain((header_b,), it_b), tree.compare_b), keep_committed=False)
     changes = tree.finish()
     notes = [f"A: {m}" for m in tree.notes_a] + [f"B: {m}" for m in tree.notes_b]
     for tag, state in (("A", state_a), ("B", state_b)):
-        # What makes the dump itself wrong (check's errors); its committed
-        # nodes went to the tree diff, which notes their structure itself.
+        # What makes the dump itself wrong (check's errors).
         notes.extend(f"{tag}: {a.message}" for a in state.anomalies if CATALOGUE[a.kind].severity == ERROR)
     changes.extend(_state_changes(state_a, state_b, rules))
     return DiffResult(
@@ -265,12 +265,12 @@ def diff_items(items_a: Iterable[Item], items_b: Iterable[Item], options: DiffOp
 
 
 def _divert(items: Iterable[Item], on_node: Callable[[NodeData], None]) -> Iterator[Item]:
-    """Pass records through, except committed nodes, which go to ``on_node``."""
+    """Pass records through; committed nodes also go to ``on_node`` (the
+    tree diff keeps them; the fold only checks them)."""
     for item in items:
         if type(item) is NodeData and item.conn_id == 0:
             on_node(item)
-        else:
-            yield item
+        yield item
 
 
 class _Rules:

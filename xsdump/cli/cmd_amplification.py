@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, JSON_HELP, accepts, binary_stdout, env, handle_errors, input_size,
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, binary_stdout, env, handle_errors, input_size,
                                lenient_option, out_console, read_policy, strict_option, warn, with_progress)
 
 EXAMPLES = """Examples:
@@ -90,9 +90,7 @@ def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy: str) -
         return with_progress(items, size, what)
 
     source, name = env().input(dump)
-    # The lenient reader's notes on stderr, where the library takes them.
-    notes = {"warn": warn} if accepts(rereadable, "warn") else {}
-    with rereadable(source, name, policy=policy, **notes) as reopen:
+    with rereadable(source, name, policy=policy, warn=warn) as reopen:
         report = measure(reopen, progress)
     rows = sort_transactions(report.transactions, sort)[:top]
     if as_json:

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, JSON_HELP, accepts, binary_stdout, env, fail, handle_errors, input_size,
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, binary_stdout, env, fail, handle_errors, input_size,
                                lenient_option, out_console, read_policy, strict_option, warn, with_progress)
 
 EXAMPLES = """Examples:
@@ -110,10 +110,8 @@ def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str) -> int
         size = input_size(source) if isinstance(source, str) else None  # standard input: not known
         return with_progress(items, size, f"reading {display_name(source)}")
 
-    # The lenient reader's notes on stderr, where the library takes them.
-    notes = {"warn": warn} if accepts(diff_dumps, "warn") else {}
     result = diff_dumps(source_a, source_b, options, name_a=name_a, name_b=name_b, policy=policy, wrap=progress,
-                        **notes)
+                        warn=warn)
     if as_json:
         out = binary_stdout()
         out.write(json_document(result, with_changes=not stat))

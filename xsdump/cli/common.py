@@ -104,16 +104,6 @@ def lenient_option():
     return typer.Option(False, "--lenient", help=LENIENT_HELP)
 
 
-def accepts(fn: Callable, parameter: str) -> bool:
-    """Whether ``fn`` takes a keyword argument called ``parameter``."""
-    import inspect
-
-    try:
-        return parameter in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def read_policy(strict: bool, lenient: bool) -> str:  # noqa: FBT001
     """The read policy of ``read_dump`` for the two flags (exit 2 if both)."""
     if strict and lenient:

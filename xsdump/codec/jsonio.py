@@ -98,24 +98,107 @@ def header_to_json(header: Header) -> dict:
 
 def record_to_json(record) -> dict:
     """One record as a JSON-ready dict (offset and size included)."""
-    if isinstance(record, Header):
-        return header_to_json(record)
-    if isinstance(record, UnknownRecord):
-        out = {"type": UNKNOWN_KEY, "record_type": record.record_type, "body": bytes_to_json(record.body)}
-    elif isinstance(record, Damaged):
-        out = {"type": DAMAGED_KEY, "finding": record.finding, "data": bytes_to_json(record.data)}
-    else:
-        out = {"type": BY_MODEL[type(record)].key}
-        for name in record._fields[:-3]:
-            out.update(_field_to_json(record, name, getattr(record, name)))
+    return _TO_JSON[type(record)](record)
+
+
+def _unknown_to_json(record: UnknownRecord) -> dict:
+    out = {"type": UNKNOWN_KEY, "record_type": record.record_type, "body": bytes_to_json(record.body),
+           "offset": record.offset, "size": record.size}
+    return _with_layout(out, record.layout)
+
+
+def _damaged_to_json(record: Damaged) -> dict:
+    return {"type": DAMAGED_KEY, "finding": record.finding, "data": bytes_to_json(record.data),
+            "offset": record.offset, "size": record.size}
+
+
+def _with_layout(out: dict, layout) -> dict:
+    if layout is not None:
+        if isinstance(layout, Layout):
+            out["layout"] = _layout_to_json(layout)
+        else:  # what a line of an oxenstored text dump holds beyond the model
+            out["text_layout"] = _text_layout_to_json(layout)
+    return out
+
+
+def _spec_to_json(value) -> dict:
+    if isinstance(value, RingSpec):
+        return {"domid": value.domid, "tdomid": value.tdomid, "evtchn": value.evtchn}
+    if isinstance(value, SocketSpec):
+        return {"socket_fd": value.socket_fd}
+    return {"spec": bytes_to_json(value)}
+
+
+_PERMS_JSON: dict = {}  # a dump repeats a few permission lists many times
+
+
+def _perms_to_json(perms: tuple) -> list:
+    """The JSON of a permission list (the same list object for equal lists:
+    orjson writes it out each time, nothing shares state)."""
+    out = _PERMS_JSON.get(perms)
+    if out is None:
+        out = [{"perm": p.perm, "flags": p.flags, "domid": p.domid} for p in perms]
+        if len(_PERMS_JSON) < 4096:
+            _PERMS_JSON[perms] = out
+    return out
+
+
+def _field_expression(model: type, i: int, name: str) -> str:
+    """The Python expression for the JSON of field ``name`` (at ``r[i]``)
+    of a ``model`` record, as :func:`_field_to_json` would give it."""
+    v = f"r[{i}]"
+    kind = _FIELD_KINDS.get((model.__name__, name))
+    if name == "spec":
+        return f"**_spec_to_json({v})"
+    if name == "conn_type":
+        return f'"conn_type": _CONN_TYPES.get({v}, {v})'
+    if name == "perms":
+        return f'"perms": _perms_to_json({v})'
+    if kind is bytes:
+        return f'"{name}": _bytes_to_json({v})'
+    if kind is str:
+        return f'"{name}": {v} if {v}.isprintable() else _text_to_json({v})'
+    if kind == "ints":
+        return f'"{name}": list({v})'
+    if kind == "texts":
+        return f'"{name}": [_text_to_json(t) for t in {v}]'
+    return f'"{name}": {v}'
+
+
+def _compile_to_json() -> dict:
+    """One function per model class, generated from its fields: the JSON
+    of a record without a loop over its fields (``json`` is per record)."""
+    namespace = {"_spec_to_json": _spec_to_json, "_perms_to_json": _perms_to_json, "_CONN_TYPES": CONN_TYPES, "_bytes_to_json": bytes_to_json,
+                 "_text_to_json": text_to_json, "_with_layout": _with_layout}
+    table = {}
+    for model, rt in BY_MODEL.items():
+        names = model._fields[:-3]
+        n = len(names)
+        items = [f'"type": "{rt.key}"'] + [_field_expression(model, i, name) for i, name in enumerate(names)]
+        items += [f'"offset": r[{n}]', f'"size": r[{n + 1}]']
+        fn = f"_{model.__name__}_to_json"
+        source = (f"def {fn}(r):\n"
+                  f"    out = {{{', '.join(items)}}}\n"
+                  f"    return out if r[{n + 2}] is None else _with_layout(out, r[{n + 2}])\n")
+        exec(compile(source, f"<xsdump.codec.jsonio {fn}>", "exec"), namespace)  # noqa: S102
+        table[model] = namespace[fn]
+    table[UnknownRecord] = _unknown_to_json
+    table[Damaged] = _damaged_to_json
+    table[Header] = header_to_json
+    return table
+
+
+def reference_record_to_json(record) -> dict:
+    """The JSON of a record field by field, as the rules below say: the
+    reference the compiled converters (:func:`record_to_json`) are tested against."""
+    if type(record) not in BY_MODEL:
+        return record_to_json(record)
+    out = {"type": BY_MODEL[type(record)].key}
+    for name in record._fields[:-3]:
+        out.update(_field_to_json(record, name, getattr(record, name)))
     out["offset"] = record.offset
     out["size"] = record.size
-    if record.layout is not None:
-        if isinstance(record.layout, Layout):
-            out["layout"] = _layout_to_json(record.layout)
-        else:  # what a line of an oxenstored text dump holds beyond the model
-            out["text_layout"] = _text_layout_to_json(record.layout)
-    return out
+    return _with_layout(out, record.layout)
 
 
 def _field_to_json(record, name: str, value) -> dict:
@@ -181,8 +264,9 @@ def dumps(obj: dict) -> bytes:
 
 
 def ndjson_lines(items: Iterable[Item]) -> Iterator[bytes]:
+    to_json, dumps, newline = _TO_JSON, orjson.dumps, orjson.OPT_APPEND_NEWLINE
     for item in items:
-        yield orjson.dumps(record_to_json(item)) + b"\n"
+        yield dumps(to_json[type(item)](item), option=newline)
 
 
 def document_chunks(items: Iterable[Item]) -> Iterator[bytes]:
@@ -327,6 +411,8 @@ _FIELD_KINDS = {
     ("DomainData", "values"): "ints",
     ("DomainData", "names"): "texts",
 }
+
+_TO_JSON = _compile_to_json()
 
 
 def _layout_from_json(obj: Any, where: str) -> Optional[Layout]:

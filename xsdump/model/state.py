@@ -90,6 +90,7 @@ class DumpState:
     nodes: dict[str, NodeData] = field(default_factory=dict)
     domains: dict[int, DomainData] = field(default_factory=dict)
     unknown: list[UnknownRecord] = field(default_factory=list)
+    damaged: list[Damaged] = field(default_factory=list)  # what the lenient reader kept as bytes
     anomalies: list[Anomaly] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)  # records by type name
     end: Optional[End] = None
@@ -107,12 +108,13 @@ class DumpState:
         return tx
 
 
-def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True,
+def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, keep_committed: bool = True,
                findings: Optional[list[Finding]] = None) -> DumpState:
     """Fold a record stream (header first) into a :class:`DumpState`.
     ``findings``: the list the reader fills as it reads
     (``read_dump(..., on_finding=findings.append)``); they join the
-    anomalies in stream order."""
+    anomalies in stream order.  ``keep_committed=False``: committed nodes
+    are checked but not kept (a caller that holds them itself)."""
     it = iter(items)
     header = next(it)
     state = DumpState(header)
@@ -123,7 +125,8 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True,
     _take_findings(anomalies, found)
     for index, record in enumerate(it):
         counts[record_type_of(record)[1]] += 1
-        add_record(state, record, keep_transaction_nodes)
+        if keep_committed or type(record) is not NodeData or record.conn_id:
+            add_record(state, record, keep_transaction_nodes)
         if found:
             _take_findings(anomalies, found)
         for f in check(index, record):
@@ -164,7 +167,9 @@ def add_record(state: DumpState, record, keep_transaction_nodes: bool = True) ->
         state.global_quota = record
     elif kind is DomainData:
         state.domains[record.domid] = record  # domain.c read_state_domain: the later values win
-    elif kind is UnknownRecord or kind is Damaged:
+    elif kind is UnknownRecord:
         state.unknown.append(record)
+    elif kind is Damaged:
+        state.damaged.append(record)
     elif kind is End:
         state.end = record

@@ -120,7 +120,8 @@ def _anomaly_lines(summary: Summary) -> list[Line]:
     lines: list[Line] = [[("anomalies: ", "bold"),
                           (f"{total} (" + ", ".join(f"{k} {n}" for k, n in by_kind.items()) + ")", "bold red")]]
     for a in summary.anomalies:
-        lines.append([(f"  {a.kind}", "red"), (f"  {a.message}  (record at {a.offset:#x})", "")])
+        where = "" if a.offset is None else f"  (record at {a.offset:#x})"
+        lines.append([(f"  {a.kind}", "red"), (f"  {a.message}{where}", "")])
     if summary.not_in_dump:
         lines.append([(f"  {NOT_IN_DUMP}", "red"),
                       (f"  {summary.not_in_dump} ancestor path(s) no record names, "
