@@ -41,7 +41,7 @@ COMMAND = to_json
 def _run(dump: str, document: bool, policy: str) -> int:
     from xsdump.codec.jsonio import document_chunks, ndjson_lines
 
-    items = read_input(dump, policy)
+    items = read_input(dump, policy, as_json=True)
     write_lines(document_chunks(items) if document else ndjson_lines(items))
     return ExitCode.OK
 

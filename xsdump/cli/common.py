@@ -129,7 +129,7 @@ def warn(message: str) -> None:
     err_console().print(f"xsdump: warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
-def read_input(dump: str, policy: str = "default", on_finding=None):
+def read_input(dump: str, policy: str = "default", on_finding=None, as_json: bool = False):
     """The records of ``dump`` (either format; ``-`` is standard input),
     with a progress bar on a terminal, read with the policy of
     :func:`read_policy`; what the lenient policy reads past is said on stderr;
@@ -137,8 +137,9 @@ def read_input(dump: str, policy: str = "default", on_finding=None):
     from xsdump.codec.dump import read_dump
 
     source, name = env().input(dump)
-    return with_progress(read_dump(source, name=name, policy=policy, warn=warn, on_finding=on_finding),
-                         input_size(dump), "reading")
+    items = read_dump(source, name=name, policy=policy, warn=warn, on_finding=on_finding, on_wait=_OUTPUT.flush,
+                      as_json=as_json)
+    return with_progress(items, input_size(dump), "reading")
 
 
 def err_console() -> "Console":
@@ -149,11 +150,38 @@ def binary_stdout():
     return env().stdout_binary
 
 
+class _Batch:
+    """Output lines gathered into one write of 512 lines (standard output
+    may be unbuffered), written out early whenever reading is about to wait
+    for a pipe, so the output never lags behind the input."""
+
+    LINES = 512
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def flush(self) -> None:
+        if self.parts:
+            out = binary_stdout()
+            out.write(b"".join(self.parts))
+            out.flush()
+            self.parts.clear()
+
+
+_OUTPUT = _Batch()
+
+
 def write_lines(lines: Iterable[bytes]) -> None:
-    out = binary_stdout()
-    for line in lines:
-        out.write(line)
-    out.flush()
+    parts, flush, limit = _OUTPUT.parts, _OUTPUT.flush, _Batch.LINES
+    add = parts.append
+    try:
+        for line in lines:
+            add(line)
+            if len(parts) >= limit:
+                flush()
+    finally:
+        _OUTPUT.flush()
+    binary_stdout().flush()
 
 
 def write_output(chunks: Iterable[bytes], output: Optional[str]) -> None:
@@ -183,12 +211,15 @@ def write_output(chunks: Iterable[bytes], output: Optional[str]) -> None:
         raise
 
 
-def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterator[T]:
+def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterable[T]:
     """Pass items through, showing a progress bar on stderr (by ``offset``)
     when stderr is a terminal and the input size is known."""
     if not env().shows_progress(total):
-        yield from items
-        return
+        return items
+    return _progress_bar(items, total, what)
+
+
+def _progress_bar(items: Iterable[T], total: int, what: str) -> Iterator[T]:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(TextColumn(what), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
@@ -196,7 +227,7 @@ def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterat
         task = bar.add_task(what, total=total)
         for n, item in enumerate(items):
             if not n % 4096:
-                bar.update(task, completed=getattr(item, "offset", 0))
+                bar.update(task, completed=item["offset"] if type(item) is dict else getattr(item, "offset", 0))
             yield item
 
 

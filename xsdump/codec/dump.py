@@ -35,6 +35,8 @@ def read_dump(
     policy: str = "default",
     warn: Optional[Warn] = None,
     on_finding: Optional[Callable[[Finding], None]] = None,
+    on_wait: Optional[Callable[[], None]] = None,
+    as_json: bool = False,
 ) -> Iterator[Item]:
     """Header first, then the records of a dump of either kind.
 
@@ -42,7 +44,9 @@ def read_dump(
     :mod:`xsdump.codec.reader`).  ``on_finding`` receives every finding the
     reader makes, in stream order (the fold of :mod:`xsdump.model.state`
     keeps them); ``warn`` receives one line for each stretch of input the
-    lenient reader could not read as what it was meant to be."""
+    lenient reader could not read as what it was meant to be; ``on_wait``
+    is called before each read that may wait for a pipe; ``as_json``: records
+    may come as their JSON dicts already (see :func:`xsdump.codec.reader.read_binary`)."""
 
     def found(f: Finding) -> None:
         if on_finding is not None:
@@ -50,7 +54,7 @@ def read_dump(
         if warn is not None and f.skipped is not None and policy == "lenient":
             warn(f"{escape_text(src.name)}: {f.where()}: {f.message} [{f.code}]")
 
-    with open_source(source, name) as src:
+    with open_source(source, name, on_wait) as src:
         kind = sniff(src.peek(len(TEXT_MAGIC)))
         if kind == "oxenstored":
             from xsdump.codec.oxenstored import read_text_dump
@@ -65,4 +69,4 @@ def read_dump(
         else:
             from xsdump.codec.reader import read_binary
 
-            yield from read_binary(src, policy, found)
+            yield from read_binary(src, policy, found, as_json=as_json)

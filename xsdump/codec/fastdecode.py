@@ -21,6 +21,7 @@ from __future__ import annotations
 import operator
 import struct
 from itertools import count
+from typing import Optional
 
 import construct as c
 from construct.expr import BinExpr, Path, UniExpr
@@ -74,11 +75,16 @@ def _cstrings(buf: bytes, p: int, end: int, n: int, field: str):
 class _Compiler:
     """Turns one Model declaration into Python source."""
 
-    def __init__(self) -> None:
+    def __init__(self, returns=None, env: Optional[dict] = None) -> None:
+        # ``returns(cls, values)``: the expression a top-level decoder returns
+        # for a record of model ``cls`` whose fields are in the local
+        # variables ``values`` (name -> variable); the model tuple by default.
+        self.returns = returns
         self.env: dict = {
             "_new": tuple.__new__, "_short": _short, "_no_nul": _no_nul,
             "_not_zero": _not_zero, "_cstrings": _cstrings, "_CHR": _CHR,
             "_unpack_from": struct.unpack_from,
+            **(env or {}),
         }
         self.names = count()
         self.functions: list[str] = []
@@ -136,6 +142,11 @@ class _Compiler:
             flush()
             lines.extend(self.variable(name, inner))
         flush()
+        if top_level and self.returns is not None:
+            names = _field_order(model)
+            lines.append(f"    return {self.returns(model.cls, {n: f'v_{n}' for n in names})}, p")
+            self.functions.append("\n".join(lines))
+            return fname
         fields = [f"v_{n}" for n in _field_order(model)]
         if top_level:
             fields += ["offset", "size", "None"]
@@ -258,8 +269,11 @@ def _field_order(model: Model) -> list[str]:
     return order
 
 
-def _compile_all() -> dict[str, dict[int, object]]:
-    compiler = _Compiler()
+def compile_decoders(returns=None, env: Optional[dict] = None) -> dict[str, dict[int, object]]:
+    """A body decoder per byte order and record type, compiled from the
+    declarations; ``returns`` (see :class:`_Compiler`) makes them return
+    something other than the model record (with ``env`` for its names)."""
+    compiler = _Compiler(returns, env)
     entry_names: dict[str, dict[int, str]] = {order: {} for order in BYTE_ORDERS}
     for order in BYTE_ORDERS:
         for code, rt in REGISTRY.items():
@@ -273,7 +287,7 @@ def _compile_all() -> dict[str, dict[int, object]]:
     }
 
 
-DECODERS = _compile_all()
+DECODERS = compile_decoders()
 """``DECODERS[byte_order][type_code]``: the compiled body decoder."""
 
 FRAMING_UNPACK = {

@@ -143,10 +143,9 @@ def _perms_to_json(perms: tuple) -> list:
     return out
 
 
-def _field_expression(model: type, i: int, name: str) -> str:
-    """The Python expression for the JSON of field ``name`` (at ``r[i]``)
-    of a ``model`` record, as :func:`_field_to_json` would give it."""
-    v = f"r[{i}]"
+def _field_expression(model: type, v: str, name: str) -> str:
+    """The Python expression for the JSON of field ``name`` (the value of
+    expression ``v``) of a ``model`` record, as :func:`_field_to_json` gives it."""
     kind = _FIELD_KINDS.get((model.__name__, name))
     if name == "spec":
         return f"**_spec_to_json({v})"
@@ -165,16 +164,37 @@ def _field_expression(model: type, i: int, name: str) -> str:
     return f'"{name}": {v}'
 
 
+def _json_names() -> dict:
+    return {"_spec_to_json": _spec_to_json, "_perms_to_json": _perms_to_json, "_CONN_TYPES": CONN_TYPES,
+            "_bytes_to_json": bytes_to_json, "_text_to_json": text_to_json}
+
+
+def _decoded_json(cls: type, values: dict) -> str:
+    """What a decoder compiled by :func:`compile_json_decoders` returns: the
+    record's JSON built from the decoded field values, without the record."""
+    rt = BY_MODEL[cls]
+    items = [f'"type": "{rt.key}"'] + [_field_expression(cls, values[name], name) for name in cls._fields[:-3]]
+    return "{" + ", ".join(items + ['"offset": offset', '"size": size']) + "}"
+
+
+def compile_json_decoders() -> dict:
+    """``[byte_order][type]``: body decoders that give a default-framed
+    record's JSON directly, compiled from the same declarations as
+    :data:`~xsdump.codec.fastdecode.DECODERS` (``json`` skips the records)."""
+    from xsdump.codec.fastdecode import compile_decoders
+
+    return compile_decoders(_decoded_json, _JSON_NAMES)
+
+
 def _compile_to_json() -> dict:
     """One function per model class, generated from its fields: the JSON
     of a record without a loop over its fields (``json`` is per record)."""
-    namespace = {"_spec_to_json": _spec_to_json, "_perms_to_json": _perms_to_json, "_CONN_TYPES": CONN_TYPES, "_bytes_to_json": bytes_to_json,
-                 "_text_to_json": text_to_json, "_with_layout": _with_layout}
+    namespace = {**_JSON_NAMES, "_with_layout": _with_layout}
     table = {}
     for model, rt in BY_MODEL.items():
         names = model._fields[:-3]
         n = len(names)
-        items = [f'"type": "{rt.key}"'] + [_field_expression(model, i, name) for i, name in enumerate(names)]
+        items = [f'"type": "{rt.key}"'] + [_field_expression(model, f"r[{i}]", name) for i, name in enumerate(names)]
         items += [f'"offset": r[{n}]', f'"size": r[{n + 1}]']
         fn = f"_{model.__name__}_to_json"
         source = (f"def {fn}(r):\n"
@@ -273,10 +293,11 @@ def document_chunks(items: Iterable[Item]) -> Iterator[bytes]:
     """``{"header": ..., "records": [...]}``, produced incrementally."""
     it = iter(items)
     header = next(it)
+    to_json = _TO_JSON
     yield b'{"header":' + orjson.dumps(record_to_json(header)) + b',"records":['
     first = True
     for record in it:
-        yield (b"" if first else b",") + b"\n" + orjson.dumps(record_to_json(record))
+        yield (b"" if first else b",") + b"\n" + orjson.dumps(to_json[type(record)](record))
         first = False
     yield b"\n]}\n"
 
@@ -412,7 +433,10 @@ _FIELD_KINDS = {
     ("DomainData", "names"): "texts",
 }
 
+_JSON_NAMES = _json_names()
 _TO_JSON = _compile_to_json()
+_TO_JSON[dict] = lambda obj: obj  # already JSON (read with as_json)
+JSON_DECODERS = compile_json_decoders()
 
 
 def _layout_from_json(obj: Any, where: str) -> Optional[Layout]:

@@ -139,7 +139,8 @@ class Scanner:
     (``check``, ``strict``, ``default`` or ``lenient``; see the module)."""
 
     def __init__(self, src: Source, policy: str = "check",
-                 on_finding: Optional[Callable[[Finding], None]] = None, chunk: int = CHUNK):
+                 on_finding: Optional[Callable[[Finding], None]] = None, chunk: int = CHUNK,
+                 fast: Optional[dict] = None):
         if policy not in POLICIES + ("check",):
             raise ValueError(f"unknown read policy {policy!r}")
         self.src = src
@@ -151,6 +152,10 @@ class Scanner:
         self.on_finding = on_finding
         self.pending: list[Finding] = []  # findings of bytes not yet handed out
         self.covered = 0  # the input up to here has been handed out as records
+        # The decoders of records that need no look beyond their own fields
+        # ([byte order][type]); others than DECODERS give something else
+        # than the record (its JSON: xsdump.codec.jsonio.compile_json_decoders).
+        self.fast = fast or DECODERS
 
     # --- the header -------------------------------------------------------
 
@@ -335,7 +340,7 @@ class Scanner:
         framing = self.framing
         # Types whose default-framed records need no look beyond their own
         # fields: decoded here directly (the common case, kept fast).
-        plain = {code: fn for code, fn in self.decoders.items()
+        plain = {code: fn for code, fn in self.fast[order].items()
                  if code in self.version_decoders and code not in (END, WATCH, WATCH_EXT)}
         while True:
             buf, base = win.buf, win.base
@@ -355,7 +360,6 @@ class Scanner:
                             yield record
                             self.index += 1
                             pos += RECORD_HEADER_SIZE + length
-                            win.keep = pos
                             continue
             # The slow path: one step, its events through the read policy.
             self.covered = pos

@@ -7,7 +7,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional, Union
+from typing import BinaryIO, Callable, Iterator, Optional, Union
 
 from xsdump.errors import DumpError
 
@@ -17,9 +17,10 @@ SourceLike = Union[str, os.PathLike, BinaryIO]
 class Source:
     """An open binary input with a display name and, for regular files, a size."""
 
-    def __init__(self, file: BinaryIO, name: str):
+    def __init__(self, file: BinaryIO, name: str, on_wait: Optional[Callable[[], None]] = None):
         self.file = file
         self.name = name
+        self.on_wait = on_wait  # called before a read that may wait for a pipe (flushes pending output)
         self.size: Optional[int] = None
         self.consumed = 0  # bytes handed out by read(), for progress bars
         self._prefix = b""
@@ -48,6 +49,8 @@ class Source:
         elif n < 0:
             data = self.file.read()
         else:
+            if self.size is None and self.on_wait is not None:
+                self.on_wait()
             read1 = getattr(self.file, "read1", None)
             data = read1(n) if read1 is not None else self.file.read(n)
         self.consumed += len(data)
@@ -55,21 +58,23 @@ class Source:
 
 
 @contextlib.contextmanager
-def open_source(source: SourceLike, name: Optional[str] = None) -> Iterator[Source]:
-    """Open ``source`` for binary reading; errors become :class:`DumpError`."""
+def open_source(source: SourceLike, name: Optional[str] = None,
+                on_wait: Optional[Callable[[], None]] = None) -> Iterator[Source]:
+    """Open ``source`` for binary reading; errors become :class:`DumpError`.
+    ``on_wait``: called before each read that may wait (a pipe)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if path == "-":
-            yield Source(sys.stdin.buffer, name or "<stdin>")
+            yield Source(sys.stdin.buffer, name or "<stdin>", on_wait)
             return
         try:
             f = open(path, "rb")  # noqa: SIM115
         except OSError as e:
             raise DumpError(f"cannot open: {e.strerror}", file=name or path) from None
         with f:
-            yield Source(f, name or path)
+            yield Source(f, name or path, on_wait)
         return
-    yield Source(source, name or getattr(source, "name", None) or "<stream>")
+    yield Source(source, name or getattr(source, "name", None) or "<stream>", on_wait)
 
 
 def display_name(source: SourceLike) -> str:
