@@ -13,7 +13,7 @@ def lines(result):
 
 def test_records_lists_every_record(samples):
     out = lines(run_cli("records", samples / "host.xsd"))
-    assert out[0] == "0x00000000  HEADER              xenstore version 2, little-endian records"
+    assert out[0] == "0x00000000  HEADER              binary stream v2, little-endian"
     assert out[1] == "0x00000010  GLOBAL_DATA         rw_socket_fd=5 evtchn_fd=6"
     assert out[-1].endswith("END")
     ndjson = run_cli("records", samples / "host.xsd", "--json").stdout.splitlines()
@@ -240,8 +240,8 @@ def test_progress_bar_on_a_terminal_only(tmp_path, command):
 
 
 @pytest.mark.parametrize("command, text_marker, binary_marker", [
-    (["records"], b"oxenstored text dump", b"xenstore version 2, little-endian records"),
-    (["show"], b"oxenstored", b"binary migration stream, version 2, little-endian"),
+    (["records"], b"oxenstored text dump", b"binary stream v2, little-endian"),
+    (["show"], b"oxenstored", b"binary stream v2, little-endian"),
     (["json"], b'"source_format":"oxenstored"', b'"byte_order":"little"'),
     (["check"], b"(oxenstored text dump): OK", b"(binary stream): OK"),
     (["amplification"], b"(oxenstored text dump)", b"(binary stream v2, little-endian)"),

@@ -128,7 +128,7 @@ def test_summary_header():
     lines = out_lines(HOST)
     text = "\n".join(lines)
     assert lines[0] == f"dump: {HOST}"
-    assert lines[1] == "format: binary migration stream, version 2, little-endian records"
+    assert lines[1] == "format: binary stream v2, little-endian"
     assert "records: 467 (GLOBAL_DATA 1, GLOBAL_QUOTA_DATA 1, CONNECTION_DATA 4, WATCH_DATA 6, " \
            "WATCH_DATA_EXTENDED 4, TRANSACTION_DATA 2, NODE_DATA 444, DOMAIN_DATA 4, END 1)" in lines
     assert "nodes: 373 committed (371 in the tree, 2 special), 71 records in transactions" in lines

@@ -50,7 +50,7 @@ from xsdump.model.records import (
     encode_text,
 )
 from xsdump.codec.textwriter import text_chunks
-from xsdump.model.wire import Message, split_messages
+from xsdump.model.wire import IN, OUT, Message, pending_sides, split_messages
 from xsdump.codec.writer import encode_items
 
 TARGETS = ("binary", "oxenstored", "json")
@@ -366,7 +366,8 @@ def _reorder_pending(conn: ConnectionData, src: str, dst: str, losses: Losses) -
                 out.append(piece.raw)
         return b"".join(out)
 
-    return conn._replace(in_data=reorder(conn.in_data, 0), out_data=reorder(conn.out_data, conn.out_resp_len))
+    data = {side: reorder(raw, lead) for side, raw, lead in pending_sides(conn)}
+    return conn._replace(in_data=data[IN], out_data=data[OUT])
 
 
 def _oversized(record) -> Optional[str]:

@@ -187,10 +187,9 @@ class Side:
     header: Header
 
     def describe(self) -> str:
-        h = self.header
-        if h.source_format != "binary":
-            return f"{h.source_format} text dump"
-        return f"binary v{h.version}, {h.byte_order}-endian"
+        from xsdump.render.notation import dump_format
+
+        return dump_format(self.header)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import difflib
 from typing import TYPE_CHECKING, Hashable, Optional
 
 from xsdump.analysis.diff_common import Change
-from xsdump.model.wire import Fragment, split_messages
+from xsdump.model.wire import Fragment, pending_messages, pending_sides, split_messages
 
 if TYPE_CHECKING:
     from xsdump.analysis.diff import _Rules
@@ -23,12 +23,11 @@ def pending_changes(ident: str, ca: Conn, cb: Conn, tx_labels: TxLabels, rules: 
     """``message-*`` changes of the connection ``ident``, A's ``ca`` against B's ``cb``."""
     out: list[Change] = []
     a, b = ca.record, cb.record
-    for side, da, db, la, lb in (("in", a.in_data, b.in_data, 0, 0),
-                                 ("out", a.out_data, b.out_data, a.out_resp_len, b.out_resp_len)):
+    for (side, da, la), (_, db, lb) in zip(pending_sides(a), pending_sides(b)):
         if ca.order == cb.order and da == db and la == lb:
             continue
-        pa = split_messages(da, ca.order, min(la, len(da)))
-        pb = split_messages(db, cb.order, min(lb, len(db)))
+        pa = split_messages(da, ca.order, la)
+        pb = split_messages(db, cb.order, lb)
         ka = [piece_key(p, "a", a.conn_id, tx_labels, rules) for p in pa]
         kb = [piece_key(p, "b", b.conn_id, tx_labels, rules) for p in pb]
         if ka == kb:
@@ -56,9 +55,7 @@ def pending_signature(c: Conn, rules: _Rules) -> tuple:
     if not rules.compares("pending"):
         return ()
     rec = c.record
-    return tuple(piece_key(p, None, rec.conn_id, {}, rules)
-                 for data, lead in ((rec.in_data, 0), (rec.out_data, rec.out_resp_len))
-                 for p in split_messages(data, c.order, min(lead, len(data))))
+    return tuple(piece_key(p, None, rec.conn_id, {}, rules) for _, p in pending_messages(rec, c.order))
 
 
 def piece_key(piece, side: Optional[str], conn_id: int, tx_labels: TxLabels, rules: _Rules) -> tuple:

@@ -40,7 +40,7 @@ from xsdump.model.records import (
     WatchDataExtended,
 )
 from xsdump.model.paths import parent_path
-from xsdump.model.wire import OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, split_messages
+from xsdump.model.wire import IN, OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, pending_sides, split_messages
 from xsdump.codec.writer import encode_body
 
 PERM_CHARS = frozenset("rwbn")
@@ -314,9 +314,10 @@ class Validator:
             return
         order = self.header.byte_order
         start = r.offset + 8 + CONN_DATA_OFFSET
-        sides = (("input", r.in_data, 0, start), ("output", r.out_data, r.out_resp_len, start + len(r.in_data)))
-        for side, data, lead, base in sides:
-            pieces = split_messages(data, order, min(lead, len(data)))
+        for side, data, lead in pending_sides(r):
+            base = start if side == IN else start + len(r.in_data)
+            side = "input" if side == IN else "output"
+            pieces = split_messages(data, order, lead)
             for n, piece in enumerate(pieces):
                 where = dict(offset=base + piece.offset, index=index, record_type="CONNECTION_DATA")
                 last = n == len(pieces) - 1

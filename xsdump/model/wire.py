@@ -12,7 +12,7 @@ pieces concatenate back to the data.
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple, Union
+from typing import Iterator, NamedTuple, Union
 
 WIRE_HEADER_SIZE = 16
 XENSTORE_PAYLOAD_MAX = 4096
@@ -64,6 +64,23 @@ class Fragment(NamedTuple):
 
 
 Piece = Union[Message, Fragment]
+
+
+IN, OUT = "in", "out"
+
+
+def pending_sides(conn) -> tuple[tuple[str, bytes, int], ...]:
+    """A connection's pending data as ``(side, data, lead)``: its input, then
+    its output, whose first ``lead`` bytes (``out_resp_len``, at most the
+    data) finish a partly sent response."""
+    return ((IN, conn.in_data, 0), (OUT, conn.out_data, min(conn.out_resp_len, len(conn.out_data))))
+
+
+def pending_messages(conn, order: str) -> Iterator[tuple[str, Piece]]:
+    """``(side, piece)`` for every message and fragment of a connection's pending data."""
+    for side, data, lead in pending_sides(conn):
+        for piece in split_messages(data, order, lead):
+            yield side, piece
 
 
 def split_messages(data: bytes, order: str, lead: int = 0) -> list[Piece]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xsdump.render.escape import escape_text, preview
 from xsdump.codec.format import record_type_of
-from xsdump.render.notation import access_str, conn_str, depth_str, perms_str
+from xsdump.render.notation import dump_format, access_str, conn_str, depth_str, perms_str
 from xsdump.model.records import (
     ConnectionData,
     DomainData,
@@ -17,7 +17,7 @@ from xsdump.model.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.model.wire import Fragment, split_messages
+from xsdump.model.wire import Fragment, pending_messages
 
 
 def quota_str(pairs) -> str:
@@ -25,10 +25,7 @@ def quota_str(pairs) -> str:
 
 
 def header_line(header: Header) -> str:
-    if header.source_format != "binary":
-        return f"{header.offset:#010x}  HEADER              {header.source_format} text dump"
-    return (f"{header.offset:#010x}  HEADER              xenstore version {header.version}, "
-            f"{header.byte_order}-endian records")
+    return f"{header.offset:#010x}  HEADER              {dump_format(header)}"
 
 
 def record_fields(record, width: int = 60) -> str:
@@ -68,12 +65,12 @@ def record_line(record, width: int = 60) -> str:
 def message_lines(conn: ConnectionData, order: str, width: int = 60) -> list[str]:
     """Pending wire messages of a connection, indented under its line."""
     lines = []
-    for side, data, lead in (("in ", conn.in_data, 0), ("out", conn.out_data, conn.out_resp_len)):
-        for piece in split_messages(data, order, lead):
-            if isinstance(piece, Fragment):
-                lines.append(f"    {side} +{piece.offset:<5} fragment {len(piece.raw)} B ({piece.why}): {preview(piece.raw, width)}")
-            else:
-                cut = f" PARTIAL {len(piece.payload)}/{piece.length} B" if piece.partial else ""
-                lines.append(f"    {side} +{piece.offset:<5} {piece.op_name} req_id={piece.req_id} tx_id={piece.tx_id} "
-                             f"len={piece.length}{cut}: {preview(piece.payload, width)}")
+    for side, piece in pending_messages(conn, order):
+        side = f"{side:<3}"
+        if isinstance(piece, Fragment):
+            lines.append(f"    {side} +{piece.offset:<5} fragment {len(piece.raw)} B ({piece.why}): {preview(piece.raw, width)}")
+        else:
+            cut = f" PARTIAL {len(piece.payload)}/{piece.length} B" if piece.partial else ""
+            lines.append(f"    {side} +{piece.offset:<5} {piece.op_name} req_id={piece.req_id} tx_id={piece.tx_id} "
+                         f"len={piece.length}{cut}: {preview(piece.payload, width)}")
     return lines

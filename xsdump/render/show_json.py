@@ -10,7 +10,7 @@ import orjson
 from xsdump.analysis.tree import NOT_IN_DUMP, Loaded, Row, TreeView
 from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
 from xsdump.model.records import ConnectionData, RingSpec, SocketSpec, WatchDataExtended
-from xsdump.model.wire import Fragment, split_messages
+from xsdump.model.wire import Fragment, pending_messages
 from xsdump.render.show_rows import Options
 from xsdump.render.show_summary import ConnEntry, Summary, TxEntry, Watch, transaction_entries
 
@@ -81,15 +81,14 @@ def _conn_json(entry: ConnEntry, order: str, opts: Options) -> dict:
 
 def _messages_json(conn: ConnectionData, order: str) -> list:
     messages = []
-    for side, data, lead in (("in", conn.in_data, 0), ("out", conn.out_data, conn.out_resp_len)):
-        for piece in split_messages(data, order, lead):
-            if isinstance(piece, Fragment):
-                messages.append({"side": side, "offset": piece.offset, "fragment": piece.why,
-                                 "raw": bytes_to_json(piece.raw)})
-            else:
-                messages.append({"side": side, "offset": piece.offset, "op": piece.op_name, "req_id": piece.req_id,
-                                 "tx_id": piece.tx_id, "len": piece.length, "partial": piece.partial,
-                                 "payload": bytes_to_json(piece.payload)})
+    for side, piece in pending_messages(conn, order):
+        if isinstance(piece, Fragment):
+            messages.append({"side": side, "offset": piece.offset, "fragment": piece.why,
+                             "raw": bytes_to_json(piece.raw)})
+        else:
+            messages.append({"side": side, "offset": piece.offset, "op": piece.op_name, "req_id": piece.req_id,
+                             "tx_id": piece.tx_id, "len": piece.length, "partial": piece.partial,
+                             "payload": bytes_to_json(piece.payload)})
     return messages
 
 

@@ -41,15 +41,9 @@ def _owner_text(owner: Owner) -> str:
 # --- the summary -------------------------------------------------------------
 
 
-def format_text(summary: Summary) -> str:
-    if summary.source_format != "binary":
-        return f"{summary.source_format} text dump"
-    return f"binary migration stream, version {summary.version}, {summary.byte_order}-endian records"
-
-
 def summary_lines(summary: Summary, opts: Options) -> list[Line]:
     counts = summary.counts
-    lines: list[Line] = [_heading("dump: ", escape_text(summary.dump)), _heading("format: ", format_text(summary))]
+    lines: list[Line] = [_heading("dump: ", escape_text(summary.dump)), _heading("format: ", summary.format)]
     by_type = ", ".join(f"{kind} {n}" for kind, n in counts.records)
     lines.append(_heading("records: ", f"{counts.total}" + (f" ({by_type})" if by_type else "")))
     lines.append(_heading("nodes: ", f"{counts.committed} committed ({counts.committed - counts.special} in the tree, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Union
 
+from xsdump.render.notation import dump_format
 from xsdump.analysis.tree import (
     CREATED,
     DELETED,
@@ -103,6 +104,7 @@ class TxEntry(NamedTuple):
 class Summary:
     dump: str  # the dump's name as given ("<stdin>" for -)
     source_format: str  # "binary", or the dialect of a text dump
+    format: str  # the header in the words every report uses (notation.dump_format)
     version: int
     byte_order: str
     counts: Counts
@@ -144,6 +146,7 @@ def summarise(loaded: Loaded, name: str, view: Optional[TreeView]) -> Summary:
     return Summary(
         dump=name,
         source_format=header.source_format,
+        format=dump_format(header),
         version=header.version,
         byte_order=header.byte_order,
         counts=Counts(
