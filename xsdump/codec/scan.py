@@ -42,7 +42,7 @@ from typing import Callable, Iterator, NamedTuple, Optional
 
 import construct as c
 
-from xsdump.errors import DumpError
+from xsdump.errors import DumpError, EncodeError
 from xsdump.render.escape import escape_text
 from xsdump.codec.fastdecode import DECODERS, FRAMING_UNPACK
 from xsdump.model.findings import Finding, finding
@@ -455,7 +455,7 @@ class Scanner:
             try:
                 if encode_record(record, self.order, self.version) == raw:
                     return record
-            except Exception:  # noqa: BLE001 - any failure to re-encode means: keep the bytes
+            except EncodeError:  # the declarations cannot write it (a type outside the version): keep the bytes
                 pass
         codes = tuple(dict.fromkeys(f.code for f in self.pending))
         return record._replace(layout=Layout(raw=raw, findings=codes))
