@@ -224,13 +224,14 @@ def host(
                 yield WatchData(conn_id, f"/local/domain/{domid}/memory", "mem")
 
     tree = committed_nodes(guests)
-    tx_records = list(_transactions(tree, guests, conn_of, delta_transactions, snapshot_transactions, snapshot_root))
+    # Generated as they are written: a snapshot-heavy host is many times the
+    # store, and only the committed tree is held.
     if not transactions_after_nodes:
-        yield from tx_records
+        yield from _transactions(tree, guests, conn_of, delta_transactions, snapshot_transactions, snapshot_root)
     for path, value, perms in tree:
         yield NodeData(0, 0, 0, perms, path, value)
     if transactions_after_nodes:
-        yield from tx_records
+        yield from _transactions(tree, guests, conn_of, delta_transactions, snapshot_transactions, snapshot_root)
     for domid in range(0, guests + 1):
         yield DomainData(domid, 1 if version >= 2 else 0, (1000, 128), ("nodes", "watches"))
     yield End()
@@ -238,6 +239,7 @@ def host(
 
 def _transactions(tree, guests, conn_of, n_delta, n_snapshot, snapshot_root):
     owners = [1 + i % max(guests, 1) for i in range(n_delta + n_snapshot)]
+    by_path = {p: (v, perms) for p, v, perms in tree} if n_delta else {}
     for i in range(n_delta + n_snapshot):
         domid = owners[i]
         conn_id = conn_of.get(domid, 1)
@@ -245,7 +247,6 @@ def _transactions(tree, guests, conn_of, n_delta, n_snapshot, snapshot_root):
         yield TransactionData(conn_id, tx_id)
         dom = f"/local/domain/{domid}"
         if i < n_delta:
-            by_path = {p: (v, perms) for p, v, perms in tree}
             state = f"{dom}/device/vif/0/state"
             v, perms = by_path[state]
             yield NodeData(conn_id, tx_id, ACCESS_READ | ACCESS_WRITTEN, perms, state, b"5")
