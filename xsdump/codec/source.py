@@ -65,16 +65,26 @@ def open_source(source: SourceLike, name: Optional[str] = None,
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if path == "-":
-            yield Source(sys.stdin.buffer, name or "<stdin>", on_wait)
+            yield _plain(Source(sys.stdin.buffer, name or "<stdin>", on_wait))
             return
         try:
             f = open(path, "rb")  # noqa: SIM115
         except OSError as e:
             raise DumpError(f"cannot open: {e.strerror}", file=name or path) from None
         with f:
-            yield Source(f, name or path, on_wait)
+            yield _plain(Source(f, name or path, on_wait))
         return
-    yield Source(source, name or getattr(source, "name", None) or "<stream>", on_wait)
+    yield _plain(Source(source, name or getattr(source, "name", None) or "<stream>", on_wait))
+
+
+def _plain(src: Source) -> Source:
+    """``src``, or its decompressed bytes when it is gzip, xz or zstd data."""
+    from xsdump.codec.compressed import LONGEST, Decompressed, compression
+
+    kind = compression(src.peek(LONGEST))
+    if kind is None:
+        return src
+    return Source(Decompressed(kind, src, src.name), src.name, src.on_wait)  # type: ignore[arg-type]
 
 
 def display_name(source: SourceLike) -> str:
