@@ -106,7 +106,8 @@ def test_encode_edited_value(samples, tmp_path):
     (b'{"type":"header","version":2,"flags":0}\n{"type":"node"}', b"line 2: missing field conn_id"),
     (b'{"type":"header","version":2,"flags":0}\n{"type":"bogus"}', b"line 2: unknown record type 'bogus'"),
     (b'{"type":"header","version":2,"flags":0}\nnot json', b"line 2: not JSON"),
-    (b'[1, 2]', b"expected NDJSON starting with a header object"),
+    (b'[1, 2]', b"line 1: expected the header object first"),
+    (b'{"type":"header","version":2,"flags":0}\n{"type": "end",\n "offset": 0', b"line 2: not JSON"),
     (b'{"type":"header","version":2,"flags":0}\n{"type":"node","conn_id":0,"tx_id":0,"access":0,'
      b'"perms":[],"path":"/a","value":{"base64":"!!"}}', b"invalid base64"),
 ])

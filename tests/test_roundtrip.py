@@ -206,3 +206,36 @@ def test_json_decoders_agree_with_decoding_then_converting(items):
     direct = [record_to_json(r) for r in read_dump(io.BytesIO(data), as_json=True)]
     converted = [record_to_json(r) for r in read_dump(io.BytesIO(data))]
     assert direct == converted and [list(d) for d in direct] == [list(c) for c in converted]
+
+
+@pytest.mark.parametrize("layout", ["ndjson", "pretty", "concatenated", "document", "pretty document"])
+def test_encode_reads_any_sequence_of_json_texts(samples, layout):
+    """What jq and people pipe into encode: pretty-printed (jq without -c),
+    texts with no newline between them, or the document form."""
+    import orjson
+
+    from xsdump.codec.jsonio import document_chunks, items_from_json, ndjson_lines
+
+    data = (samples / "host.xsd").read_bytes()
+    objs = [orjson.loads(line) for line in ndjson_lines(read_bytes(data))]
+    texts = {
+        "ndjson": b"".join(ndjson_lines(read_bytes(data))),
+        "pretty": b"\n".join(orjson.dumps(o, option=orjson.OPT_INDENT_2) for o in objs),
+        "concatenated": b"".join(orjson.dumps(o) for o in objs),
+        "document": b"".join(document_chunks(read_bytes(data))),
+        "pretty document": orjson.dumps(orjson.loads(b"".join(document_chunks(read_bytes(data)))),
+                                        option=orjson.OPT_INDENT_2),
+    }
+    assert encode_stream(items_from_json(texts[layout])) == data
+
+
+@given(st.lists(st.text(), max_size=4))
+def test_json_texts_split_strings_with_brackets_quotes_and_escapes(values):
+    import orjson
+
+    from xsdump.codec.jsontexts import json_texts
+
+    objs = [{"v": v, "n": [v, {"w": v}]} for v in values]
+    for option in (0, orjson.OPT_INDENT_2):
+        data = b"".join(orjson.dumps(o, option=option) for o in objs)
+        assert [obj for obj, _ in json_texts(data.split(b"\n"))] == objs

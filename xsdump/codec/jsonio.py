@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from itertools import chain
 from typing import Any, Iterable, Iterator, Optional
 
 import orjson
+
+from xsdump.codec.jsontexts import JSONTextError, json_texts
 
 from xsdump.errors import EncodeError
 from xsdump.codec.format import BY_KEY, BY_MODEL, DAMAGED_KEY, UNKNOWN_KEY
@@ -457,23 +458,36 @@ def _layout_from_json(obj: Any, where: str) -> Optional[Layout]:
 
 
 def read_json(src) -> Iterator[Item]:
-    """Either JSON form from an open :class:`~xsdump.codec.source.Source`.  NDJSON
-    is decoded line by line as it arrives, in constant memory; a document
-    has to be read whole first."""
-    lines = _lines(src)
-    seen = []
-    for line in lines:
-        seen.append(line)
-        if line.strip():
-            break
+    """The items of any sequence of JSON texts read from an open
+    :class:`~xsdump.codec.source.Source`: NDJSON as ``json`` writes it (the
+    header, then one record a line), the same pretty-printed or
+    concatenated, or a document ``{"header": ..., "records": [...]}``.
+    Texts are decoded as they arrive, in memory bounded by the largest."""
+    return _from_texts(json_texts(_lines(src)), src.name)
+
+
+def _from_texts(texts, name: str) -> Iterator[Item]:
+    first = True
     try:
-        first = orjson.loads(seen[-1]) if seen and seen[-1].strip() else None
-    except orjson.JSONDecodeError:
-        first = None
-    if isinstance(first, dict) and first.get("type") == "header":
-        yield from _from_lines(enumerate(chain(seen, lines), 1), src.name)
-    else:
-        yield from items_from_json(b"\n".join(chain(seen, lines)), src.name)
+        for obj, lineno in texts:
+            where = f"{name}: line {lineno}"
+            if not first:
+                yield record_from_json(obj, where)
+            elif isinstance(obj, dict) and "header" in obj and "records" in obj:
+                yield from _from_document(obj, where)
+            else:
+                yield header_from_json(obj, where)
+            first = False
+    except JSONTextError as e:
+        raise EncodeError(f"{name}: line {e.line}: not JSON: {e}") from None
+
+
+def _from_document(doc: dict, where: str) -> Iterator[Item]:
+    if not isinstance(doc.get("records"), list):
+        raise EncodeError(f"{where}: records must be a list")
+    yield header_from_json(doc["header"], f"{where}: header")
+    for i, obj in enumerate(doc["records"]):
+        yield record_from_json(obj, f"{where}: records[{i}]")
 
 
 def _lines(src, chunk_size: int = 1 << 20) -> Iterator[bytes]:
@@ -493,44 +507,5 @@ def _lines(src, chunk_size: int = 1 << 20) -> Iterator[bytes]:
 
 
 def items_from_json(data: bytes, name: str = "<json>") -> Iterator[Item]:
-    """Parse either JSON form (NDJSON lines or one document) into items."""
-    stripped = data.lstrip()
-    first_line = stripped.split(b"\n", 1)[0]
-    try:
-        first = orjson.loads(first_line) if first_line.strip() else None
-    except orjson.JSONDecodeError:
-        first = None
-    if isinstance(first, dict) and first.get("type") == "header":
-        yield from _from_ndjson(data, name)
-        return
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
-        raise EncodeError(f"{name}: not JSON: {e}") from None
-    if not isinstance(doc, dict) or "header" not in doc or not isinstance(doc.get("records"), list):
-        raise EncodeError(f"{name}: expected NDJSON starting with a header object, or {{\"header\": ..., \"records\": [...]}}")
-    yield header_from_json(doc["header"], f"{name}: header")
-    for i, obj in enumerate(doc["records"]):
-        yield record_from_json(obj, f"{name}: records[{i}]")
-
-
-def _from_ndjson(data: bytes, name: str) -> Iterator[Item]:
-    return _from_lines(enumerate(data.split(b"\n"), 1), name)
-
-
-def _from_lines(numbered_lines, name: str) -> Iterator[Item]:
-    first = True
-    for lineno, line in numbered_lines:
-        if not line.strip():
-            continue
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as e:
-            raise EncodeError(f"{name}: line {lineno}: not JSON: {e}") from None
-        where = f"{name}: line {lineno}"
-        if first:
-            yield header_from_json(obj, where)
-            first = False
-        else:
-            yield record_from_json(obj, where)
-
+    """The items of JSON texts held in memory (see :func:`read_json`)."""
+    return _from_texts(json_texts(data.split(b"\n")), name)
