@@ -667,3 +667,10 @@ def test_a_tx_that_is_not_pending_names_a_few_that_are(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.endswith("no pending transaction conn=9 tx=9 (pending: 1:0, 1:1, 1:2, 1:3, 1:4, 1:5, 1:6, "
                                   "1:7, 1:8, 1:9 and 2990 more (--transactions lists them))\n")
+
+
+def test_reserved_domids_are_named(tmp_path):
+    from xsdump.model.records import Perm
+
+    d = dump_file(tmp_path, [node("/"), node("/any", b"v", perms=(Perm("n", 0, 0), Perm("r", 0, 0x7FF5)))])
+    assert any(line.startswith(' any = "v"  (n0,r32757(DOMID_ANY))') for line in out_lines(d, "-p"))

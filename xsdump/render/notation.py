@@ -15,11 +15,23 @@ from xsdump.model.records import (
 )
 
 
+# The reserved domids of xen/include/public/xen.h, by name.
+DOMID_NAMES = {0x7FF0: "DOMID_SELF", 0x7FF1: "DOMID_IO", 0x7FF2: "DOMID_XEN", 0x7FF3: "DOMID_COW",
+               0x7FF4: "DOMID_INVALID", 0x7FF5: "DOMID_ANY", 0x7FFF: "DOMID_IDLE"}
+
+
+def named_domid(domid: int) -> str:
+    """``5``, or ``32757(DOMID_ANY)`` for a reserved domid."""
+    name = DOMID_NAMES.get(domid)
+    return f"{domid}({name})" if name else str(domid)
+
+
 def perm_str(perm: Perm) -> str:
-    """xenstore notation: access letter then domid (``r5``); a stale entry
-    gets ``(stale)``; a byte that is not a letter shows escaped."""
+    """xenstore notation: access letter then domid (``r5``; a reserved domid
+    with its name: ``r32757(DOMID_ANY)``); a stale entry gets ``(stale)``; a
+    byte that is not a letter shows escaped."""
     letter = perm.perm if perm.perm in "rwbn" else escape_text(perm.perm)
-    text = f"{letter}{perm.domid}"
+    text = f"{letter}{named_domid(perm.domid)}"
     if perm.stale:
         text += "(stale)"
     if perm.flags & ~1:
@@ -46,7 +58,7 @@ def access_str(access: int, perms=()) -> str:
 
 
 def domid_str(domid: int) -> str:
-    return "-" if domid == DOMID_INVALID else str(domid)
+    return "-" if domid == DOMID_INVALID else named_domid(domid)
 
 
 def depth_str(depth: int) -> str:
@@ -57,7 +69,7 @@ def conn_str(conn: ConnectionData) -> str:
     """``ring domid=1 tdomid=- evtchn=7`` or ``socket fd=12``."""
     spec = conn.spec
     if isinstance(spec, RingSpec):
-        return f"ring domid={spec.domid} tdomid={domid_str(spec.tdomid)} evtchn={spec.evtchn}"
+        return f"ring domid={named_domid(spec.domid)} tdomid={domid_str(spec.tdomid)} evtchn={spec.evtchn}"
     if isinstance(spec, SocketSpec):
         return f"socket fd={spec.socket_fd}"
     return f"conn-type {conn.conn_type} spec={spec.hex()}"
