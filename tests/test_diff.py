@@ -669,3 +669,14 @@ def test_plain_report_is_utf8_whatever_the_locale(tmp_path):
     result = run_cli("diff", a, b, env={"PYTHONIOENCODING": "ascii", "NO_COLOR": "1"})
     assert result.returncode == 1 and result.stderr == b""
     assert '  + "café"'.encode() in result.stdout.splitlines()
+
+
+def test_header_says_what_was_left_out_and_the_verdict_comes_last():
+    real = SAMPLES / "real"
+    result = run_cli("diff", "--equivalent", real / "c-xenstored-4.17.xsd", real / "oxenstored-4.17.db")
+    lines = result.stdout.decode().splitlines()
+    assert lines[2].startswith("fields left out of the comparison (--equivalent: ") and "conn-id, tx-id" in lines[2]
+    assert lines[3].startswith("not compared, as one of the formats cannot hold them: pending transactions,")
+    assert "records of unknown types" in lines[3]
+    assert not any("equivalent" in line for line in lines[:2] + lines[3:-1])  # the verdict is the last line only
+    assert result.returncode == 1 and lines[-1].endswith("changed")

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Optional
 import orjson
 from rich.text import Text
 
-from xsdump.analysis.diff import Change, DiffResult, change_class
+from xsdump.analysis.diff import ASPECTS, Change, DiffResult, change_class
 from xsdump.render.escape import escape_bytes, escape_text, preview
 from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
 from xsdump.render.notation import access_str, conn_str, depth_str, perms_str
@@ -108,11 +108,11 @@ def _preamble(result: DiffResult) -> Iterator[Text]:
     if result.path is not None:
         yield Text(f"only at or below {escape_text(result.path)}", style=STYLES["note"])
     if result.ignored:
-        how = "compared as equivalent" if result.equivalent else "compared"
-        yield Text(f"{how}, ignoring: {', '.join(result.ignored)}", style=STYLES["note"])
+        why = " (--equivalent: what differs between daemons and across a live update)" if result.equivalent else ""
+        yield Text(f"fields left out of the comparison{why}: {', '.join(result.ignored)}", style=STYLES["note"])
     if result.not_compared:
-        yield Text(f"not compared (one format cannot hold them): {', '.join(result.not_compared)}",
-                   style=STYLES["note"])
+        yield Text("not compared, as one of the formats cannot hold them: "
+                   + ", ".join(ASPECTS[a] for a in result.not_compared), style=STYLES["note"])
     for note in result.notes:
         yield Text(f"note: {note}", style=STYLES["note"])
 
