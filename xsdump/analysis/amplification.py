@@ -416,7 +416,7 @@ def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "de
         if _regular_file(source):
             yield lambda: read_dump(source, name=name, policy=policy, warn=warn_first())
             return
-        with open_source(source, name) as src, _spooled(src.file) as spool:
+        with open_source(source, name) as src, _spooled(src) as spool:
             yield _reader(spool, 0, src.name, policy, warn_first)
         return
     if isinstance(source, (str, os.PathLike)):

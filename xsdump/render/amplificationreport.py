@@ -165,16 +165,35 @@ def summary_lines(report: Amplification) -> Iterator[Text]:
                    f"{ratio_str(p.x_store)} the store")
 
 
-def stale_summary(report: Amplification) -> Text:
-    stale = [tx for tx in report.transactions if tx.stale_reads]
-    near = sum(tx.near_root for tx in stale)
-    if not stale:
-        return Text("stale reads: none; every transaction can still commit")
-    line = Text(f"stale reads: {len(stale):,} of {len(report.transactions):,} transactions will fail "
-                "to commit after a restore", style=STYLES["stale"])
-    if near:
-        line.append(f" ({near:,} with conflicts near the root)", style=STYLES["near-root"])
-    return line
+def restore_verdicts(report: Amplification) -> list[tuple[str, str, str]]:
+    """What becomes of the pending transactions when the dump is restored,
+    by each reader's semantics: ``(key, reader, verdict)``."""
+    n = len(report.transactions)
+    stale = sum(1 for tx in report.transactions if tx.stale_reads)
+    records = sum(tx.records for tx in report.transactions)
+    design = (f"{stale:,} of {n:,} will fail to commit (stale reads); the others can commit" if stale
+              else f"every one of the {n:,} can still commit")
+    return [
+        ("design", "the design document (transactions restored)", design),
+        ("c_xenstored", "C xenstored's reader (lu.c ignores TRANSACTION_DATA)",
+         f"all {n:,} are lost, and their {records:,} node records are restored as committed nodes "
+         "(core.c read_state_node ignores conn-id and tx-id): see xsdump check"),
+        ("oxenstored", "oxenstored (its own dump format has no transactions)",
+         f"all {n:,} are lost: oxenstored dumps no transactions"),
+    ]
+
+
+def stale_summary(report: Amplification) -> list[Text]:
+    """The verdict for each reader's restore semantics."""
+    near = sum(tx.near_root for tx in report.transactions if tx.stale_reads)
+    lines = [Text("after a restore, by the reader's semantics:")]
+    for key, reader, verdict in restore_verdicts(report):
+        line = Text(f"  {reader}: ")
+        line.append(verdict, style=STYLES["stale"] if key == "design" and "fail" in verdict else "")
+        if key == "design" and near:
+            line.append(f" ({near:,} with conflicts near the root)", style=STYLES["near-root"])
+        lines.append(line)
+    return lines
 
 
 def stale_lines(rows: list[TransactionCost]) -> Iterator[Text]:
@@ -234,7 +253,8 @@ def render(report: Amplification, rows: list[TransactionCost], console: Console)
     for line in summary_lines(report):
         console.print(line)
     if report.transactions:
-        console.print(stale_summary(report))
+        for line in stale_summary(report):
+            console.print(line)
     details = [*stale_lines(rows), *structure_lines(report)]
     if details:
         console.print(Text(""))
@@ -312,6 +332,7 @@ def json_document(report: Amplification, rows: list[TransactionCost], sort: str,
         "transactions": [transaction_to_json(tx, report) for tx in rows],
         "totals": totals,
         "projection": [_projection_to_json(p) for p in report.projections],
+        "restore": {key: {"reader": reader, "verdict": verdict} for key, reader, verdict in restore_verdicts(report)},
     }
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
 
