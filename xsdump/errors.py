@@ -10,7 +10,28 @@ class ExitCode(IntEnum):
     OK = 0  # success; for diff: equivalent; for check: no errors
     FINDINGS = 1  # differences, findings, or data a conversion cannot carry
     ERROR = 2  # the input could not be read, or the command was misused
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT (128 + 2); other signals end with 128 + their number
+
+
+class Terminated(BaseException):
+    """A signal asked the command to stop (SIGTERM, SIGHUP) while it was
+    writing an output file: raised by the signal handler so that the
+    temporary file beside the output is removed on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+class ReaderGone(Exception):
+    """The reader of standard output went away (``| head``) where the
+    command line machinery (help, --version) was writing: not an error of
+    ours.  Not an OSError, so that nothing between the write and
+    :func:`xsdump.cli.run` takes it for one."""
 
 
 class DumpError(Exception):

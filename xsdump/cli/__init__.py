@@ -19,15 +19,29 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import traceback
 from typing import Iterable, Optional, Sequence
 
 import typer
 from typer.core import TyperCommand
 
+try:  # typer >= 0.2x carries its own click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - typer over click
+    from click.exceptions import ClickException
+try:
+    from typer._click.exceptions import NoArgsIsHelpError
+except ImportError:  # pragma: no cover
+    try:
+        from click.exceptions import NoArgsIsHelpError  # type: ignore[no-redef]
+    except ImportError:  # click < 8.2 prints the help and exits itself
+        NoArgsIsHelpError = ()  # type: ignore[assignment,misc]
+
 from .. import __version__
 from xsdump.cli.coercion import LeanCommand, LeanGroup
 from xsdump.cli.common import DEBUG
-from xsdump.cli.env import Environment, activate, injected
+from xsdump.cli.env import Environment, activate, hold_standard_descriptors, injected
+from xsdump.errors import ExitCode, ReaderGone, Terminated
 
 __all__ = ["COMMANDS", "Environment", "app", "main", "make_app", "run"]
 
@@ -40,7 +54,10 @@ _TOP_OPTIONS = ("--debug", "--version", "-h", "--help")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"xsdump {__version__}")
+        try:
+            typer.echo(f"xsdump {__version__}")
+        except BrokenPipeError:
+            raise ReaderGone from None
         raise typer.Exit()
 
 
@@ -136,15 +153,70 @@ def run(argv: Sequence[str], env: Optional[Environment] = None) -> int:
     Everything the command writes goes to ``env``'s streams (help, usage
     errors and --version too); ``env`` also answers whether they are
     terminals, and decides colour, width and progress bars.  By default,
-    an environment made from this process's streams."""
+    an environment made from this process's streams.
+
+    Whatever happens, the result is an exit status and at most one line on
+    standard error: usage errors are ``xsdump: COMMAND: what is wrong``
+    (exit 2); standard output failing (closed, full) is an error (exit 2)
+    wherever it happens, help and --version included; its reader going
+    away (``| head``) ends the command quietly with the status it had
+    settled on (0, or diff's and check's verdict)."""
     env = env if env is not None else Environment()
     argv = [str(arg) for arg in argv]
     with injected(env):
+        # Active from here on (the command activates it again), so that
+        # what is reported after the command ends goes to env's streams.
+        end = activate()
         try:
-            _app_for(argv)(args=argv, prog_name="xsdump")
+            return _run_guarded(argv, env)
+        finally:
+            end()
+
+
+def _run_guarded(argv: list, env: Environment) -> int:
+    from xsdump.cli import common
+
+    try:
+        try:
+            code = _exit_status(_app_for(argv)(args=argv, prog_name="xsdump", standalone_mode=False))
         except SystemExit as e:
-            return _exit_status(e.code)
-    return 0
+            code = _exit_status(e.code)
+        # What is still buffered (help, --version) fails here, if it fails.
+        for stream in (env.stdout, env.stdout_binary):
+            stream.flush()
+        return code
+    except (BrokenPipeError, ReaderGone):
+        return common.reader_gone()
+    except NoArgsIsHelpError:
+        return int(ExitCode.ERROR)  # the help is printed already
+    except ClickException as e:
+        common.say(_usage_error(e))
+        return int(ExitCode.ERROR)
+    except typer.Abort:
+        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        return int(ExitCode.INTERRUPTED)
+    except Terminated as e:
+        return e.exit_code
+    except OSError as e:
+        if common.DEBUG["on"]:
+            traceback.print_exc()
+        common.say(f"xsdump: {common.os_error_text(e)}")
+        return int(ExitCode.ERROR)
+    except Exception as e:  # a bug of ours: still exit 2, never 1 (diff's and check's "found something")
+        if common.DEBUG["on"]:
+            traceback.print_exc()
+        common.say(f"xsdump: internal error: {type(e).__name__}: {e} (--debug shows where)")
+        return int(ExitCode.ERROR)
+
+
+def _usage_error(e: ClickException) -> str:
+    """``xsdump: COMMAND: what is wrong``, one line."""
+    ctx = getattr(e, "ctx", None)
+    message = " ".join(e.format_message().split())
+    if ctx is not None and ctx.parent is not None and ctx.info_name:
+        return f"xsdump: {ctx.info_name}: {message}"
+    return f"xsdump: {message}"
 
 
 def _exit_status(code) -> int:
@@ -158,7 +230,11 @@ def _exit_status(code) -> int:
 def main() -> None:
     import sys
 
-    _app_for(sys.argv[1:])(prog_name="xsdump")
+    # Descriptors 0-2 the process was started without are held on
+    # /dev/null (no file opened later takes their place); the streams they
+    # were stay missing for the command.
+    missing = hold_standard_descriptors()
+    sys.exit(run(sys.argv[1:], Environment(**missing)))
 
 
 _FULL: list = []

@@ -10,7 +10,8 @@ import typer
 
 from xsdump.errors import ExitCode
 from xsdump.cli.common import (DUMP_HELP, JSON_HELP, binary_stdout, env, handle_errors, input_size,
-                               lenient_option, out_console, read_policy, strict_option, warn, with_progress)
+                               lenient_option, named_reads, naming, out_console, read_policy, strict_option, warn,
+                               with_progress)
 
 EXAMPLES = """Examples:
 
@@ -82,16 +83,22 @@ COMMAND = amplification
 @handle_errors
 def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy: str) -> int:
     from xsdump.analysis.amplification import measure, rereadable, sort_transactions
+    from xsdump.codec.source import display_name
     from xsdump.render.amplificationreport import json_document, render
 
     size = input_size(dump)
 
-    def progress(items, what):
-        return with_progress(items, size, what)
-
     source, name = env().input(dump)
-    with rereadable(source, name, policy=policy, warn=warn) as reopen:
-        report = measure(reopen, progress)
+    shown = name or display_name(dump)
+
+    def progress(items, what):
+        return with_progress(named_reads(items, shown), size, what)
+
+    # Nothing is written before the report: an I/O error until then is the
+    # input's (a read error names the file).
+    with naming(shown):
+        with rereadable(source, name, policy=policy, warn=warn) as reopen:
+            report = measure(reopen, progress)
     rows = sort_transactions(report.transactions, sort)[:top]
     if as_json:
         out = binary_stdout()

@@ -7,7 +7,8 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (env, err_console, fail, handle_errors, lenient_option, read_policy, source_progress,
+from xsdump.cli.common import (ALLOW_INCOMPLETE_HELP, FORCE_TERMINAL_HELP, Completeness, env, fail,
+                               handle_errors, lenient_option, naming, read_policy, refuse_terminal, say, source_progress,
                                strict_option, warn, write_output)
 
 EXAMPLES = """Examples:
@@ -24,6 +25,7 @@ EXAMPLES = """Examples:
 """
 
 TARGET_NAMES = {"binary": "binary stream", "oxenstored": "oxenstored text dump", "json": "JSON"}
+ARTICLES = {"binary": "a ", "oxenstored": "an ", "json": ""}
 
 
 def convert(
@@ -31,13 +33,15 @@ def convert(
                                          "or the JSON of `xsdump json`); - for standard input."),
     to: str = typer.Option(..., "--to", "-t", help="The format to write: binary, oxenstored or json."),
     output: Optional[str] = typer.Option(None, "--output", "-o",
-        help="Where to write (default: standard output, if it is not a terminal for a binary stream)."),
+        help="Where to write (default: standard output, if it is not a terminal)."),
     byte_order: Optional[str] = typer.Option(None, "--byte-order",
         help="binary only: little or big (default: the input's, little for a text dump)."),
     version: Optional[int] = typer.Option(None, "--version",
         help="binary only: stream version 1 or 2 (default: the input's, 1 for a text dump)."),
     allow_loss: bool = typer.Option(False, "--allow-loss",
         help="Exit 0 even when the target cannot carry everything (what is lost is still listed)."),
+    allow_incomplete: bool = typer.Option(False, "--allow-incomplete", help=ALLOW_INCOMPLETE_HELP),
+    force_terminal: bool = typer.Option(False, "--force-terminal", help=FORCE_TERMINAL_HELP),
     strict: bool = strict_option(),
     lenient: bool = lenient_option(),
 ) -> None:
@@ -48,7 +52,12 @@ def convert(
     cannot represent (transactions, quotas, pending data, unique-ids and
     watch depths in a text dump; mfns, local ports and the DOM_EXC port in a
     binary stream) is listed on standard error, and the exit status is 1
-    unless --allow-loss.  The output is written either way."""
+    unless --allow-loss.  The output is written either way.
+
+    An input that stops before its END record (cut short) is refused (exit
+    2, whatever --allow-loss says): -o leaves the file as it was; on
+    standard output what was written stays, incomplete (--allow-incomplete
+    accepts it).  Standard output is never a terminal (--force-terminal)."""
     from xsdump.analysis.convert import TARGETS
 
     policy = read_policy(strict, lenient)
@@ -60,9 +69,9 @@ def convert(
         raise fail(f"--byte-order {byte_order}: expected little or big")
     if version is not None and version not in (1, 2):
         raise fail(f"--version {version}: expected 1 or 2")
-    if to == "binary" and (output is None or output == "-") and env().stdout_isatty:
-        raise fail("refusing to write a binary stream to a terminal: give -o FILE or redirect")
-    _run(dump, to, output, byte_order, version, allow_loss, policy)
+    if not force_terminal:
+        refuse_terminal(output, ARTICLES[to] + TARGET_NAMES[to])
+    _run(dump, to, output, byte_order, version, allow_loss, allow_incomplete, policy)
 
 
 COMMAND = convert
@@ -73,20 +82,22 @@ def looks_like_json(prefix: bytes) -> bool:
 
 
 @handle_errors
-def _run(dump, to, output, byte_order, version, allow_loss, policy) -> int:
+def _run(dump, to, output, byte_order, version, allow_loss, allow_incomplete, policy) -> int:
     from xsdump.analysis.convert import Losses, convert_chunks
     from xsdump.codec.dump import read_dump
     from xsdump.codec.jsonio import read_json
-    from xsdump.codec.source import open_source
+    from xsdump.codec.source import display_name, open_source
 
     losses = Losses()
-    with open_source(*env().input(dump)) as src, source_progress(src, "converting"):
+    source, name = env().input(dump)
+    with naming(name or display_name(dump)), open_source(source, name) as src, source_progress(src, "converting"):
         if looks_like_json(src.peek(64)):
             items = read_json(src)
         else:
             items = read_dump(src, name=src.name, policy=policy, warn=warn)
-        chunks = convert_chunks(items, to, losses, byte_order=byte_order, version=version)
-        write_output(chunks, output)
+        ending = Completeness(src.name, "the input", output, allow_incomplete)
+        chunks = convert_chunks(ending.watch(items), to, losses, byte_order=byte_order, version=version)
+        write_output(chunks, output, check=ending.check, input_name=src.name)
     return _report(losses, to, allow_loss)
 
 
@@ -94,16 +105,15 @@ def _report(losses, to: str, allow_loss: bool) -> int:
     lines = losses.lines()
     if not lines:
         return ExitCode.OK
-    console = err_console()
     if not losses:
         title = f"notes on the {TARGET_NAMES[to]}"
     elif allow_loss:
         title = f"not carried into the {TARGET_NAMES[to]}"
     else:
         title = f"not carried into the {TARGET_NAMES[to]} (exit status 1; --allow-loss accepts this)"
-    console.print(f"xsdump: {title}:", markup=False, highlight=False)
+    say(f"xsdump: {title}:")
     for line in lines:
-        console.print(line, markup=False, highlight=False)
+        say(line)
     return ExitCode.OK if allow_loss or not losses else ExitCode.FINDINGS
 
 

@@ -8,7 +8,8 @@ import typer
 
 from xsdump.errors import ExitCode
 from xsdump.cli.common import (DUMP_HELP, JSON_HELP, binary_stdout, env, fail, handle_errors, input_size,
-                               lenient_option, out_console, read_policy, strict_option, warn, with_progress)
+                               lenient_option, named_reads, out_console, read_policy, settle, strict_option, warn,
+                               with_progress)
 
 EXAMPLES = """Examples:
 
@@ -102,23 +103,29 @@ COMMAND = diff
 def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str) -> int:
     from xsdump.analysis.diff import diff_dumps
     from xsdump.codec.source import display_name
+    from xsdump.render.escape import escape_text
     from xsdump.render.diffreport import json_document, print_lines, stat_lines, text_lines
 
     (source_a, name_a), (source_b, name_b) = env().input(a), env().input(b)
 
     def progress(items, source):
         size = input_size(source) if isinstance(source, str) else None  # standard input: not known
-        return with_progress(items, size, f"reading {display_name(source)}")
+        name = name_a if source is source_a and name_a else name_b if source is source_b and name_b \
+            else display_name(source)
+        # A read error (EIO) names the file; the bar shows its name escaped.
+        return with_progress(named_reads(items, name), size, f"reading {escape_text(name)}")
 
     result = diff_dumps(source_a, source_b, options, name_a=name_a, name_b=name_b, policy=policy, wrap=progress,
                         warn=warn)
+    verdict = ExitCode.FINDINGS if result.differs else ExitCode.OK
+    settle(verdict)  # the exit status even if the reader stops reading (| head)
     if as_json:
         out = binary_stdout()
         out.write(json_document(result, with_changes=not stat))
         out.flush()
     else:
         print_lines(out_console(), stat_lines(result) if stat else text_lines(result))
-    return ExitCode.FINDINGS if result.differs else ExitCode.OK
+    return verdict
 
 
 def register(app: typer.Typer) -> None:

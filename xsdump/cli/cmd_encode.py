@@ -7,8 +7,9 @@ from typing import Optional
 
 import typer
 
-from xsdump.errors import ExitCode
-from xsdump.cli.common import env, fail, handle_errors, warn, write_output
+from xsdump.errors import DumpError, ExitCode
+from xsdump.cli.common import (ALLOW_INCOMPLETE_HELP, FORCE_TERMINAL_HELP, Completeness, env, handle_errors, naming,
+                               refuse_terminal, write_output)
 
 EXAMPLES = """Examples:
 
@@ -22,44 +23,42 @@ def encode(
     json_input: str = typer.Argument(..., metavar="JSON", help="NDJSON or a JSON document from `xsdump json`; - for stdin."),
     output: Optional[str] = typer.Option(None, "--output", "-o",
         help="Where to write the binary stream (default: standard output, if it is not a terminal)."),
+    allow_incomplete: bool = typer.Option(False, "--allow-incomplete", help=ALLOW_INCOMPLETE_HELP),
+    force_terminal: bool = typer.Option(False, "--force-terminal", help=FORCE_TERMINAL_HELP),
 ) -> None:
     """Turn the JSON of `xsdump json` (either form) back into the dump it
     came from: a binary migration stream, or an oxenstored text dump when the
-    header says so.  A dump that went through `json` comes back byte for byte."""
-    if output is None and env().stdout_isatty:
-        raise fail("refusing to write a binary stream to a terminal: give -o FILE or redirect")
-    _run(json_input, output)
+    header says so.  A dump that went through `json` comes back byte for byte.
+
+    JSON that does not end with the END record (cut short) is refused (exit
+    2): -o leaves the file as it was; on standard output what was written
+    stays, incomplete (--allow-incomplete accepts it)."""
+    if not force_terminal:
+        refuse_terminal(output, "a binary stream")
+    _run(json_input, output, allow_incomplete)
 
 
 COMMAND = encode
 
 
 @handle_errors
-def _run(json_input: str, output: Optional[str]) -> int:
+def _run(json_input: str, output: Optional[str], allow_incomplete: bool) -> int:
     from xsdump.codec.jsonio import read_json
-    from xsdump.codec.source import open_source
+    from xsdump.codec.source import display_name, open_source
     from xsdump.codec.textwriter import text_chunks
     from xsdump.codec.writer import encode_items
 
-    with open_source(*env().input(json_input)) as src:
-        items = read_json(src)
-        header = next(items)
+    source, name = env().input(json_input)
+    with naming(name or display_name(json_input)), open_source(source, name) as src:
+        ending = Completeness(src.name, "the JSON", output, allow_incomplete)
+        items = ending.watch(read_json(src))
+        header = next(items, None)
+        if header is None:
+            raise DumpError("no JSON: the input is empty", file=src.name)
         # The JSON of an oxenstored text dump goes back to the text dump.
         write = text_chunks if header.source_format == "oxenstored" else encode_items
-        write_output(write(chain([header], _noting_end(items))), output)
+        write_output(write(chain([header], items)), output, check=ending.check, input_name=src.name)
     return ExitCode.OK
-
-
-def _noting_end(items):
-    """Pass records through; warn when the last is not END (the dump written
-    then has none, and readers will say so)."""
-    from xsdump.model.records import End
-
-    last = None
-    for last in items:
-        yield last
-    if not isinstance(last, End):
-        warn("the JSON has no END record last: the dump written has none")
 
 
 def register(app: typer.Typer) -> None:

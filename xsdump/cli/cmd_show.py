@@ -47,7 +47,8 @@ def parse_tx(text: str) -> tuple[int, int]:
             raise ValueError
         return int(conn, 0), int(tx, 0)
     except ValueError:
-        raise typer.BadParameter(f"expected CONN:TX (two numbers, e.g. 2:100), got {text!r}") from None
+        raise typer.BadParameter(f"expected CONN:TX (two numbers, e.g. 2:100), got {text!r}",
+                                 param_hint="'--tx'") from None
 
 
 def show(

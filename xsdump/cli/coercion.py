@@ -72,6 +72,18 @@ def _lean(params) -> None:
             param._runtime_param = _Lean(param)
 
 
+def _help(format_help, ctx, formatter) -> None:
+    """Typer's help, printed by rich: when the reader of standard output
+    goes away (| head), rich points standard output at /dev/null and exits
+    1; that is no failure (ReaderGone: exit 0, as any command)."""
+    from xsdump.errors import ReaderGone
+
+    try:
+        format_help(ctx, formatter)
+    except SystemExit:
+        raise ReaderGone from None
+
+
 class LeanCommand(TyperCommand):
     """A command whose parameters (its help option too) get converters that
     import pydantic only when a value needs it."""
@@ -80,6 +92,9 @@ class LeanCommand(TyperCommand):
         _lean(self.get_params(ctx))
         return super().parse_args(ctx, args)
 
+    def format_help(self, ctx, formatter):
+        _help(super().format_help, ctx, formatter)
+
 
 class LeanGroup(TyperGroup):
     """The same for the top level."""
@@ -87,3 +102,6 @@ class LeanGroup(TyperGroup):
     def parse_args(self, ctx, args):
         _lean(self.get_params(ctx))
         return super().parse_args(ctx, args)
+
+    def format_help(self, ctx, formatter):
+        _help(super().format_help, ctx, formatter)

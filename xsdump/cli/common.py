@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVa
 import typer
 
 from xsdump.cli.env import Environment, current
-from xsdump.errors import DumpError, EncodeError, ExitCode
+from xsdump.errors import DumpError, EncodeError, ExitCode, Terminated
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -33,9 +33,51 @@ DUMP_HELP = "The dump to read: a path, or - for standard input."
 JSON_HELP = "Print the report as JSON (for jq) instead of text."
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with every character a terminal could act on (ESC, BEL, CR,
+    C1 controls, line breaks...) shown as an escape (``\\x1b``), for the
+    messages of standard error.  Backslashes are left alone, so text escaped
+    already (file names in :class:`DumpError`) comes through unchanged."""
+    if text.isprintable():
+        return text
+    from xsdump.render.escape import escape_text
+
+    return "".join(ch if ch.isprintable() else escape_text(ch) for ch in text)
+
+
+def say(message: str) -> None:
+    """One line on standard error, never markup, never a control sequence
+    (losing it when standard error cannot take it: see the Environment)."""
+    err_console().print(terminal_safe(message), markup=False, highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> "typer.Exit":
-    err_console().print(f"xsdump: {message}", markup=False, highlight=False, soft_wrap=True)
+    say(f"xsdump: {message}")
     return typer.Exit(int(code))
+
+
+def os_error_text(e: OSError) -> str:
+    """``NAME: what went wrong`` for an I/O error (``I/O`` when the error
+    does not say which file)."""
+    return f"{getattr(e, 'filename', None) or 'I/O'}: {e.strerror or e}"
+
+
+# The exit status a command has settled on before writing its report (diff:
+# 1 when there are differences): the status when the reader of standard
+# output goes away before the report is all written (| head).
+_VERDICT: dict = {"code": None}
+
+
+def settle(code: int) -> None:
+    """Say what the exit status is, before the report is written."""
+    _VERDICT["code"] = int(code)
+
+
+def reader_gone() -> int:
+    """The reader of standard output went away: stop writing there, quietly.
+    Returns the exit status: the verdict settled on, else 0."""
+    _silence_stdout(env())
+    return _VERDICT["code"] or int(ExitCode.OK)
 
 
 def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
@@ -44,6 +86,7 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        _VERDICT["code"] = None
         try:
             code = fn(*args, **kwargs)
         except (DumpError, EncodeError) as e:
@@ -51,11 +94,13 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
                 traceback.print_exc()
             raise fail(str(e)) from None
         except BrokenPipeError:
-            # The reader of our output went away (| head): not an error of ours.
-            _silence_stdout(env())
-            raise typer.Exit(int(ExitCode.OK)) from None
+            # The reader of our output went away (| head): not an error of
+            # ours, and the verdict settled on stays the exit status.
+            raise typer.Exit(reader_gone()) from None
         except KeyboardInterrupt:
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Terminated as e:
+            raise typer.Exit(e.exit_code) from None
         except UnicodeEncodeError as e:
             if DEBUG["on"]:
                 traceback.print_exc()
@@ -64,10 +109,31 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
         except OSError as e:
             if DEBUG["on"]:
                 traceback.print_exc()
-            raise fail(f"{getattr(e, 'filename', None) or 'I/O'}: {e.strerror or e}") from None
+            raise fail(os_error_text(e)) from None
         raise typer.Exit(int(code or ExitCode.OK))
 
     return wrapper
+
+
+def named_reads(items: Iterable[T], name: str) -> Iterator[T]:
+    """Pass ``items`` through; an I/O error reading them (EIO...) that does
+    not say which file gets ``name`` (see :func:`naming`)."""
+    with naming(name):
+        yield from items
+
+
+@contextlib.contextmanager
+def naming(name: str) -> Iterator[None]:
+    """An I/O error meanwhile that does not say which file is ``name``'s.
+    Errors of standard output raised while reading waits (the batch flushed
+    before a pipe read) and a reader gone are left alone."""
+    try:
+        yield
+    except OSError as e:
+        if not getattr(e, "filename", None) and not isinstance(e, BrokenPipeError) \
+                and not getattr(e, "xsdump_output", False):
+            e.filename = name
+        raise
 
 
 def _silence_stdout(environment: Environment) -> None:
@@ -126,7 +192,7 @@ def _reader_went_away() -> None:
 
 
 def warn(message: str) -> None:
-    err_console().print(f"xsdump: warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    say(f"xsdump: warning: {message}")
 
 
 def read_input(dump: str, policy: str = "default", on_finding=None, as_json: bool = False):
@@ -136,10 +202,12 @@ def read_input(dump: str, policy: str = "default", on_finding=None, as_json: boo
     ``on_finding`` receives what the reader finds (for the fold)."""
     from xsdump.codec.dump import read_dump
 
+    from xsdump.codec.source import display_name
+
     source, name = env().input(dump)
     items = read_dump(source, name=name, policy=policy, warn=warn, on_finding=on_finding, on_wait=_OUTPUT.flush,
                       as_json=as_json)
-    return with_progress(items, input_size(dump), "reading")
+    return with_progress(named_reads(items, name or display_name(dump)), input_size(dump), "reading")
 
 
 def err_console() -> "Console":
@@ -163,9 +231,14 @@ class _Batch:
     def flush(self) -> None:
         if self.parts:
             out = binary_stdout()
-            out.write(b"".join(self.parts))
-            out.flush()
-            self.parts.clear()
+            try:
+                out.write(b"".join(self.parts))
+                out.flush()
+            except OSError as e:
+                e.xsdump_output = True  # type: ignore[attr-defined]  # not the input's (named_reads)
+                raise
+            finally:
+                self.parts.clear()
 
 
 _OUTPUT = _Batch()
@@ -181,34 +254,181 @@ def write_lines(lines: Iterable[bytes]) -> None:
                 flush()
     finally:
         _OUTPUT.flush()
-    binary_stdout().flush()
+    try:
+        binary_stdout().flush()
+    except OSError as e:
+        e.xsdump_output = True  # type: ignore[attr-defined]
+        raise
 
 
-def write_output(chunks: Iterable[bytes], output: Optional[str]) -> None:
+def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional[Callable[[], None]] = None,
+                 input_name: str = "<stdin>") -> None:
     """Write ``chunks`` to standard output (``None`` or ``-``) or to the file
-    ``output``, which is written beside its final name and renamed into
-    place, so that a failure part-way leaves no half-written file."""
+    ``output``.
+
+    The file is written beside its final name (``.xsdump-*``) and renamed
+    into place only once every chunk is written and ``check`` (called then)
+    has not refused it: a failure part-way, a refusal, SIGINT, SIGTERM or
+    SIGHUP leave ``output`` as it was and no temporary file behind.  On
+    standard output the bytes go out as they come; ``check`` is called at
+    the end all the same (what is written cannot be taken back: its refusal
+    is the exit status).  Reading errors that name no file name
+    ``input_name``; writing errors name ``output``."""
+    chunks = named_reads(chunks, input_name)
     if output is None or output == "-":
         write_lines(chunks)
+        if check is not None:
+            check()
         return
     if os.path.isdir(output):
         raise OSError(errno.EISDIR, "is a directory", output)
     directory = os.path.dirname(os.path.abspath(output))
+    tmp = None
+    with _terminating():
+        try:
+            with _signals_held():
+                try:
+                    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
+                except OSError as e:
+                    raise OSError(e.errno, e.strerror, output) from None
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)  # the mode open() would give, not mkstemp's 0600
+            with os.fdopen(fd, "wb") as f:
+                try:
+                    for chunk in chunks:
+                        f.write(chunk)
+                    f.flush()
+                except OSError as e:
+                    if getattr(e, "filename", None) is None:
+                        e.filename = output
+                    raise
+            if check is not None:
+                check()
+            os.replace(tmp, output)
+            tmp = None
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+_STOPPING = ("SIGTERM", "SIGHUP")
+
+
+@contextlib.contextmanager
+def _terminating() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Terminated` meanwhile (SIGINT
+    raises KeyboardInterrupt already), so that ``finally`` blocks run; a
+    signal that is ignored stays ignored.  Only the main thread can set
+    handlers: elsewhere nothing changes."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated(signum)
+
+    saved = {}
+    for name in _STOPPING:
+        number = getattr(signal, name, None)
+        if number is None:
+            continue
+        old = signal.getsignal(number)
+        if old is signal.SIG_IGN:
+            continue
+        saved[number] = old
+        signal.signal(number, stop)
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".xsdump-")
-    except OSError as e:
-        raise OSError(e.errno, e.strerror, output) from None
+        yield
+    finally:
+        for number, old in saved.items():
+            signal.signal(number, old)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP back meanwhile (they are delivered
+    after): the temporary file is made and its name noted, or neither."""
+    import signal
+
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # pragma: no cover - not POSIX
+        yield
+        return
+    wanted = {getattr(signal, n) for n in ("SIGINT", *_STOPPING) if hasattr(signal, n)}
+    old = mask(signal.SIG_BLOCK, wanted)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # the mode open() would give, not mkstemp's 0600
-        with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-        os.replace(tmp, output)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
+
+
+# --- outputs that are dumps: encode and convert -----------------------------------
+
+ALLOW_INCOMPLETE_HELP = ("Write the output even when the input stops before its END record (cut short at a "
+                         "record boundary): the dump written has no END, readers will say so.  Without it, "
+                         "-o leaves the file as it was and standard output ends with exit status 2.")
+FORCE_TERMINAL_HELP = ("Write the dump to standard output even when it is a terminal: its bytes (guest values: "
+                       "escape sequences, control characters) reach the terminal as they are.")
+
+
+def to_stdout(output: Optional[str]) -> bool:
+    return output is None or output == "-"
+
+
+def refuse_terminal(output: Optional[str], what: str) -> None:
+    """A dump is bytes, guest values among them: never sent raw to a
+    terminal (OSC 52, SGR, CR...) unless --force-terminal."""
+    if to_stdout(output) and env().stdout_isatty:
+        raise fail(f"refusing to write {what} to a terminal: standard output is a terminal; "
+                   "use -o FILE or a pipe (or --force-terminal)")
+
+
+class Completeness:
+    """Whether the records that make an output end with END, and what to do
+    when they do not (:meth:`check`, called by :func:`write_output` before
+    the file is renamed into place, or after standard output is written).
+
+    A damaged stretch last (the lenient reading of a dump that itself ends
+    without END, kept to be written back byte for byte) counts as an end:
+    the input was read to its end, it was not cut short."""
+
+    def __init__(self, name: str, what: str, output: Optional[str], allowed: bool):
+        self.name = name  # the input's display name
+        self.what = what  # "the JSON", "the input"
+        self.output = output
+        self.allowed = allowed
+        self.ended = False
+
+    def watch(self, items: Iterable[T]) -> Iterator[T]:
+        from xsdump.model.records import Damaged, End
+
+        for item in named_reads(items, self.name):
+            self.ended = isinstance(item, (End, Damaged)) or (type(item) is dict
+                                                               and item.get("type") in ("end", "damaged"))
+            yield item
+
+    def check(self) -> None:
+        if self.ended:
+            return
+        from xsdump.render.escape import escape_text
+
+        said = f"{escape_text(self.name)}: {self.what} has no END record last (cut short?)"
+        if to_stdout(self.output):
+            if self.allowed:
+                warn(f"{said}: the dump written to standard output has none")
+                return
+            raise fail(f"{said}: the dump written to standard output is incomplete "
+                       "(--allow-incomplete accepts it)")
+        if self.allowed:
+            warn(f"{said}: the dump written to {escape_text(self.output)} has none")
+            return
+        raise fail(f"{said}: refusing to write an incomplete dump, {escape_text(self.output)} is left as it was "
+                   "(--allow-incomplete writes it)")
 
 
 def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterable[T]:
@@ -219,12 +439,19 @@ def with_progress(items: Iterable[T], total: Optional[int], what: str) -> Iterab
     return _progress_bar(items, total, what)
 
 
-def _progress_bar(items: Iterable[T], total: int, what: str) -> Iterator[T]:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+def _columns() -> tuple:
+    """A progress bar's columns: its description (a file name, maybe) as
+    plain text, never rich markup nor a format string, then the bar."""
+    from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn(what), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                  console=err_console(), transient=True) as bar:
-        task = bar.add_task(what, total=total)
+    return (TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+
+
+def _progress_bar(items: Iterable[T], total: int, what: str) -> Iterator[T]:
+    from rich.progress import Progress
+
+    with Progress(*_columns(), console=err_console(), transient=True) as bar:
+        task = bar.add_task(terminal_safe(what), total=total)
         for n, item in enumerate(items):
             if not n % 4096:
                 bar.update(task, completed=item["offset"] if type(item) is dict else getattr(item, "offset", 0))
@@ -240,12 +467,11 @@ def source_progress(src, what: str):
         return
     import threading
 
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress
 
     done = threading.Event()
-    with Progress(TextColumn(what), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                  console=err_console(), transient=True) as bar:
-        task = bar.add_task(what, total=src.size)
+    with Progress(*_columns(), console=err_console(), transient=True) as bar:
+        task = bar.add_task(terminal_safe(what), total=src.size)
 
         def follow() -> None:
             while not done.wait(0.2):

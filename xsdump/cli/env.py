@@ -83,6 +83,52 @@ class _Discard(io.TextIOBase):
         return False
 
 
+class _Forgiving(io.TextIOBase):
+    """Standard error as the commands write it: messages are written and
+    flushed at once, and a standard error that cannot take them (closed,
+    ``2>&-``; a full device, ``2>/dev/full``; a reader gone) loses them
+    instead of failing the command.  The exit status is the verdict; a
+    diagnostic that cannot be shown must not change it."""
+
+    def __init__(self, stream: TextIO):
+        super().__init__()
+        self.stream = stream
+        self.lost = False  # some message could not be written
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        if not self.lost:
+            try:
+                self.stream.write(s)
+                self.stream.flush()
+            except (OSError, ValueError):
+                self.lost = True
+        return len(s)
+
+    def flush(self) -> None:
+        if not self.lost:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                self.lost = True
+
+    def isatty(self) -> bool:
+        return _isatty(self.stream)
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> Optional[str]:  # type: ignore[override]
+        return getattr(self.stream, "errors", None)
+
+
 def _isatty(stream) -> bool:
     try:
         return bool(stream.isatty())
@@ -118,7 +164,9 @@ class Environment:
     stream with a ``buffer`` (like ``sys.stdout``); binary output goes to
     the binary stream and text output (rich) to a UTF-8 text layer over it
     unless a text stream was given.  ``stderr``: a text stream, or a binary
-    one (then written as UTF-8).  ``*_isatty`` answer whether each stream is
+    one (then written as UTF-8); what is written there never fails a
+    command (a closed or full standard error loses the message, the exit
+    status stays).  ``*_isatty`` answer whether each stream is
     a TTY (default: ask the stream).  ``environ``: the variables that decide
     colour and width (NO_COLOR, FORCE_COLOR, TTY_COMPATIBLE, TTY_INTERACTIVE,
     TERM, COLORTERM, COLUMNS).  ``width``: the terminal width (default:
@@ -167,11 +215,12 @@ class Environment:
             stderr = _Discard()
         elif _is_binary(stderr):
             stderr = _text_over(stderr, encoding, "backslashreplace")  # type: ignore[arg-type]
-        self.stderr: TextIO = stderr  # type: ignore[assignment]
+        self.stderr_isatty = _isatty(stderr) if stderr_isatty is None else stderr_isatty
+        # Messages never fail a command (see _Forgiving).
+        self.stderr: TextIO = stderr if isinstance(stderr, (_Discard, _Forgiving)) else _Forgiving(stderr)  # type: ignore
 
         self.stdin_isatty = _isatty(self.stdin) if stdin_isatty is None else stdin_isatty
         self.stdout_isatty = _isatty(stdout) if stdout_isatty is None else stdout_isatty
-        self.stderr_isatty = _isatty(self.stderr) if stderr_isatty is None else stderr_isatty
         self._width = width
         self._consoles: dict = {}
 
@@ -307,6 +356,28 @@ class Environment:
     def __repr__(self) -> str:
         return (f"Environment(stdout_isatty={self.stdout_isatty}, stderr_isatty={self.stderr_isatty}, "
                 f"colour={self.colour}, width={self.width})")
+
+
+def hold_standard_descriptors() -> dict:
+    """Open /dev/null on whichever of descriptors 0, 1 and 2 the process
+    was started without (``<&-``, ``>&-``, ``2>&-``), so that no file the
+    command opens later takes their place (a message for standard error
+    must never land in an output file).  Returns the :class:`Environment`
+    arguments that say which streams the process does not have."""
+    missing = {}
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                held = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            except OSError:  # pragma: no cover - no /dev/null
+                held = fd
+            if held != fd:
+                os.dup2(held, fd)
+                os.close(held)
+            missing[name] = None
+    return missing
 
 
 # The environment given to xsdump.cli.run(), and the one of the command
