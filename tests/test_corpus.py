@@ -123,3 +123,11 @@ def test_encode_of_no_json_is_one_error_line(name):
     ``next(items)`` in cmd_encode (a traceback); now one line, exit 2."""
     code, out, err = invoke("encode", CORPUS / name)
     assert code == 2 and out == b"" and len(error_lines(err)) == 1, err
+
+
+def test_encode_of_a_record_type_that_is_not_a_string_is_one_error_line():
+    """Found by tests/test_fuzz.py::test_encode_mutated_json: a JSON object
+    as a record's "type" raised TypeError (unhashable) in record_from_json."""
+    code, _, err = invoke("encode", CORPUS / "encode-type-not-a-string.json")
+    assert code == 2 and len(error_lines(err)) == 1, err
+    assert 'line 2: unknown record type {"base64":"!!"}' in err

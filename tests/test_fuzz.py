@@ -384,7 +384,7 @@ def test_the_memory_bound_holds_for_a_whole_sample():
 SMALL_JSON = json_of(SMALL, "default")
 JSON_OBJS = [orjson.loads(line) for line in SMALL_JSON.splitlines()] + [
     orjson.loads(line) for line in json_of(REAL_C, "default").splitlines()[:12]]
-JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.sampled_from(INTERESTING),
+JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(INTERESTING),
                         st.text(max_size=8), st.just({"base64": "!!"}), st.just({"base64": "AAE="}),
                         st.just({"base64": 1}), st.just([]), st.just([{"perm": "r"}]), st.just({}),
                         st.just([1, "a"]), st.just({"perm": "rr", "flags": 0, "domid": 1}))

@@ -172,6 +172,10 @@ FOUND: dict[str, bytes] = {
     # only): StopIteration out of cmd_encode with the reworked read_json
     # (tests/test_corpus.py::test_encode_of_no_json_is_one_error_line).
     "encode-whitespace-only.json": b"\n",
+    # A record whose "type" is a JSON object: TypeError (unhashable dict)
+    # out of jsonio.record_from_json's registry look-up; now EncodeError.
+    "encode-type-not-a-string.json": b'{"type":"header","version":2,"byte_order":"little","flags":0}\n'
+                                     b'{"type":{"base64":"!!"}}\n',
 }
 
 
