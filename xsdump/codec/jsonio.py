@@ -359,9 +359,10 @@ def record_from_json(obj: Any, where: str):
             json_to_bytes(_take(obj, "body", None, where), "body"),
             layout=layout,
         )
-    rt = BY_KEY.get(key)
+    rt = BY_KEY.get(key) if isinstance(key, str) else None  # a JSON object or list is no type name
     if rt is None:
-        raise EncodeError(f"{where}: unknown record type {key!r}")
+        shown = repr(key) if isinstance(key, str) else _short(key)
+        raise EncodeError(f"{where}: unknown record type {shown}")
     model = rt.model
     values = {}
     for name in model._fields[:-3]:
