@@ -407,6 +407,22 @@ def _text_line():
     return Case(b"$xenstored-dump-format\nglobal,-1\nbogus,1\n", 33, None)  # the offset of the line
 
 
+def _text_crlf():  # oxenstored's int_of_string fails on "7\r": the socket line is skipped
+    return Case(b"$xenstored-dump-format\nglobal,-1\nsocket,7\r\n", 33, 1)
+
+
+def _text_no_final_newline():
+    return Case(b"$xenstored-dump-format\nglobal,-1\nstore,2f,6e30,", 33, 1)
+
+
+def _text_ignored_fields():
+    return Case(b"$xenstored-dump-format\nglobal,-1\ndom,1,5,6,7,x\n", 33, 1)
+
+
+def _text_path_refused():
+    return Case(b"$xenstored-dump-format\nglobal,-1\nstore,2f,6e30,\nstore,2f782e79,6e30,\n", 48, 2)
+
+
 CRAFTED: dict[str, Callable[[], Case]] = {
     "bad-magic": _bad_magic,
     "truncated-header": _truncated_header,
@@ -472,6 +488,10 @@ CRAFTED: dict[str, Callable[[], Case]] = {
     "wire-overrun": _wire_overrun,
     "wire-oversized": _wire_oversized,
     "text-line": _text_line,
+    "text-crlf": _text_crlf,
+    "text-no-final-newline": _text_no_final_newline,
+    "text-ignored-fields": _text_ignored_fields,
+    "text-path-refused": _text_path_refused,
 }
 
 

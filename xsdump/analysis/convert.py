@@ -17,7 +17,7 @@ from typing import BinaryIO, Iterable, Iterator, Optional
 
 from xsdump.errors import EncodeError
 from xsdump.render.escape import escape_text
-from xsdump.codec.format import REGISTRY, VERSIONS, type_name
+from xsdump.codec.format import REGISTRY, VERSIONS, record_type_of, type_name
 from xsdump.codec.jsonio import ndjson_lines
 from xsdump.codec.oxenstored import (
     MAGIC,
@@ -89,6 +89,8 @@ LOSS_KINDS = {
                    "(its evtchn is written from the remote port)",
     "domexc port": "the DOM_EXC VIRQ port of the evtchn-dev line: the binary stream has none",
     "ignored fields": "fields oxenstored's reader ignores (global, dom lines): kept only in text",
+    "ignored text fields": "fields after those oxenstored's reader takes on a global or dom line (see xsdump "
+                           "check, text-ignored-fields): left out, the line written as oxenstored writes it",
     "features": "DOMAIN_DATA features: version 1 streams have none, written as 0",
     "reordered data": "pending data whose byte order cannot be known (a partly sent response, "
                       "a cut header): copied unchanged into the other byte order",
@@ -106,6 +108,8 @@ NOTE_KINDS = {
                      "/@releaseDomain and /@introduceDomain of /, the C daemon as nodes outside the tree",
     "evtchn": "the ring's evtchn is written as the remote port; the C daemon dumps its own "
               "(local) port there (tools/xenstore/xenstored_domain.c, new_domain)",
+    "line ends": "lines ended otherwise than by \\n (\\r\\n, \\r or none at the end; see xsdump check, text-crlf "
+                 "and text-no-final-newline): written with \\n, as oxenstored writes and reads them",
 }
 
 
@@ -177,10 +181,13 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
     it = iter(items)
     header = next(it)
     from_text = header.source_format == SOURCE_FORMAT
-    if from_text:
-        yield header
-    else:
-        yield Header(TEXT_VERSION, 0, False, 0, len(MAGIC) + 1, SOURCE_FORMAT)
+    # The output is a dump oxenstored reads as it is meant: every line ended
+    # by "\n" (its input_line keeps a "\r"), nothing but what its reader
+    # takes (fields it ignores could carry any bytes), no damaged lines.
+    if from_text and header.size in (len(MAGIC), len(MAGIC) + 2):
+        losses.note("line ends", "the header line")
+    yield Header(TEXT_VERSION, 0, False, 0, len(MAGIC) + 1, SOURCE_FORMAT)
+    it = _plain_text_lines(it, losses, header.size) if from_text else it
     nameable: dict[int, bool] = {}  # conn-id -> whether its watches can be written
     homes: dict[int, bytes] = {}  # conn-id -> the base of its relative watch paths (connection.ml get_path)
     for record in it:
@@ -235,10 +242,48 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
             losses.add("domains", f"domid {record.domid}")
         elif kind is UnknownRecord:
             losses.add("unknown records", type_name(record.record_type))
-        elif kind is Damaged and not from_text:
+        elif kind is Damaged:
             losses.add("damaged bytes", f"{record.size} B at offset {record.offset:#x}")
         else:
             yield record
+
+
+def _plain_text_lines(items: Iterable[Item], losses: Losses, header_size: int) -> Iterator[Item]:
+    """Text-dump records with every line end ``\\n`` and without the fields
+    oxenstored's reader ignores; what changes is listed."""
+    header_noted = header_size in (len(MAGIC), len(MAGIC) + 2)
+    for record in items:
+        layout = text_layout(record)
+        if layout is not None:
+            changed = {}
+            ignored = _ignored(layout.text)
+            if ignored:
+                fields = ",".join(escape_text(f.decode("utf-8", "surrogateescape")) for f in ignored)
+                losses.add("ignored text fields", f"{_where(record)}: {fields}")
+                changed["text"] = None
+            for name in ("eol", "evtchn_eol", "header_eol"):
+                if getattr(layout, name) != b"\n":
+                    if name != "header_eol":
+                        losses.note("line ends", _where(record))
+                    elif not header_noted:  # a header read back from JSON, which keeps no size
+                        losses.note("line ends", "the header line")
+                    changed[name] = b"\n"
+            if changed:
+                record = record._replace(layout=layout._replace(**changed))
+        yield record
+
+
+def _ignored(text: Optional[bytes]) -> tuple:
+    if text is None:
+        return ()
+    try:
+        return parse_line(text).ignored
+    except LineError:
+        return ()
+
+
+def _where(record) -> str:
+    return f"{record_type_of(record)[1]} at offset {record.offset:#x}"
 
 
 def _connection_for_text(conn: ConnectionData, losses: Losses) -> Optional[ConnectionData]:

@@ -88,7 +88,10 @@ class TextLayout(NamedTuple):
     the line has one.  For a :class:`GlobalData`: ``domexc_port`` when an
     ``evtchn-dev`` line belongs to it (its spelling in ``evtchn_text`` and
     ``evtchn_eol``), and ``global_line`` False when it came from an
-    ``evtchn-dev`` line alone.
+    ``evtchn-dev`` line alone.  ``header_eol``: how the header line ended,
+    when not ``\\n``, on the first item after the header that is not
+    :class:`Damaged` (the :class:`End` of a dump with no other): the header's
+    own ``size`` says it too, but its JSON keeps none.
 
     Seen by the binary writer or the JSON converter, a text layout is the
     default framing (the three attributes below are :class:`Layout`'s).
@@ -102,10 +105,37 @@ class TextLayout(NamedTuple):
     evtchn_text: Optional[bytes] = None
     evtchn_eol: bytes = b"\n"
     global_line: bool = True
+    header_eol: bytes = b"\n"
 
     unpadded_len = False
     extra = None
     padding = None
+
+
+class _FieldDefault:
+    """A field of :class:`TextLayout` that reads as its default on the
+    class (``TextLayout.eol == b"\\n"``), as a dataclass field does, and as
+    the record's value on an instance.  Readers of the JSON form take a
+    field's type from its default on the class; a namedtuple's class
+    attribute is the field's descriptor instead."""
+
+    __slots__ = ("index", "default")
+
+    def __init__(self, index: int, default) -> None:
+        self.index, self.default = index, default
+
+    def __get__(self, obj, owner=None):
+        return self.default if obj is None else obj[self.index]
+
+
+for _name in ("eol", "evtchn_eol", "header_eol"):
+    setattr(TextLayout, _name, _FieldDefault(TextLayout._fields.index(_name), TextLayout._field_defaults[_name]))
+del _name
+
+# How a line may end, as read: oxenstored writes "\n"; "\r\n" and, at the
+# end of the file, "\r" or nothing are kept so that the text is written back
+# as it was read (and reported: see xsdump.model.validate).
+LINE_ENDS = (b"\n", b"\r\n", b"\r", b"")
 
 
 def text_layout(record) -> Optional[TextLayout]:
@@ -318,8 +348,11 @@ class _Line(NamedTuple):
 
 def split_lines(src: Source) -> Iterator[_Line]:
     """The lines of the input, read in chunks.  A line ends at ``\\n``; a
-    ``\\r`` before it is taken as part of a CRLF line end (the daemon itself
-    only reads ``\\n`` files); the last line may have no end."""
+    ``\\r`` before it is taken as part of a CRLF line end, and a ``\\r``
+    that ends the file as a line end of its own; the last line may have no
+    end.  oxenstored's reader (``input_line``) splits at ``\\n`` alone and
+    keeps a ``\\r`` in the line: what that does to each line is reported by
+    :mod:`xsdump.model.validate` (``text-crlf``)."""
     number, offset = 0, 0
     pending: list[bytes] = []  # the start of a line that has not ended yet
     while True:
@@ -344,7 +377,11 @@ def split_lines(src: Source) -> Iterator[_Line]:
             offset += len(part) + 1
             yield line
     if pending:
-        yield _Line(number + 1, offset, b"".join(pending), b"")
+        rest = b"".join(pending)
+        if rest.endswith(b"\r"):
+            yield _Line(number + 1, offset, rest[:-1], b"\r")
+        else:
+            yield _Line(number + 1, offset, rest, b"")
 
 
 # --- the reader ---------------------------------------------------------------------
@@ -359,11 +396,34 @@ def read_text_dump(src: Source, lenient: bool = False, warn=None) -> Iterator[It
     """Header, then one record per line (``global`` and the ``evtchn-dev``
     line after it make one), then :class:`End`.  A line oxenstored would
     not load raises :class:`DumpError` with its line number; with
-    ``lenient`` it is skipped and ``warn`` called with a message instead."""
+    ``lenient`` it is kept whole as a :class:`Damaged` record and ``warn``
+    called with a message instead.  What a line holds beyond what the
+    records say (its end, fields the daemon ignores, its spelling) is kept
+    in a :class:`TextLayout` and reported by :mod:`xsdump.model.validate`."""
+    items = _read_text_dump(src, lenient, warn)
+    header = next(items)
+    yield header
+    eol = {len(MAGIC) + 2: b"\r\n", len(MAGIC): b""}.get(header.size)
+    if eol is None:
+        yield from items
+        return
+    for item in items:
+        if type(item) is Damaged:
+            yield item
+            continue
+        layout = getattr(item, "layout", None)
+        yield item._replace(layout=(layout or TextLayout())._replace(header_eol=eol))
+        break
+    yield from items
+
+
+def _read_text_dump(src: Source, lenient: bool, warn) -> Iterator[Item]:
     lines = split_lines(src)
     first = next(lines, None)
-    if first is None or first.body != MAGIC:
-        seen = _show(first.body) if first else "missing"
+    if first is None or first.body != MAGIC or first.eol == b"\r":
+        # A header line ended by a lone "\r" (the whole file) cannot be
+        # written back from a header's size: it is no dump oxenstored reads.
+        seen = _show(first.body + (b"\r" if first.eol == b"\r" else b"")) if first else "missing"
         raise DumpError(f"not an oxenstored text dump: the first line is {seen}, expected '{MAGIC.decode()}'",
                         file=src.name, line=1, offset=0)
     yield Header(TEXT_VERSION, 0, False, 0, first.size, SOURCE_FORMAT)

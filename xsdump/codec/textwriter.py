@@ -15,12 +15,22 @@ lists it.
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterable, Iterator, Optional
 
 from xsdump.errors import EncodeError
-from xsdump.render.escape import escape_text
+from xsdump.render.escape import escape_bytes, escape_text
 from xsdump.codec.format import record_type_of
-from xsdump.codec.oxenstored import MAGIC, PERM_LETTERS, SOURCE_FORMAT, LineError, parse_line, render_line, text_layout
+from xsdump.codec.oxenstored import (
+    LINE_ENDS,
+    MAGIC,
+    PERM_LETTERS,
+    SOURCE_FORMAT,
+    LineError,
+    parse_line,
+    render_line,
+    text_layout,
+)
 from xsdump.model.records import (
     Damaged,
     DOMID_INVALID,
@@ -39,21 +49,36 @@ from xsdump.model.records import (
 )
 
 
-def header_line(header: Header) -> bytes:
+HEADER_SIZES = {len(MAGIC) + 1: b"\n", len(MAGIC) + 2: b"\r\n", len(MAGIC): b""}
+
+
+def header_line(header: Header, eol: Optional[bytes] = None) -> bytes:
     """The first line, ended as it was read: a text header's ``size`` is the
-    length of its line with its end."""
+    length of its line with its end.  A header without one (read back from
+    JSON, which keeps no header size) ends with ``eol``, the ``header_eol``
+    the reader put on the first record (``\\n`` when none)."""
     if header.source_format == SOURCE_FORMAT:
-        if header.size == len(MAGIC) + 2:
-            return MAGIC + b"\r\n"
-        if header.size == len(MAGIC):
-            return MAGIC
+        known = HEADER_SIZES.get(header.size)
+        if known is not None:
+            return MAGIC + known
+        if eol is not None:
+            if eol not in HEADER_SIZES.values():
+                raise EncodeError(f"header line end '{escape_bytes(eol)}': the reader keeps \\n, \\r\\n or none")
+            return MAGIC + eol
     return MAGIC + b"\n"
 
 
 def spelled(keyword: str, values: tuple, text: Optional[bytes], eol: bytes) -> bytes:
     """The line for ``values``: ``text`` (the line as read) when it still
-    decodes to the same values, else oxenstored's own spelling."""
+    decodes to the same values, else oxenstored's own spelling.  A ``text``
+    or ``eol`` the reader cannot have produced (a line end inside the
+    text or a ``\\r`` that ends it, an end other than ``\\n``, ``\\r\\n``, ``\\r`` or none) is refused:
+    it would make lines the record does not say."""
+    if eol not in LINE_ENDS:
+        raise EncodeError(f"{keyword} line end '{escape_bytes(eol)}': the reader keeps \\n, \\r\\n, \\r or none")
     if text is not None:
+        if b"\n" in text or text.endswith(b"\r"):  # a "\r" inside a line stays in it
+            raise EncodeError(f"{keyword} line text '{escape_bytes(text[:60])}' holds a line end")
         try:
             parsed = parse_line(text)
         except LineError:
@@ -69,8 +94,18 @@ class TextWriter:
 
     def __init__(self) -> None:
         self.watch_ids: dict[int, Optional[int]] = {}
+        self.unended = False  # the last line written has no \\n: nothing may follow it
 
     def record(self, record) -> bytes:
+        out = self._record(record)
+        if out:
+            if self.unended:
+                raise EncodeError("a line without a \\n end is followed by another: the reader keeps "
+                                  "such an end only for the last line of a dump")
+            self.unended = not out.endswith(b"\n")
+        return out
+
+    def _record(self, record) -> bytes:
         kind = type(record)
         layout = text_layout(record)
         text, eol = (layout.text, layout.eol) if layout else (None, b"\n")
@@ -92,7 +127,11 @@ class TextWriter:
         if kind is End:
             return b""
         if kind is Damaged:  # a line the lenient reader could not read, as it was
-            return record.data
+            data = record.data
+            if not data or b"\n" in data[:-1]:
+                raise EncodeError(f"damaged text '{escape_bytes(data[:60])}': the lenient reader keeps one "
+                                  "whole line (with its end) a record")
+            return data
         _, name = record_type_of(record)
         raise EncodeError(f"{name} records have no place in an oxenstored text dump")
 
@@ -155,9 +194,20 @@ def text_chunks(items: Iterable[Item]) -> Iterator[bytes]:
     header = next(it, None)
     if not isinstance(header, Header):
         raise EncodeError("a dump starts with its header")
-    yield header_line(header)
+    held: list = []  # leading Damaged lines, while the header's line end is not known
+    if header.source_format == SOURCE_FORMAT and header.size not in HEADER_SIZES:
+        eol = None
+        for item in it:
+            held.append(item)
+            if type(item) is not Damaged:
+                layout = text_layout(item)
+                eol = layout.header_eol if layout is not None else None
+                break
+        yield header_line(header, eol)
+    else:
+        yield header_line(header)
     writer = TextWriter()
-    for index, record in enumerate(it):
+    for index, record in enumerate(itertools.chain(held, it) if held else it):
         try:
             yield writer.record(record)
         except EncodeError as e:

@@ -390,6 +390,32 @@ _ENTRIES = [
          "An oxenstored text dump line the reader could not take and skipped.",
          "oxenstored skips unknown lines with a warning.",
          "An oxenstored dump with a line bogus,1."),
+    Code("text-crlf", _E, "framing",
+         "An oxenstored text dump line ending in \\r\\n (or \\r at the end of the file); reported for the header, "
+         "for each line oxenstored then skips, and once for the lines it reads as intended.",
+         "xenstored.ml DB.from_channel_f reads with input_line, which splits at \\n and keeps the \\r: a header "
+         "so ended is not the format's (Bad_format \"header\": the dump is refused); int_of_string fails on the "
+         "last number of a global, evtchn-dev, socket or dom line (the line is skipped); Utils.unhexify drops "
+         "it as an odd last digit of a store or watch line.",
+         "An oxenstored dump whose socket line ends in \\r\\n."),
+    Code("text-no-final-newline", _W, "framing",
+         "An oxenstored text dump whose last line has no line end.",
+         "xenstored.ml DB.to_channel ends every line with \\n and flushes the whole dump: the file was cut short "
+         "or edited; input_line hands the daemon the last line as it is (cut inside a value at an even number "
+         "of digits, it loads a shorter value).",
+         "An oxenstored dump ending in store,2f,6e30, without \\n."),
+    Code("text-ignored-fields", _W, "framing",
+         "An oxenstored global or dom line with fields after those the reader takes (global: the socket fd; "
+         "dom: domid, mfn, remote and local port); kept as read, left out when the record is written anew.",
+         "xenstored.ml DB.from_channel_f matches \"global\" :: rw :: _ and \"dom\" :: ... :: local_port :: _: "
+         "the daemon never looks at the rest (a development version wrote a read-only socket there).",
+         "An oxenstored dump with a line dom,1,5,6,7,x."),
+    Code("text-path-refused", _W, "daemon",
+         "An oxenstored store or watch line whose path oxenstored's reader refuses (names of a-z, A-Z, 0-9, "
+         "_, - and @ only, none empty; a relative watch path under /local/domain/<domid>/).",
+         "store.ml Path.of_string raises Invalid_path (for a watch through Connections.add_watch) and "
+         "DB.from_channel_f skips the line: the node or watch is not restored.",
+         "An oxenstored dump with a store line for /x.y."),
 ]
 
 CATALOGUE: dict[str, Code] = {entry.code: entry for entry in _ENTRIES}

@@ -42,6 +42,16 @@ from xsdump.model.records import (
 from xsdump.model.paths import parent_path
 from xsdump.model.wire import IN, OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, pending_sides, split_messages
 from xsdump.codec.writer import encode_body
+from xsdump.codec.oxenstored import (
+    MAGIC as TEXT_MAGIC,
+    SOURCE_FORMAT as TEXT_FORMAT,
+    LineError,
+    TextLayout,
+    parse_line,
+    path_loads,
+    render_line,
+)
+from xsdump.model.records import Damaged, encode_text
 
 PERM_CHARS = frozenset("rwbn")
 DOMID_FIRST_RESERVED = 0x7FF0  # xen/include/public/xen.h
@@ -103,10 +113,17 @@ class Validator:
             WatchDataExtended: self.watch, TransactionData: self.transaction, DomainData: self.domain,
             GlobalQuotaData: self.global_quota, GlobalData: self.global_data,
         }
+        self._text: Optional[_TextChecks] = None  # an oxenstored text dump's line checks
 
     def record(self, index: int, record) -> list[Finding]:
         check = self._dispatch.get(type(record))
-        return check(index, record) if check else []
+        out = check(index, record) if check else []
+        if self.header.source_format == TEXT_FORMAT:
+            if self._text is None:
+                self._text = _TextChecks()
+                out = self._text.header(self.header) + out
+            out = out + self._text.record(index, record, self.conns)
+        return out
 
     @staticmethod
     def _at(record, index: int) -> dict:
@@ -424,6 +441,9 @@ class Validator:
 
     def finish(self) -> list[Finding]:
         out: list[Finding] = []
+        if self._text is None and self.header.source_format == TEXT_FORMAT:
+            self._text = _TextChecks()
+            out += self._text.header(self.header)
         for domid, count in sorted(self.owner_counts.items()):
             offset, index = self.owner_first[domid]
             if domid not in self.ring_domids and domid not in self.domains:
@@ -452,3 +472,136 @@ class Validator:
         if dom is not None and dom.nodes_quota is not None:
             return dom.nodes_quota, f"DOMAIN_DATA at offset {dom.offset:#x}"
         return self.default_nodes_quota, "the GLOBAL_QUOTA_DATA default"
+
+
+# --- oxenstored text dumps ------------------------------------------------------------
+#
+# What oxenstored's reader (xenstored.ml DB.from_channel_f) does with the
+# spelling of a line the text reader kept in the record's TextLayout: the
+# line end (input_line splits at "\n" alone and keeps a "\r" in the line),
+# fields it never looks at, and paths Store.Path.of_string refuses.
+
+# The fields oxenstored parses as integers, by keyword (the rest are hex,
+# or ignored): a "\r" stuck to the last of them makes int_of_string fail.
+_INT_FIELDS = {b"global": 1, b"evtchn-dev": 2, b"socket": 1, b"dom": 4}
+_WHAT_IS_LOST = {b"global": "the listening socket", b"evtchn-dev": "the event-channel handle and DOM_EXC port",
+                 b"socket": "the socket connection", b"dom": "the domain's connection"}
+
+
+def _line_show(raw: bytes) -> str:
+    return "'" + escape_text(raw.decode("utf-8", "surrogateescape"))[:80] + "'"
+
+
+class _TextChecks:
+    """The line-level checks of an oxenstored text dump, fed each record
+    with the line(s) it was read from."""
+
+    def __init__(self) -> None:
+        self.harmless_cr_reported = False
+
+    def header(self, header: Header) -> list[Finding]:
+        out = []
+        if header.size == len(TEXT_MAGIC) + 2:
+            out.append(finding("text-crlf", "the header line ends in \\r\\n: oxenstored's input_line keeps the "
+                               "\\r, the line is not '$xenstored-dump-format' and DB.from_channel_f raises "
+                               "Bad_format \"header\": the daemon refuses the whole dump", offset=0))
+        elif header.size == len(TEXT_MAGIC):
+            out.append(finding("text-no-final-newline", "the dump is its header line alone, without a line end: "
+                               "oxenstored ends every line with \\n", offset=0))
+        return out
+
+    def record(self, index: int, r, conns: dict) -> list[Finding]:
+        kind = type(r)
+        layout = getattr(r, "layout", None)
+        layout = layout if isinstance(layout, TextLayout) else None
+        if kind is Damaged:  # reported as text-line already; only its end is left to say
+            if r.data[-1:] != b"\n":
+                return [self._no_end(r.offset, index, None)]
+            return []
+        out: list[Finding] = []
+        if kind is NodeData and r.conn_id == 0:
+            path = encode_text(r.path)
+            if not path_loads(path):
+                out.append(finding("text-path-refused", f"store line for {_q(r.path)}: oxenstored's "
+                                   "Store.Path.of_string refuses the path (names of a-z, A-Z, 0-9, _, - and @ "
+                                   "only, none empty) and DB.from_channel_f skips the line: the node is not "
+                                   "restored", offset=r.offset, index=index, record_type="NODE_DATA"))
+        elif kind in (WatchData, WatchDataExtended):
+            path = encode_text(r.wpath)
+            if path[:1] not in (b"/", b"@"):
+                conn = conns.get(r.conn_id)
+                spec = conn.spec if conn is not None else None
+                domid = spec.domid if isinstance(spec, RingSpec) else 0
+                path = b"/local/domain/%d/" % domid + path  # connection.ml get_watch_path
+            if not path_loads(path):
+                out.append(finding("text-path-refused", f"watch {_q(r.wpath)} (token {_q(r.token)}): oxenstored's "
+                                   "Connections.add_watch refuses the path (Store.Path.of_string) and "
+                                   "DB.from_channel_f skips the line: the watch is not restored",
+                                   offset=r.offset, index=index, record_type="WATCH_DATA"))
+        if layout is None:
+            return out
+        for keyword, text, eol, offset in self._lines(r, layout):
+            if text is not None and keyword in (b"global", b"dom"):
+                try:
+                    ignored = parse_line(text).ignored
+                except LineError:
+                    ignored = ()
+                if ignored:
+                    shown = ", ".join(_line_show(f) for f in ignored[:4]) + (", ..." if len(ignored) > 4 else "")
+                    out.append(finding("text-ignored-fields", f"{keyword.decode()} line with {len(ignored)} field(s) "
+                                       f"after those oxenstored reads ({shown}); DB.from_channel_f never looks at "
+                                       "them, and writing the record anew leaves them out",
+                                       offset=offset, index=index, record_type=record_type_of(r)[1]))
+            if eol in (b"\r\n", b"\r"):
+                cr = self._cr(keyword, text, r, eol, offset, index)
+                if cr is not None:
+                    out.append(cr)
+            if eol in (b"", b"\r"):
+                out.append(self._no_end(offset, index, record_type_of(r)[1]))
+        return out
+
+    @staticmethod
+    def _lines(r, layout: TextLayout):
+        """(keyword, text as read or None, line end, offset) of each line of ``r``."""
+        kind = type(r)
+        if kind is GlobalData:
+            offset = r.offset
+            if layout.global_line or r.rw_socket_fd != -1:
+                text = layout.text
+                yield b"global", text, layout.eol, offset
+                offset += len(text if text is not None else render_line("global", (r.rw_socket_fd,)))
+                offset += len(layout.eol)
+            if layout.domexc_port is not None:
+                yield b"evtchn-dev", layout.evtchn_text, layout.evtchn_eol, offset
+            return
+        keyword = {NodeData: b"store", WatchData: b"watch", WatchDataExtended: b"watch"}.get(kind)
+        if keyword is None and kind is ConnectionData:
+            keyword = b"dom" if isinstance(r.spec, RingSpec) else b"socket"
+        if keyword is not None:
+            yield keyword, layout.text, layout.eol, r.offset
+
+    def _cr(self, keyword: bytes, text: Optional[bytes], r, eol: bytes, offset: int, index: int) -> Optional[Finding]:
+        ending = "\\r\\n" if eol == b"\r\n" else "\\r (at the end of the file)"
+        at = dict(offset=offset, index=index, record_type=record_type_of(r)[1])
+        parsed = _INT_FIELDS.get(keyword)
+        # Spelled as oxenstored writes it (text None), an integer line has no
+        # field after its last integer.
+        if parsed is not None and (text is None or len(text.split(b",")) <= parsed + 1):
+            last = " " + _line_show(text.rsplit(b",", 1)[-1] + b"\r") if text is not None else " its last field"
+            return finding("text-crlf", f"{keyword.decode()} line ending in {ending}: oxenstored's input_line keeps "
+                           f"the \\r, int_of_string fails on{last} and DB.from_channel_f skips the line "
+                           f"(\"ignoring unknown line\"): {_WHAT_IS_LOST[keyword]} is not restored", **at)
+        if self.harmless_cr_reported:
+            return None
+        self.harmless_cr_reported = True
+        why = ("Utils.unhexify drops the odd last digit" if keyword in (b"store", b"watch")
+               else "it lands in a field the daemon ignores")
+        return finding("text-crlf", f"{keyword.decode()} line ending in {ending}: oxenstored's input_line keeps the "
+                       f"\\r, and {why}, so this line reads as intended (later such lines are not listed)", **at)
+
+    @staticmethod
+    def _no_end(offset: int, index: int, record_type: Optional[str]) -> Finding:
+        return finding("text-no-final-newline", "the last line has no \\n: oxenstored ends every line with one and "
+                       "flushes the whole dump; a dump that stops inside a line was cut short, and input_line "
+                       "hands the daemon the cut line as it is (a value cut at an even number of digits loads "
+                       "shortened)", offset=offset, index=index, record_type=record_type)
