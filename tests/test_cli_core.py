@@ -168,11 +168,13 @@ def _umask() -> int:
     return mask
 
 
-def test_encode_warns_when_the_json_has_no_end(samples):
+def test_encode_refuses_json_without_end_unless_asked(samples):
     lines = run_cli("json", samples / "host.xsd").stdout.splitlines()
-    result = run_cli("encode", "-", input=b"\n".join(lines[:-1]))
-    assert result.returncode == 0
-    assert b"the JSON has no END record last" in result.stderr
+    cut = b"\n".join(lines[:-1])
+    refused = run_cli("encode", "-", input=cut)
+    assert refused.returncode == 2 and b"the JSON has no END record last" in refused.stderr
+    result = run_cli("encode", "-", "--allow-incomplete", input=cut)
+    assert result.returncode == 0 and b"the JSON has no END record last" in result.stderr
     assert result.stdout == (samples / "host.xsd").read_bytes()[:-8]
 
 

@@ -23,9 +23,16 @@ def check_source(src: Source) -> Iterator[Finding]:
     """Findings of an opened dump, in stream order (cross-record ones last)."""
     from xsdump.codec.dump import TEXT_MAGIC, sniff
 
-    if sniff(src.peek(len(TEXT_MAGIC))) == "oxenstored":
-        yield from _check_text(src)
-        return
+    try:
+        if sniff(src.peek(len(TEXT_MAGIC))) == "oxenstored":
+            yield from _check_text(src)
+        else:
+            yield from _check_binary(src)
+    except DumpError as e:  # the input itself fails: compressed data cut short or corrupt
+        yield finding("compressed-damaged", e.message, skipped=0)
+
+
+def _check_binary(src: Source) -> Iterator[Finding]:
     validator = Validator()
     dispatch = validator._dispatch
     scanner = Scanner(src)
