@@ -31,6 +31,7 @@ from typing import Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.render.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, Item, NodeData, RingSpec, TransactionData
+from xsdump.model.paths import ancestor_ends, ancestor_keys
 from xsdump.model.state import DumpState, TxKey, load_state, parent_path
 
 # Structure marks
@@ -241,6 +242,7 @@ class TreeView:
 
         extra = [p for p in self.tx_nodes if p not in committed]
         self.children, self.placeholders = _index(committed, extra)
+        self.root_key = self.placeholders.key(self.root)
         self.special = [p for p in committed if not p.startswith("/")]
         self.special += [p for p in extra if not p.startswith("/")]
 
@@ -254,22 +256,35 @@ class TreeView:
         return any(p in self.state.nodes or p in self.tx_nodes or p in self.placeholders
                    for p in (path, normalise_path(path)))
 
+    def _parents(self) -> dict:
+        """Each tree key's parent key (records by path, placeholders by
+        their :class:`Placeholder`)."""
+        parents: dict = {}
+        for key, kids in self.children.items():
+            for kid in kids:
+                parents.setdefault(kid, key)
+        return parents
+
     def shown_record(self, path: str) -> Optional[NodeData]:
         record = self.tx_nodes.get(path)
         if record is not None and not record.deleted:
             return record
         return self.state.nodes.get(path, record)
 
-    def _matching(self, domid: int) -> set[str]:
-        included: set[str] = {self.root}
+    def _matching(self, domid: int) -> set:
+        """The tree keys to show: matching nodes and their ancestors (walked
+        through the index, so no ancestor path is built)."""
+        included: set = {self.root_key}
+        parents = self._parents()
         for path in list(self.state.nodes) + [p for p in self.tx_nodes if p not in self.state.nodes]:
             if not domid_matches(self.shown_record(path), domid):
                 continue
-            while path not in included:
-                included.add(path)
-                if not path.startswith("/") or path == "/":
+            key = path
+            while key is not None and key not in included:
+                included.add(key)
+                if key == "/" or (type(key) is str and not key.startswith("/")):
                     break
-                path = parent_path(path)
+                key = parents.get(key)
         return included
 
     # --- rows ------------------------------------------------------------
@@ -291,16 +306,20 @@ class TreeView:
         nodes, duplicates = self.state.nodes, self.duplicates
         plain = None
         if not self.overlay and included is None:
-            plain = self.placeholders | self.orphans | set(self.duplicates) | set(self.undeclared_marks)
+            plain = self.orphans | set(self.duplicates) | set(self.undeclared_marks)
         deleted_root = self.overlay and self._deleted_above(root)
-        stack: list = [(root, 0, deleted_root, 0, True)]
+        stack: list = [(self.root_key, 0, deleted_root, 0, True)]
         while stack:
             item = stack.pop()
-            if type(item) is Row:  # a duplicate record, after its node's subtree
+            kind = type(item)
+            if kind is Row:  # a duplicate record, after its node's subtree
                 yield item
                 continue
-            path, level, deleted_above, cut, last = item
-            kids = children.get(path, ())
+            key, level, deleted_above, cut, last = item
+            kids = children.get(key, ())
+            # A placeholder's path is built for its row alone (never kept).
+            placeholder = type(key) is Placeholder or (key == "/" and self.placeholders.root)
+            path = key.path if type(key) is Placeholder else key
             if included is not None:
                 kids = [k for k in kids if k in included]
             hidden = 0
@@ -311,10 +330,10 @@ class TreeView:
             if cut and name[0] == "/" and path[cut - 1] != "/":
                 name = name[1:]
             dups = duplicates and duplicates.get(path)
-            if plain is not None and path not in plain:
+            if plain is not None and not placeholder and path not in plain:
                 row = Row(path, name, level, nodes.get(path), (), None, None, hidden, last)
             else:
-                row = self._row(path, name, level, deleted_above, hidden, last and not dups)
+                row = self._row(path, name, level, deleted_above, hidden, last and not dups, placeholder)
             yield row
             if dups:
                 n = len(dups)
@@ -341,17 +360,26 @@ class TreeView:
                 yield Row(path, path, 1, record, (DUPLICATE_RECORD,), last=last and j == len(dups) - 1)
 
     def _deleted_above(self, path: str) -> bool:
-        while path != "/":
-            path = parent_path(path)
-            record = self.tx_nodes.get(path)
-            if record is not None and record.deleted:
-                return True
+        """Whether the overlaid transaction deletes an ancestor of ``path``
+        (its deleted records are compared with the ancestors' lengths: no
+        ancestor path is built)."""
+        if path == "/":
+            return False
+        ends = set(ancestor_ends(path)) if path.startswith("/") else set()
+        for record in self.tx_nodes.values():
+            if record.deleted:
+                above = record.path
+                if above == "/" or (len(above) in ends and path.startswith(above)):
+                    return True
         return False
 
-    def _row(self, path: str, name: str, level: int, deleted_above: bool, hidden: int, last: bool) -> Row:
+    def _row(self, path: str, name: str, level: int, deleted_above: bool, hidden: int, last: bool,
+             placeholder: Optional[bool] = None) -> Row:
         committed = self.state.nodes.get(path)
         marks: list[str] = []
-        if path in self.placeholders:
+        if placeholder is None:
+            placeholder = path in self.placeholders
+        if placeholder:
             marks.append(NOT_IN_DUMP)
         if path in self.orphans:
             marks.append(ORPHAN_MARK)
@@ -378,17 +406,97 @@ class TreeView:
                 shown = record
                 if committed is not None and (committed.value != record.value or committed.perms != record.perms):
                     before = committed
-        if path in self.placeholders and mark.state == UNTOUCHED:
+        if placeholder and mark.state == UNTOUCHED:
             mark = None  # nothing to say about a node that exists nowhere
         return Row(path, name, level, shown, tuple(marks), mark, before, hidden, last)
 
 
-def _index(committed: dict[str, NodeData], extra: list[str]) -> tuple[dict[str, list[str]], set[str]]:
+class Placeholder:
+    """An ancestor no record names, as a key of the tree index: the prefix
+    ``src[:end]`` of a record's path, built only when its row is drawn
+    (a record thousands of components deep has as many ancestors, and
+    their paths together are quadratic in its length)."""
+
+    __slots__ = ("src", "end")
+
+    def __init__(self, src: str, end: int):
+        self.src = src
+        self.end = end
+
+    @property
+    def path(self) -> str:
+        return self.src[: self.end]
+
+    def __repr__(self) -> str:
+        return f"Placeholder({self.path!r})"
+
+
+class Placeholders:
+    """The placeholder ancestors of a tree index, keyed by the hash keys of
+    :func:`~xsdump.model.paths.ancestor_keys` (never by their paths).
+    ``root``: ``/`` itself is a placeholder (no record names it).  ``in``
+    and :meth:`key` take a path; ``len`` counts them all."""
+
+    def __init__(self, committed: dict, extra: set):
+        self.committed = committed
+        self.extra = extra
+        self.by_key: dict[int, Placeholder] = {}
+        self.root = False
+        self._records: Optional[dict[int, str]] = None
+
+    def __len__(self) -> int:
+        return len(self.by_key) + self.root
+
+    def __contains__(self, path: str) -> bool:
+        if path == "/":
+            return self.root
+        return type(self.key(path)) is Placeholder
+
+    def key(self, path: str):
+        """The tree index key of ``path``: itself, or its :class:`Placeholder`."""
+        if path == "/" or path[:1] != "/" or path in self.committed or path in self.extra or not self.by_key:
+            return path
+        _, key = ancestor_keys(path, ancestor_ends(path))
+        return self.by_key.get(key, path)
+
+    def records(self) -> dict[int, str]:
+        """Every record path by its key (built once, when a record first
+        needs an ancestor that no record names)."""
+        if self._records is None:
+            self._records = {}
+            for paths in (self.committed, self.extra):
+                for path in paths:
+                    if path != "/" and path[:1] == "/":
+                        self._records[ancestor_keys(path, ancestor_ends(path))[1]] = path
+        return self._records
+
+    def attach(self, path: str, children: dict) -> None:
+        """Hang ``path`` (whose parent no record names) in ``children``
+        under placeholders, down from its nearest ancestor the index
+        knows; in time linear in its length."""
+        ends = ancestor_ends(path)
+        keys, _ = ancestor_keys(path, ends)
+        records, by_key = self.records(), self.by_key
+        child: object = path
+        for end, key in zip(ends, keys):
+            above: object = records.get(key)
+            if above is None:
+                above = by_key.get(key)
+            if above is not None:
+                children[above].append(child)
+                return
+            above = by_key[key] = Placeholder(path, end)
+            children[above].append(child)
+            child = above
+        children["/"].append(child)
+
+
+def _index(committed: dict[str, NodeData], extra: list[str]) -> tuple[dict, Placeholders]:
     """Children of every path in record order, with placeholder ancestors
-    for paths whose parents no record names."""
+    for paths whose parents no record names (keyed by :class:`Placeholder`)."""
     extra_set = set(extra)
-    children: dict[str, list[str]] = defaultdict(list)
-    placeholders: set[str] = set()
+    children: dict = defaultdict(list)
+    placeholders = Placeholders(committed, extra_set)
     for paths in (committed, extra):
         for path in paths:
             if path == "/" or path[:1] != "/":
@@ -397,14 +505,11 @@ def _index(committed: dict[str, NodeData], extra: list[str]) -> tuple[dict[str, 
                 parent = parent_path(path)
             else:  # parent_path() inline for the common case
                 parent = path[:path.rfind("/")] or "/"
-            children[parent].append(path)
-            while parent != "/" and parent not in committed and parent not in placeholders and parent not in extra_set:
-                placeholders.add(parent)
-                above = parent_path(parent)
-                children[above].append(parent)
-                parent = above
-    if "/" not in committed and "/" not in extra_set:
-        placeholders.add("/")
+            if parent == "/" or parent in committed or parent in extra_set:
+                children[parent].append(path)
+            else:
+                placeholders.attach(path, children)
+    placeholders.root = "/" not in committed and "/" not in extra_set
     return children, placeholders
 
 

@@ -32,7 +32,13 @@ class Window:
         self.eof = False
 
     def ensure(self, pos: int, n: int) -> int:
-        """Bytes available from ``pos``, after reading until ``n`` are (or EOF)."""
+        """Bytes available from ``pos``, after reading until ``n`` are (or EOF).
+
+        ``buf`` stays an immutable ``bytes`` (the scanner keeps references
+        to it across reads), rebuilt when more is read; so that holding a
+        long stretch (a damaged stretch under the lenient reader's floor)
+        does not rebuild it once per chunk, each rebuild reads at least as
+        much again as it keeps: the bytes copied stay linear in the input."""
         have = self.base + len(self.buf) - pos
         if have >= n or self.eof:
             return max(have, 0)
@@ -42,8 +48,13 @@ class Window:
         cut = self.keep - self.base
         parts = [self.buf[cut:]] if cut > 0 else [self.buf]
         end = self.base + len(self.buf)
+        # Amortised growth: read ahead by as much as is kept.
+        ahead = end + len(parts[0])
+        if self.size is not None and ahead > self.size:
+            ahead = self.size
+        target = max(want, ahead)
         while end < want:
-            chunk = self.src.read(max(self.chunk, min(want - end, 1 << 26)))
+            chunk = self.src.read(max(self.chunk, min(target - end, 1 << 26)))
             if not chunk:
                 self.eof = True
                 break

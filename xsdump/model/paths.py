@@ -13,3 +13,37 @@ def depth(path: str) -> int:
     """``/`` is 0, ``/local`` 1, ``/local/domain`` 2."""
     stripped = path.strip("/")
     return 0 if not stripped else stripped.count("/") + 1
+
+
+def ancestor_ends(path: str) -> list[int]:
+    """The ancestors of ``path`` below ``/`` as lengths, deepest first:
+    ``path[:end]`` for each is what :func:`parent_path` gives, applied again
+    and again, without building any of them (a path thousands of components
+    deep has as many ancestors)."""
+    ends: list[int] = []
+    end = len(path)
+    while True:
+        stripped = end
+        while stripped > 0 and path[stripped - 1] == "/":
+            stripped -= 1
+        cut = path.rfind("/", 0, stripped)
+        if cut <= 0 or (cut == 1 and path[0] == "/"):  # the parent is "/"
+            return ends
+        ends.append(cut)
+        end = cut
+
+
+def ancestor_keys(path: str, ends: list[int]) -> tuple[list[int], int]:
+    """Hash keys of the ancestors at ``ends`` (as :func:`ancestor_ends`
+    gives them, deepest first) and of ``path`` itself, in time linear in
+    its length: each key folds its parent's key with the text between the
+    two, so a path has the same key whether it is a record's path or an
+    ancestor of another one."""
+    keys: list[int] = []
+    key, start = 0, 0
+    for end in reversed(ends):
+        key = hash((key, path[start:end]))
+        keys.append(key)
+        start = end
+    keys.reverse()
+    return keys, hash((keys[0] if keys else 0, path[start:]))

@@ -1,0 +1,271 @@
+"""Every command stays bounded on adversarial dumps: memory within a multiple
+of the input plus a constant, time near-linear.
+
+Each shape is written with xsdump's own writer at two sizes (N and 4N) and
+each command run on both as a subprocess; peak RSS (``wait4``) and wall time
+must grow about linearly.  The bounds are ratios with generous slack, never
+absolute speeds: time past the interpreter's start-up must grow less than
+8x, peak RSS past the start-up less than 6x plus a little, and stay within a
+per-byte cap of the input.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import pytest
+
+from tests.helpers import ROOT
+from xsdump.codec.writer import encode_stream
+from xsdump.model.records import (
+    ConnectionData,
+    End,
+    GlobalData,
+    Header,
+    NodeData,
+    Perm,
+    RingSpec,
+    TransactionData,
+    WatchData,
+)
+
+MB = 1 << 20
+OWNER = (Perm("n", 0, 0),)
+
+
+def _node(path: str, value: bytes = b"", conn: int = 0, tx: int = 0, access: int = 0, perms=OWNER) -> NodeData:
+    return NodeData(conn, tx, access, perms, path, value)
+
+
+def _stream(records) -> bytes:
+    return encode_stream([Header(version=2), *records, End()])
+
+
+def _ring() -> list:
+    return [GlobalData(), ConnectionData(1, 0, 0, RingSpec(1))]
+
+
+# --- the shapes: n scales the input about linearly ----------------------------
+
+
+def deep_orphans(n: int) -> bytes:
+    """n nodes 200 components deep, under distinct roots, no ancestors."""
+    return _stream([_node("/" + "/".join([f"r{k}"] + ["x"] * 199)) for k in range(n)])
+
+
+def chain_reversed(n: int) -> bytes:
+    """A chain listed deepest first: every node an orphan (input ~ n^2)."""
+    paths = ["/o" * (i + 1) for i in range(n)]
+    return _stream([_node(p) for p in reversed(paths)])
+
+
+def one_path_many_records(n: int) -> bytes:
+    return _stream([_node("/"), *(_node("/a", str(k).encode()) for k in range(n))])
+
+
+def many_perms(n: int) -> bytes:
+    perms = OWNER + tuple(Perm("r", 0, d) for d in range(1, 65535))
+    return _stream([_node("/")] + [_node(f"/n{k}", perms=perms) for k in range(n)])
+
+
+def many_watches(n: int) -> bytes:
+    return _stream(_ring() + [WatchData(1, f"/w{k}", f"t{k}") for k in range(n)] + [_node("/")])
+
+
+def many_transactions(n: int) -> bytes:
+    return _stream(_ring() + [_node("/")] + [TransactionData(1, k) for k in range(n)]
+                   + [_node("/a", conn=1, tx=k, access=1) for k in range(n)])
+
+
+def many_connections(n: int) -> bytes:
+    return _stream([GlobalData()] + [ConnectionData(k + 1, 0, 0, RingSpec(k % 65536)) for k in range(n)]
+                   + [_node("/")])
+
+
+def tx_one_path(n: int) -> bytes:
+    return _stream(_ring() + [_node("/"), TransactionData(1, 1)]
+                   + [_node("/a", str(k).encode(), conn=1, tx=1, access=3) for k in range(n)])
+
+
+def long_paths(n: int) -> bytes:
+    return _stream([_node("/")] + [_node(f"/{k}" + "y" * 60000) for k in range(n)])
+
+
+def damaged(n: int) -> bytes:
+    """A node, n bytes that are no record, a node, END (read with --lenient)."""
+    head = _stream([_node("/")])[:-8]  # without its END
+    return head + b"\xab" * n + _stream([_node("/z")])[16:]
+
+
+F, G = "{f}", "{g}"
+SHOW = ["show", F, "--format", "plain"]
+
+CASES = [
+    ("deep_orphans", deep_orphans, 100, [SHOW, ["show", F, "--json"], ["diff", F, G]]),
+    ("chain_reversed", chain_reversed, 150, [SHOW, ["show", F, "--domid", "0", "--json"], ["diff", F, G]]),
+    ("one_path_many_records", one_path_many_records, 2000,
+     [SHOW, ["diff", F, G], ["amplification", F]]),
+    ("many_perms", many_perms, 1, [["show", F, "-p", "--json"], ["json", F], ["diff", F, G]]),
+    ("many_watches", many_watches, 3000, [["show", F, "-v", "--format", "plain"], ["diff", F, G], ["records", F]]),
+    ("many_transactions", many_transactions, 500,
+     [["show", F, "--transactions", "--format", "plain"], ["amplification", F], ["diff", F, G]]),
+    ("many_connections", many_connections, 2000, [SHOW, ["diff", F, G]]),
+    ("tx_one_path", tx_one_path, 3000, [["show", F, "--tx", "1:1", "--format", "plain"], ["amplification", F],
+                                        ["diff", F, G]]),
+    ("long_paths", long_paths, 8, [SHOW, ["diff", F, G]]),
+    ("damaged", damaged, 2 * MB, [["records", F, "--lenient"], ["show", F, "--lenient", "--json"],
+                                  ["check", F]]),
+]
+
+
+def _run(args: list[str]) -> tuple[int, float, int]:
+    """(exit status, seconds, peak RSS in bytes) of ``xsdump args``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "xsdump", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, time.perf_counter() - start, usage.ru_maxrss * 1024
+
+
+@pytest.fixture(scope="module")
+def startup(tmp_path_factory) -> tuple[float, int]:
+    """Time and peak RSS of a command on a tiny dump: what every run pays."""
+    f = tmp_path_factory.mktemp("startup") / "tiny.xsd"
+    f.write_bytes(_stream([_node("/")]))
+    runs = [_run(["records", str(f)]) for _ in range(2)]
+    return min(t for _, t, _ in runs), min(r for _, _, r in runs)
+
+
+@pytest.mark.parametrize("name,make,n,commands", CASES, ids=[c[0] for c in CASES])
+def test_commands_grow_linearly(tmp_path, startup, name, make, n, commands):
+    t0, r0 = startup
+    files = {}
+    for size in (n, 4 * n):
+        path = tmp_path / f"{name}-{size}.xsd"
+        path.write_bytes(make(size))
+        files[size] = path
+    small, large = os.path.getsize(files[n]), os.path.getsize(files[4 * n])
+    for command in commands:
+        seen = {}
+        for size, path in files.items():
+            args = [a.format(f=path, g=path) for a in command]
+            status, seconds, rss = _run(args)
+            assert status in (0, 1), f"{name}: xsdump {' '.join(command)} exited {status}"
+            seen[size] = (seconds, rss)
+        (t1, r1), (t4, r4) = seen[n], seen[4 * n]
+        what = f"{name} ({small} -> {large} bytes): xsdump {' '.join(command)}"
+        # Time past start-up grows less than 8x for 4x the input.
+        assert t4 - t0 < 8 * max(t1 - t0, 0.05) + 0.5, f"{what}: {t1:.2f}s -> {t4:.2f}s"
+        # Memory past start-up grows about linearly, and within a per-byte cap.
+        assert r4 - r1 < 4 * max(r1 - r0, 0) + 24 * MB, f"{what}: {r1 / MB:.0f} MB -> {r4 / MB:.0f} MB"
+        assert r4 < r0 + 150 * large + 32 * MB, f"{what}: {r4 / MB:.0f} MB for {large} bytes"
+
+
+# --- one path 30,000 components deep, no ancestor records --------------------
+
+
+def deep_path(depth: int, count: int = 1) -> bytes:
+    return _stream([_node("/" + "/".join(["x"] * (depth - 1) + [str(k)])) for k in range(count)])
+
+
+def test_deep_path_show_json_stays_small(tmp_path):
+    """30,000 placeholder ancestors are not 30,000 path strings (which
+    together are ~900 MB): the tree index keys them by hash."""
+    path = tmp_path / "deep.xsd"
+    path.write_bytes(deep_path(30000))
+    status, _, rss = _run(["show", str(path), "--json"])
+    assert status == 0
+    assert rss < 200 * MB, f"show --json: {rss / MB:.0f} MB"
+
+
+def test_deep_path_show_plain_stays_small_in_process(tmp_path):
+    """The plain report of three 30,000-deep paths (sharing their ancestors),
+    line by line: the tree view holds no ancestor path (the lines themselves
+    are long: one space of indent per level).  Run as a command, the report
+    is held whole by the command's output batching (512 lines per batch,
+    512 batches per write), which is the command's to bound."""
+    from xsdump.analysis.tree import TreeView, load
+    from xsdump.codec.dump import read_dump
+    from xsdump.render.show import Options, plain_lines
+
+    path = tmp_path / "deep3.xsd"
+    path.write_bytes(deep_path(30000, 3))
+    tracemalloc.start()
+    try:
+        loaded = load(read_dump(str(path)))
+        view = TreeView(loaded)
+        lines = 0
+        for line in plain_lines(loaded, "deep3.xsd", Options(), view):
+            lines += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(view.placeholders) == 30000  # 29,999 ancestors, and "/" itself
+    assert lines > 30000
+    assert peak < 64 * MB, f"{peak / MB:.0f} MB"
+
+
+def test_deep_path_index_is_linear_in_depth():
+    """Building the tree index of one deep orphan costs time linear in its
+    depth (each ancestor's key folds its parent's), not quadratic."""
+    from xsdump.analysis.tree import _index
+
+    def seconds(depth: int) -> float:
+        committed = {p: None for p in ["/" + "/".join(["x"] * depth)]}
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            _, placeholders = _index(committed, [])
+            best = min(best, time.perf_counter() - start)
+        assert len(placeholders) == depth  # depth - 1 ancestors, and "/"
+        return best
+
+    small, large = seconds(4000), seconds(16000)
+    assert large < 8 * small + 0.05, f"{small:.3f}s -> {large:.3f}s"
+
+
+def test_ancestors_match_parent_path():
+    from xsdump.model.paths import ancestor_ends, ancestor_keys, parent_path
+
+    for path in ["/a/b/c", "/a//b", "/a/b/", "///", "/", "/a", "//a//b//", "/a/b//c/d", "/////x", "/a/" * 50]:
+        chain, q = [], path
+        while (q := parent_path(q)) != "/":
+            chain.append(len(q))
+        assert ancestor_ends(path) == chain, path
+        keys, _ = ancestor_keys(path, chain)
+        for end, key in zip(chain, keys):
+            prefix = path[:end]
+            assert ancestor_keys(prefix, ancestor_ends(prefix))[1] == key
+
+
+def test_window_reads_a_long_held_stretch_in_linear_time(tmp_path):
+    """A damaged stretch held under the lenient reader's floor: the window
+    grows geometrically instead of re-joining its buffer on every chunk."""
+    from xsdump.codec.source import open_source
+    from xsdump.codec.window import Window
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(bytes(64 * MB))
+
+    def joined(size: int) -> int:
+        with open_source(str(path)) as src:
+            win = Window(src, chunk=1 << 16)
+            win.size = size
+            copies = 0
+            pos = 0
+            while pos < size:
+                before = win.buf
+                win.ensure(pos, 1 << 16)
+                if win.buf is not before:
+                    copies += len(win.buf)
+                pos += 1 << 16
+            assert len(win.buf) == size  # nothing was released: all of it held
+            return copies
+
+    assert joined(16 * MB) < 4 * 16 * MB
+    assert joined(64 * MB) < 4 * 64 * MB
