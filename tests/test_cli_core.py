@@ -65,7 +65,9 @@ def test_json_ndjson_shape(samples):
     out = [orjson.loads(line) for line in lines(run_cli("json", samples / "host.xsd"))]
     assert out[0] == {"type": "header", "version": 2, "byte_order": "little", "flags": 0, "offset": 0, "size": 16}
     node = next(o for o in out if o["type"] == "node" and o["path"] == "/local/domain/1/data/greeting")
-    assert node["value"] == {"base64": "G101MjtjO2FHaz0HW2JvbGQgcmVkXWhpDQD//g=="}
+    # not UTF-8: the bytes in base64, and an escaped text to read and search (encode ignores it)
+    assert node["value"] == {"base64": "G101MjtjO2FHaz0HW2JvbGQgcmVkXWhpDQD//g==",
+                             "text": "\\x1b]52;c;aGk=\\x07[bold red]hi\\r\\x00\\xff\\xfe"}
     assert node["perms"] == [{"perm": "b", "flags": 0, "domid": 1}]
     conn = next(o for o in out if o["type"] == "connection" and o["conn_type"] == "ring")
     assert {"domid", "tdomid", "evtchn", "unique_id"} <= set(conn)

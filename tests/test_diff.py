@@ -530,7 +530,7 @@ def test_stat_and_json(tmp_path):
     assert doc["counts"] == [{"kind": "node-added", "count": 1}, {"kind": "node-value", "count": 1}]
     value = next(c for c in doc["changes"] if c["kind"] == "node-value")
     assert value["path"] == "/local/domain/1/name" and value["old"] == "guest1"
-    assert value["new"] == {"base64": "/wBndWVzdA=="}
+    assert value["new"] == {"base64": "/wBndWVzdA==", "text": "\\xff\\x00guest"}
     assert all(c["kind"] in KINDS for c in doc["changes"])
     same = cli("--json", a, a)
     assert same.exit_code == 0 and orjson.loads(same.stdout_bytes)["changes"] == []

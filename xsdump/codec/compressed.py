@@ -55,6 +55,6 @@ class Decompressed:
         except DumpError:
             raise
         except self.errors as e:
-            raise DumpError(f"{self.kind} data: {e}", file=self.name) from None
+            raise DumpError(f"{self.kind} data: {e} [compressed-damaged]", file=self.name) from None
 
     read1 = read

@@ -19,6 +19,7 @@ import orjson
 from xsdump.codec.jsontexts import JSONTextError, json_texts
 
 from xsdump.errors import EncodeError
+from xsdump.render.escape import escape_bytes
 from xsdump.codec.format import BY_KEY, BY_MODEL, DAMAGED_KEY, UNKNOWN_KEY
 from xsdump.model.records import (
     Damaged,
@@ -38,20 +39,35 @@ CONN_TYPE_CODES = {v: k for k, v in CONN_TYPES.items()}
 _INFO = ("offset", "size")
 
 
+# C0 control characters: JSON escapes them (\n, \u001b...), so a string
+# holding them is still safe on a terminal and searchable with jq.
+_C0 = dict.fromkeys(range(0x20))
+
+
+def _json_safe(text: str) -> bool:
+    """Whether ``text`` goes into JSON as a string: every character printable
+    or a C0 control (which JSON escapes); not DEL, C1 controls or escaped bytes."""
+    return text.isprintable() or text.translate(_C0).isprintable()
+
+
 def bytes_to_json(raw: bytes) -> Any:
+    """Bytes as JSON: a string when they are UTF-8 text (control characters
+    included: JSON escapes them), else ``{"base64": ..., "text": ...}`` where
+    ``text`` is an escaped display for reading and searching (``encode``
+    ignores it; the base64 is the bytes)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
     else:
-        if text.isprintable():
+        if _json_safe(text):
             return text
-    return {"base64": base64.b64encode(raw).decode("ascii")}
+    return {"base64": base64.b64encode(raw).decode("ascii"), "text": escape_bytes(raw)}
 
 
 def text_to_json(text: str) -> Any:
     """A decoded stream string (which may hold escaped bytes) as JSON."""
-    if text.isprintable():  # lone surrogates (escaped bytes) are not printable
+    if _json_safe(text):  # lone surrogates (escaped bytes) are not printable
         return text
     return bytes_to_json(encode_text(text))
 
@@ -59,7 +75,8 @@ def text_to_json(text: str) -> Any:
 def json_to_bytes(value: Any, field: str) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8")
-    if isinstance(value, dict) and set(value) == {"base64"} and isinstance(value["base64"], str):
+    if isinstance(value, dict) and "base64" in value and set(value) <= {"base64", "text"} \
+            and isinstance(value["base64"], str):
         try:
             return base64.b64decode(value["base64"], validate=True)
         except (binascii.Error, ValueError):
