@@ -54,7 +54,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.codec.dump import read_dump
 from xsdump.render.escape import escape_text
@@ -66,6 +66,7 @@ from xsdump.analysis.diff_scalars import scalar_changes
 from xsdump.analysis.diff_transactions import TxMatch, compare_transactions, content_keys, match_transactions
 from xsdump.analysis.diff_watches import orphan_watch_changes
 from xsdump.model.findings import CATALOGUE, ERROR
+from xsdump.model.paths import parent_path
 from xsdump.model.state import DumpState, load_state
 
 # --- what may be left out ------------------------------------------------------
@@ -119,11 +120,15 @@ def cannot_hold(header: Header) -> frozenset[str]:
 class DiffOptions:
     """``ignore``: names from :data:`IGNORABLE`.  ``equivalent``: the
     live-update comparison (see the module docstring).  ``path``: compare only
-    nodes, transaction records and watches at or below this path."""
+    nodes, transaction records and watches at or below this path.
+    ``exclude``: leave out the nodes, transaction records and watches at or
+    below each of these paths (by path component: ``/tool`` is ``/tool`` and
+    ``/tool/xenstored``, not ``/toolbox``)."""
 
     ignore: frozenset = frozenset()
     equivalent: bool = False
     path: Optional[str] = None
+    exclude: tuple = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.ignore) - set(IGNORABLE)
@@ -131,6 +136,14 @@ class DiffOptions:
             raise ValueError(f"cannot ignore {', '.join(sorted(unknown))} "
                              f"(one of: {', '.join(IGNORABLE)})")
         object.__setattr__(self, "ignore", frozenset(self.ignore))
+        excluded: list[str] = []
+        for p in self.exclude:
+            if not p:
+                raise ValueError("--exclude needs a path (such as /tool)")
+            p = p.rstrip("/") or "/"
+            if p not in excluded:
+                excluded.append(p)
+        object.__setattr__(self, "exclude", tuple(excluded))
 
     @property
     def ignored(self) -> frozenset:
@@ -181,6 +194,17 @@ def change_class(kind: str) -> str:
     return "changed"
 
 
+class Subtree(NamedTuple):
+    """A whole subtree only one dump has: ``kind`` ``node-added`` (only B) or
+    ``node-removed`` (only A), its top ``path`` and how many ``nodes`` it
+    has (the top included; at least 2).  Every node of it is also a change
+    of that kind; the text report shows the subtree as one line."""
+
+    kind: str
+    path: str
+    nodes: int
+
+
 @dataclass
 class Side:
     name: str
@@ -202,6 +226,8 @@ class DiffResult:
     not_compared: tuple[str, ...] = ()
     path: Optional[str] = None
     notes: list[str] = field(default_factory=list)
+    excluded: tuple[str, ...] = ()
+    subtrees: list[Subtree] = field(default_factory=list)
 
     @property
     def differs(self) -> bool:
@@ -260,6 +286,7 @@ def diff_items(items_a: Iterable[Item], items_b: Iterable[Item], options: DiffOp
         Side(name_a, state_a.header), Side(name_b, header_b), changes,
         tuple(n for n in IGNORABLE if n in rules.ignored), options.equivalent,
         tuple(a for a in ASPECTS if a in rules.skipped), options.path, notes,
+        options.exclude, tree.subtrees,
     )
 
 
@@ -277,6 +304,9 @@ class _Rules:
 
     def __init__(self, options: DiffOptions, header_a: Header):
         self.path = options.path
+        self.exclude = options.exclude
+        # Whether some nodes are out of scope (--path or --exclude).
+        self.restricted = options.path is not None or bool(options.exclude)
         self.ignored = options.ignored
         self.equivalent = options.equivalent
         self.skipped = cannot_hold(header_a) if options.equivalent else frozenset()
@@ -314,7 +344,21 @@ class _Rules:
         return path
 
     def in_scope(self, path: str) -> bool:
-        return self.path is None or under(path, self.path)
+        """At or below --path, and not at or below an --exclude path."""
+        if self.path is not None and not under(path, self.path):
+            return False
+        return not any(under(path, p) for p in self.exclude)
+
+    def excludes_all(self, paths: Iterable[str]) -> bool:
+        """Whether --exclude leaves out every one of these paths (and there is one)."""
+        if not self.exclude:
+            return False
+        seen = False
+        for p in paths:
+            if self.in_scope(p):
+                return False
+            seen = True
+        return seen
 
 
 # --- committed nodes -------------------------------------------------------------
@@ -332,18 +376,19 @@ class _TreeDiff:
 
     def __init__(self, rules: _Rules):
         self.rules = rules
-        self.path = rules.path
+        self.scoped = rules.restricted
         self.nodes: dict[str, Optional[tuple]] = {}
         self.perms: dict[tuple, tuple] = {}
         self.changes: list[Change] = []
         self.notes_a: list[str] = []
         self.notes_b: list[str] = []
+        self.subtrees: list[Subtree] = []
 
     def add_a(self, node: NodeData) -> None:
         path = node.path
         if self.rules.text_specials[0] and path.startswith("/@"):
             path = self.rules.special_alias(path)
-        if self.path is not None and not under(path, self.path):
+        if self.scoped and not self.rules.in_scope(path):
             return
         if path in self.nodes:
             self.notes_a.append(f"second committed record for {escape_text(path)} "
@@ -356,7 +401,7 @@ class _TreeDiff:
         path = b.path
         if self.rules.text_specials[1] and path.startswith("/@"):
             path = self.rules.special_alias(path)
-        if self.path is not None and not under(path, self.path):
+        if self.scoped and not self.rules.in_scope(path):
             return
         nodes = self.nodes
         a = nodes.get(path, _MISSING)
@@ -385,9 +430,55 @@ class _TreeDiff:
                 value, perms, offset = a
                 changes.append(Change("node-removed", path, old=NodeData(0, 0, 0, perms, path, value, offset),
                                       a_offset=offset))
-        self.nodes = {}
         changes.sort(key=lambda c: path_sort_key(c.path))
+        self.subtrees = self._whole_subtrees(changes)
+        self.nodes = {}
         return changes
+
+    def _whole_subtrees(self, changes: list[Change]) -> list[Subtree]:
+        """The subtrees only one side has, whole: an added node none of whose
+        descendants A has (every node of B below it is added too), the
+        topmost such; a removed one likewise.  Called with the node changes
+        in tree order (a subtree's nodes follow its top)."""
+        nodes = self.nodes
+        added = {c.path for c in changes if c.kind == "node-added" and c.path.startswith("/")}
+        removed = {c.path for c in changes if c.kind == "node-removed" and c.path.startswith("/")}
+        if not added and not removed:
+            return []
+        # A node the other side has below an added (removed) one makes that
+        # one, and every added (removed) node above it, not whole.
+        partial: set[str] = set()
+        for only, other_has in ((added, lambda p: p in nodes and p not in added),
+                                (removed, lambda p: nodes.get(p, _MISSING) is _SEEN)):
+            if not only:
+                continue
+            for path in nodes:
+                if path in only or not other_has(path) or not path.startswith("/"):
+                    continue
+                q = path
+                while q != "/":
+                    q = parent_path(q)
+                    if q in only:
+                        partial.add(q)
+                    elif other_has(q):
+                        break
+        out: list[Subtree] = []
+        top: Optional[list] = None  # [kind, path, count]
+        for c in changes:
+            path = c.path
+            if top is not None and c.kind == top[0] and under(path, top[1]):
+                top[2] += 1
+                continue
+            if top is not None and top[2] > 1:
+                out.append(Subtree(*top))
+            top = None
+            only = added if c.kind == "node-added" else removed if c.kind == "node-removed" else None
+            if only and path in only and path not in partial and (path == "/" or parent_path(path) not in only
+                                                                  or parent_path(path) in partial):
+                top = [c.kind, path, 1]
+        if top is not None and top[2] > 1:
+            out.append(Subtree(*top))
+        return out
 
 
 # --- everything else: one module per aspect (see diff_common) ------------------
@@ -408,6 +499,6 @@ def _state_changes(a: DumpState, b: DumpState, rules: _Rules) -> list[Change]:
 
 
 __all__ = [
-    "ASPECTS", "Change", "DiffOptions", "DiffResult", "EQUIVALENT_IGNORES", "IGNORABLE", "KINDS",
+    "ASPECTS", "Change", "DiffOptions", "DiffResult", "EQUIVALENT_IGNORES", "IGNORABLE", "KINDS", "Subtree",
     "cannot_hold", "change_class", "diff_dumps", "diff_items", "pair_up", "path_sort_key",
 ]

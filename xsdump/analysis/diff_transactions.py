@@ -145,7 +145,8 @@ def compare_transactions(pairs: list[tuple[Tx, Tx]], rules: _Rules, conn_names: 
         ta, tb = x.tx, y.tx
         ident = _tx_identity(ta, tb, conn_names)
         a_off, b_off = _tx_offset(ta), _tx_offset(tb)
-        in_scope = r.path is None or any(r.in_scope(p) for p in x.paths | y.paths)
+        in_scope = (r.path is None or any(r.in_scope(p) for p in x.paths | y.paths)) \
+            and not r.excludes_all(x.paths | y.paths)
         if in_scope:
             if r.compares("tx-id") and ta.tx_id != tb.tx_id:
                 out.append(Change("transaction-changed", identity=ident, field="tx-id",
@@ -187,6 +188,8 @@ def _tx_whole(kind: str, tx: Transaction, side: str, rules: _Rules, conn_names: 
     """A transaction only one side has (none when it is out of the path's scope)."""
     r = rules
     if r.path is not None and not any(r.in_scope(n.path) for n in tx.nodes):
+        return []
+    if r.excludes_all(n.path for n in tx.nodes):  # every record it carries is --exclude'd
         return []
     ident = _tx_identity(tx if side == "a" else None, tx if side == "b" else None, conn_names)
     off = _tx_offset(tx)

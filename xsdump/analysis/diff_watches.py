@@ -21,7 +21,7 @@ def watch_changes(ident: str, home: str, wa: list, wb: list, rules: _Rules) -> l
     r = rules
 
     def scoped(w) -> bool:
-        return r.path is None or r.in_scope(resolve(w.wpath, home))
+        return not r.restricted or r.in_scope(resolve(w.wpath, home))
 
     out: list[Change] = []
     pairs, left_a, left_b = pair_up([w for w in wa if scoped(w)], [w for w in wb if scoped(w)],

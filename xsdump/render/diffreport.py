@@ -5,7 +5,9 @@ Text: ``---``/``+++`` name the dumps; changes come in hunks headed ``@@ ... @@``
 (a subtree of the committed tree, a connection, a transaction, a domain, the
 quotas); ``+`` is only in B, ``-`` only in A, ``~`` changed, with the old and
 new value on indented ``-``/``+`` lines; the last line counts the
-differences.  Every path, value, token and quota name comes from the dumps
+differences.  Node hunks come first, in tree order of their paths; a whole
+subtree only one dump has is one line with its node count (``verbose``: node
+by node).  JSON always lists every node, and the whole subtrees beside.  Every path, value, token and quota name comes from the dumps
 and goes through :mod:`xsdump.render.escape` into ``rich.text.Text`` pieces, never
 into markup, so nothing in a dump can style or control the terminal.
 """
@@ -17,7 +19,7 @@ from typing import Iterable, Iterator, Optional
 import orjson
 from rich.text import Text
 
-from xsdump.analysis.diff import ASPECTS, Change, DiffResult, change_class
+from xsdump.analysis.diff import ASPECTS, Change, DiffResult, Subtree, change_class, path_sort_key
 from xsdump.render.escape import escape_bytes, escape_text, preview
 from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
 from xsdump.render.notation import access_str, conn_str, depth_str, perms_str
@@ -35,16 +37,45 @@ WINDOW_BEFORE, WINDOW_AFTER = 32, 96
 # --- text ----------------------------------------------------------------------
 
 
-def text_lines(result: DiffResult) -> Iterator[Text]:
-    """The whole human report, one Text per line."""
+def text_lines(result: DiffResult, verbose: bool = False) -> Iterator[Text]:
+    """The whole human report, one Text per line.  A whole subtree only one
+    dump has (:attr:`DiffResult.subtrees`) is one line, unless ``verbose``."""
     yield from _preamble(result)
-    for title, changes in hunks(result.changes):
+    tops = {} if verbose else {(s.kind, s.path): s for s in result.subtrees}
+    for title, changes in hunks(_collapsed(result.changes, tops)):
         yield Text("")
         yield Text(f"@@ {title} @@", style=STYLES["@"])
         for change in changes:
-            yield from change_lines(change)
+            top = tops.get((change.kind, change.path)) if tops else None
+            if top is not None:
+                yield _subtree_line(top)
+            else:
+                yield from change_lines(change)
     yield Text("")
     yield summary_line(result)
+
+
+def _collapsed(changes: list[Change], tops: dict) -> list[Change]:
+    """The changes without the nodes below a whole subtree's top (node
+    changes are in tree order: a subtree's nodes follow its top)."""
+    if not tops:
+        return changes
+    out: list[Change] = []
+    inside: Optional[str] = None  # the path of the top being skipped under, plus "/"
+    for c in changes:
+        if inside is not None and c.kind.startswith("node-") and c.path.startswith(inside):
+            continue
+        inside = None
+        top = tops.get((c.kind, c.path))
+        if top is not None:
+            inside = "/" if top.path == "/" else top.path + "/"
+        out.append(c)
+    return out
+
+
+def _subtree_line(top: Subtree) -> Text:
+    sign = "+" if top.kind == "node-added" else "-"
+    return _line(sign, (f"{escape_text(top.path)}  ({top.nodes} nodes)", STYLES[sign]))
 
 
 def stat_lines(result: DiffResult) -> Iterator[Text]:
@@ -107,6 +138,9 @@ def _preamble(result: DiffResult) -> Iterator[Text]:
     yield Text.assemble(("+++ ", STYLES["+"]), (escape_text(result.b.name), STYLES["head"]), f"  ({result.b.describe()})")
     if result.path is not None:
         yield Text(f"only at or below {escape_text(result.path)}", style=STYLES["note"])
+    if result.excluded:
+        yield Text("left out, with everything below: " + ", ".join(escape_text(p) for p in result.excluded),
+                   style=STYLES["note"])
     if result.ignored:
         why = " (--equivalent: what differs between daemons and across a live update)" if result.equivalent else ""
         yield Text(f"fields left out of the comparison{why}: {', '.join(result.ignored)}", style=STYLES["note"])
@@ -118,32 +152,33 @@ def _preamble(result: DiffResult) -> Iterator[Text]:
 
 
 def hunks(changes: Iterable[Change]) -> list[tuple[str, list[Change]]]:
-    """Changes grouped under a title, in order of first appearance.  Node
-    changes group under their parent; a node added (or removed) with its
-    parent groups with that parent's hunk, so a new subtree is one hunk."""
+    """Changes grouped under a title.  Node changes group under their
+    parent, one hunk per parent, the hunks in tree order of that path (the
+    changes of a hunk in tree order too); a node added (or removed) with its
+    parent groups with that parent's hunk, so a new subtree is one hunk.
+    Then the other sections, in order of first appearance."""
+    nodes: dict[str, list[Change]] = {}  # anchor path -> its changes
     out: list[tuple[str, list[Change]]] = []
     index: dict[tuple, int] = {}
     anchors: dict[tuple[str, str], str] = {}  # (kind, path) -> hunk anchor of added/removed nodes
-    node_anchor = None
     for c in changes:
         if c.kind.startswith("node-"):
-            # Node changes come in tree order; a hunk ends where the anchor changes.
-            parent = parent_path(c.path) if c.path.startswith("/") else "special nodes"
+            # Node changes come in tree order: a parent's before its children's.
+            parent = parent_path(c.path) if c.path.startswith("/") else "@"
             anchor = parent
             if c.kind in ("node-added", "node-removed"):
                 anchor = anchors.get((c.kind, parent), parent)
                 anchors[(c.kind, c.path)] = anchor
-            if anchor != node_anchor:
-                out.append((escape_text(anchor), []))
-                node_anchor = anchor
-            out[-1][1].append(c)
+            nodes.setdefault(anchor, []).append(c)
             continue
         key, title = _section(c)
         if key not in index:
             index[key] = len(out)
             out.append((title, []))
         out[index[key]][1].append(c)
-    return out
+    tree = [("special nodes" if anchor == "@" else escape_text(anchor), group)
+            for anchor, group in sorted(nodes.items(), key=lambda kv: path_sort_key(kv[0]))]
+    return tree + out
 
 
 def _section(c: Change) -> tuple[tuple, str]:
@@ -335,11 +370,15 @@ def json_document(result: DiffResult, *, with_changes: bool = True) -> bytes:
         "ignored": list(result.ignored),
         "not_compared": list(result.not_compared),
         "path": None if result.path is None else text_to_json(result.path),
+        "excluded": [text_to_json(p) for p in result.excluded],
         "differences": len(result.changes),
         "counts": [{"kind": k, "count": n} for k, n in result.counts().items()],
         "notes": result.notes,
     }
     if with_changes:
+        # Every node of a whole subtree is in changes; subtrees names them.
+        doc["subtrees"] = [{"kind": s.kind, "path": text_to_json(s.path), "nodes": s.nodes}
+                           for s in result.subtrees]
         doc["changes"] = [change_to_json(c) for c in result.changes]
     return orjson.dumps(doc) + b"\n"
 
