@@ -139,8 +139,10 @@ def test_pure_delta_transaction_amplification_is_one():
     size = sizes(data)
     tx = tx_of(report_of(data), 1, 10)
     all_bytes = size[(1, 10, "/a/b/c")] + size[(1, 10, "/a/b/new")] + size[(1, 10, "/e")]
-    assert (tx.records, tx.bytes) == (3, all_bytes)
-    assert (tx.delta.records, tx.delta.bytes) == (3, all_bytes)
+    # Every per-transaction figure counts its TRANSACTION_DATA (16 B).
+    assert (tx.node_records, tx.node_bytes) == (3, all_bytes)
+    assert (tx.records, tx.bytes) == (4, all_bytes + 16)
+    assert (tx.delta.records, tx.delta.bytes) == (4, all_bytes + 16)
     assert (tx.redundant.records, tx.redundant.bytes) == (0, 0)
     assert tx.amplification == 1.0
     assert tx.access["read_written"].records == 1 and tx.access["written"].records == 1
@@ -157,8 +159,8 @@ def test_delta_transaction_with_one_current_read_is_about_one():
     tx = tx_of(report_of(data), 1, 10)
     read, write = size[(1, 10, "/a/b")], size[(1, 10, "/a/b/c")]
     assert (tx.redundant.records, tx.redundant.bytes) == (1, read)
-    assert (tx.delta.records, tx.delta.bytes) == (1, write)
-    assert tx.amplification == pytest.approx((read + write) / write)
+    assert (tx.delta.records, tx.delta.bytes) == (2, write + 16)
+    assert tx.amplification == pytest.approx((read + write + 16) / (write + 16))
     assert 1 < tx.amplification < 3
 
 
@@ -174,12 +176,11 @@ def test_snapshot_over_the_whole_tree():
     # A copy is as long as the committed record it copies.
     assert sum(size[(2, 20, path)] for path, _, _ in TREE) == tree
     writes = size[(2, 20, "/a/snap")] + size[(2, 20, "/e2")]
-    assert tx.records == len(TREE) + 2
-    assert tx.delta.records == 2 and tx.redundant.records == len(TREE)
-    assert tx.records / tx.delta.records == (6 + 2) / 2
-    assert tx.amplification == pytest.approx((tree + writes) / writes)
+    assert tx.records == len(TREE) + 2 + 1  # and its TRANSACTION_DATA
+    assert tx.delta.records == 2 + 1 and tx.redundant.records == len(TREE)
+    assert tx.amplification == pytest.approx((tree + writes + 16) / (writes + 16))
     assert report.totals.committed_bytes == tree
-    assert report.totals.per_store(tx.bytes) == pytest.approx((tree + writes) / tree)
+    assert report.totals.per_store(tx.bytes) == pytest.approx((tree + writes + 16) / tree)
     assert tx.created == 2 and tx.stale_reads == 0
 
 
@@ -188,7 +189,7 @@ def test_deletion():
     size = sizes(data)
     tx = tx_of(report_of(data), 1, 10)
     assert tx.access["deleted"].records == 1 and tx.access["deleted"].bytes == size[(1, 10, "/a/b/c/d")]
-    assert tx.delta.records == 1 and tx.created == 0 and tx.stale_reads == 0
+    assert tx.delta.records == 2 and tx.created == 0 and tx.stale_reads == 0
     assert tx.amplification == 1.0
 
 
@@ -199,7 +200,7 @@ def test_creation_only_for_written_nodes_absent_from_the_tree():
             node(1, 10, W, "/a/b", b"changed", SHARED)]  # an existing node: a write, not a creation
     tx = tx_of(report_of(build(recs)), 1, 10)
     assert tx.created == 2
-    assert tx.delta.records == 3 and tx.stale_reads == 0
+    assert tx.delta_nodes.records == 3 and tx.delta.records == 4 and tx.stale_reads == 0
 
 
 def test_stale_read_at_depth_one_is_near_the_root():
@@ -210,7 +211,8 @@ def test_stale_read_at_depth_one_is_near_the_root():
     assert (tx.shallowest_stale, tx.shallowest_stale_depth, tx.shallowest_stale_reason) == ("/a", 1, STALE_VALUE)
     assert tx.near_root
     # A stale read carries information: it is delta, not redundant.
-    assert (tx.delta.records, tx.delta.bytes) == (1, size[(1, 10, "/a")])
+    assert (tx.delta_nodes.records, tx.delta_nodes.bytes) == (1, size[(1, 10, "/a")])
+    assert (tx.delta.records, tx.delta.bytes) == (2, size[(1, 10, "/a")] + 16)
     assert tx.redundant.records == 0
 
 
@@ -241,16 +243,18 @@ def test_transaction_with_no_records():
     data = build([TransactionData(4, 40)])
     report = report_of(data)
     tx = tx_of(report, 4, 40)
-    assert tx.declared and (tx.records, tx.bytes, tx.delta.bytes) == (0, 0, 0)
+    assert tx.declared and (tx.node_records, tx.node_bytes) == (0, 0)
+    assert (tx.records, tx.bytes, tx.delta.bytes) == (1, 16, 16)  # its TRANSACTION_DATA
     assert tx.amplification is None and not tx.all_redundant
-    assert amplification_str(tx) == "no records"
+    assert amplification_str(tx) == "no node records"
     assert (tx.connection, tx.domid) == ("ring", 4)
     assert report.totals.transaction_bytes == DECLARATION_SIZE
 
 
 def test_all_redundant_transaction():
     tx = tx_of(report_of(build([TransactionData(3, 30), copy(3, 30, "/a"), copy(3, 30, "/a/b")])), 3, 30)
-    assert tx.all_redundant and tx.amplification is None
+    # The delta a delta-style dump keeps is its TRANSACTION_DATA alone.
+    assert tx.all_redundant and tx.amplification == pytest.approx(tx.bytes / 16)
     assert amplification_str(tx) == "all redundant"
     assert (tx.connection, tx.domid) == ("socket", None)
 
@@ -276,7 +280,7 @@ def test_records_before_their_declaration_are_reported():
     data = build(recs)
     tx = tx_of(report_of(data), 1, 10)
     assert tx.declared and tx.declarations == 2 and tx.declaration_bytes == 32
-    assert tx.records_before_declaration == 1 and tx.records == 2
+    assert tx.records_before_declaration == 1 and tx.node_records == 2 and tx.records == 4
     out = cli("-", input=data).stdout
     assert "conn=1 tx=10: 1 node record comes before its TRANSACTION_DATA" in out
     assert "conn=1 tx=10: declared by 2 TRANSACTION_DATA records" in out
@@ -321,7 +325,7 @@ def test_whole_dump_bytes_and_projection():
     assert t.amplification == pytest.approx(len(data) / (len(data) - tx_bytes))
     assert t.ring_connections == 3
     small, big = tx_of(report, 1, 10), tx_of(report, 2, 20)
-    assert small.cost == small.bytes + 16 < big.cost == big.bytes + 16
+    assert small.cost == small.bytes == small.node_bytes + 16 < big.cost == big.bytes == big.node_bytes + 16
     median, largest = report.projections
     base = len(data) - tx_bytes
     # Two transactions: the lower median is the smaller one.
@@ -380,9 +384,12 @@ def test_json_document_matches_the_library(samples):
     assert [(t["conn_id"], t["tx_id"]) for t in doc["transactions"]] == [(3, 101), (2, 100)]
     snap = doc["transactions"][0]
     assert snap["stale"] == {"reads": 1, "shallowest_path": "/local/domain/2/memory/target", "shallowest_depth": 5,
-                             "shallowest_reason": "value", "near_root": False, "will_conflict": True}
+                             "shallowest_reason": "value", "near_root": False, "will_conflict": True,
+                             "all": [{"path": "/local/domain/2/memory/target", "depth": 5, "reason": "value",
+                                      "dumped_value": "1048576", "committed_value": "1048577"}]}
     assert snap["bytes"] == tx_of(report, 3, 101).bytes and snap["domid"] == 2
-    assert doc["totals"]["records"] == sum(t.records for t in report.transactions)
+    assert doc["totals"]["records"] == sum(t.records for t in report.transactions) == 73
+    assert doc["totals"]["node_records"] == 71
     assert [p["like"] for p in doc["projection"]] == ["median", "largest"]
     top = orjson.loads(cli(samples / "host.xsd", "--json", "--top", "1", "--sort", "records").stdout_bytes)
     assert [t["tx_id"] for t in top["transactions"]] == [101] and top["totals"]["transactions"] == 2
@@ -393,7 +400,7 @@ def test_text_report(samples):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split()[:5] == ["conn", "tx", "domid", "records", "bytes"]
-    assert lines[1].split()[:4] == ["3", "101", "2", "67"]
+    assert lines[1].split()[:4] == ["3", "101", "2", "68"]  # 67 node records and its TRANSACTION_DATA
     assert lines[3].split()[0] == "all"
     assert "\x1b" not in result.output  # no colour when not a terminal
     assert "conn=3 tx=101: 1 stale read, shallowest /local/domain/2/memory/target (depth 5, value changed)" \
@@ -505,12 +512,16 @@ def test_accounting_adds_up_wherever_the_records_are(recs):
     assert t.dump_bytes == len(data) == t.committed_bytes + t.transaction_bytes + t.other_bytes
     assert t.transaction_records == len(recs)
     for tx in report.transactions:
-        assert tx.records == sum(c.records for c in tx.access.values()) == tx.redundant.records + tx.delta.records
-        assert tx.bytes == sum(c.bytes for c in tx.access.values())
+        assert tx.node_records == sum(c.records for c in tx.access.values())
+        assert tx.records == tx.node_records + tx.declarations == tx.redundant.records + tx.delta.records
+        assert tx.node_bytes == sum(c.bytes for c in tx.access.values())
+        assert tx.bytes == tx.node_bytes + tx.declaration_bytes == tx.redundant.bytes + tx.delta.bytes
         assert tx.redundant.records <= tx.access["read"].records
         assert tx.stale_reads + tx.redundant.records == tx.access["read"].records
-        if tx.delta.bytes:
+        if tx.delta.bytes and tx.node_records:
             assert tx.amplification == pytest.approx(tx.bytes / tx.delta.bytes) and tx.amplification >= 1
-    assert sum(tx.bytes + tx.declaration_bytes for tx in report.transactions) == t.transaction_bytes
+    assert sum(tx.bytes for tx in report.transactions) == t.transaction_bytes
+    assert sum(tx.records for tx in report.transactions) == t.transaction_records
+    assert t.delta_style_bytes == len(data) - sum(tx.redundant.bytes for tx in report.transactions)
     assert sum(v for k, v in size.items() if isinstance(k, tuple) and k[0] == 0) == t.committed_bytes
     assert _flat(report_of(build(recs, after=True))) == _flat(report)

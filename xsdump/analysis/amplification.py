@@ -8,11 +8,17 @@ producer may write only what the transaction read and changed (a *delta*) or
 its whole view of a subtree (a *snapshot*), mostly copies of committed nodes.
 
 Per transaction this module counts the records and bytes it adds (record
-headers and padding included), split by access; the records that carry
-nothing the committed tree does not (*redundant*: read-only and identical to
-the committed node); the rest (*delta*); and the *stale reads*: read-only
-records whose content no longer matches the committed node, or whose
-committed node is gone.  The C daemon checks at commit that every node a
+headers and padding included): its *records* are every record that names
+it, its TRANSACTION_DATA record(s) and its NODE_DATA records, and every
+per-transaction record and byte figure (``records``, ``bytes``, ``delta``,
+the projection's cost) counts the TRANSACTION_DATA, so that the figures of
+all transactions add up to the dump's transaction records.  The node records
+are split by access; those that carry nothing the committed tree does not
+(*redundant*: read-only and identical to the committed node, value and
+permissions) are what a delta-style dumper would leave out, and the rest,
+with the TRANSACTION_DATA, is the *delta*: what a delta-style dump keeps for
+the transaction.  The *stale reads* are read-only records whose content no
+longer matches the committed node, or whose committed node is gone.  The C daemon checks at commit that every node a
 transaction read, and did not modify, is unchanged since the read
 (``tools/xenstored/transaction.c``, the notes on conflict detection and
 ``check_transaction``); a dump carries no generation counts, so a content
@@ -23,9 +29,13 @@ Memory: two passes over the input.  The first folds the committed tree with
 :func:`xsdump.model.state.load_state` (transaction records only counted); the
 second streams the records again and compares each transaction record with
 the committed node it shadows, so transaction records may come before or
-after those nodes, and only a few counters per transaction are kept, never
-the records.  Standard input is spooled to a temporary file for the second
-pass (:func:`rereadable`).
+after those nodes.  Per transaction a few counters are kept, and one
+:class:`StaleRead` per stale read (its path, depth, reason, the dumped value
+and the committed value, which is the committed tree's own bytes object, not
+a copy): beyond the committed tree, memory grows with the stale reads' paths
+and dumped values, at most the bytes of the stale transaction records, never
+with the redundant or delta records.  Standard input is spooled to a
+temporary file for the second pass (:func:`rereadable`).
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.codec.dump import read_dump
 from xsdump.codec.format import BY_MODEL, RECORD_HEADER_SIZE, pad_to_align
@@ -94,6 +104,22 @@ class Count:
         self.bytes += size
 
 
+class StaleRead(NamedTuple):
+    """One stale read: a read-only record of a transaction that no longer
+    matches the committed node (``committed_value`` ``None``: the node is gone)."""
+
+    path: str
+    depth: int
+    reason: str  # STALE_MISSING, STALE_VALUE, STALE_PERMS or STALE_VALUE_PERMS
+    dumped_value: bytes
+    committed_value: Optional[bytes]
+
+
+def stale_order(read: StaleRead) -> tuple[int, str]:
+    """Shallowest first, then by path."""
+    return (read.depth, read.path)
+
+
 @dataclass
 class TransactionCost:
     """The measurements of one transaction, from its records alone."""
@@ -107,12 +133,13 @@ class TransactionCost:
     records_before_declaration: int = 0  # node records read before its TRANSACTION_DATA
     access: dict[str, Count] = field(default_factory=lambda: {k: Count() for k in ACCESS_CLASSES})
     created: int = 0  # written nodes absent from the committed tree
-    redundant: Count = field(default_factory=Count)
-    delta: Count = field(default_factory=Count)
+    redundant: Count = field(default_factory=Count)  # node records only
+    delta_nodes: Count = field(default_factory=Count)  # the node records of the delta
     stale_reads: int = 0
     shallowest_stale: Optional[str] = None
     shallowest_stale_depth: Optional[int] = None
     shallowest_stale_reason: Optional[str] = None
+    stale: list[StaleRead] = field(default_factory=list)  # in stream order
 
     @property
     def key(self) -> tuple[int, int]:
@@ -123,24 +150,43 @@ class TransactionCost:
         return self.declarations > 0
 
     @property
-    def records(self) -> int:
+    def node_records(self) -> int:
         """NODE_DATA records of this transaction."""
-        return self.redundant.records + self.delta.records
+        return self.redundant.records + self.delta_nodes.records
+
+    @property
+    def node_bytes(self) -> int:
+        return self.redundant.bytes + self.delta_nodes.bytes
+
+    @property
+    def records(self) -> int:
+        """Records of this transaction: its TRANSACTION_DATA and NODE_DATA."""
+        return self.node_records + self.declarations
 
     @property
     def bytes(self) -> int:
-        """Bytes of those records as encoded (headers and padding included)."""
-        return self.redundant.bytes + self.delta.bytes
+        """Bytes of those records as encoded (headers and padding included),
+        the TRANSACTION_DATA counted: what this transaction adds to the dump."""
+        return self.node_bytes + self.declaration_bytes
+
+    @property
+    def delta(self) -> Count:
+        """What a delta-style dump keeps of this transaction: its
+        TRANSACTION_DATA and the node records that are not redundant."""
+        return Count(self.delta_nodes.records + self.declarations, self.delta_nodes.bytes + self.declaration_bytes)
 
     @property
     def amplification(self) -> Optional[float]:
-        """Transaction bytes over delta bytes; ``None`` when the delta is empty."""
-        return self.bytes / self.delta.bytes if self.delta.bytes else None
+        """Transaction bytes over delta bytes (both with the TRANSACTION_DATA):
+        how much larger than delta-style it is dumped; ``None`` when it has no
+        node records, or an empty delta (undeclared and all redundant)."""
+        delta = self.delta.bytes
+        return self.bytes / delta if delta and self.node_records else None
 
     @property
     def all_redundant(self) -> bool:
-        """Records, but none that the committed tree does not already carry."""
-        return self.records > 0 and self.delta.records == 0
+        """Node records, but none that the committed tree does not already carry."""
+        return self.node_records > 0 and self.delta_nodes.records == 0
 
     @property
     def near_root(self) -> bool:
@@ -149,9 +195,13 @@ class TransactionCost:
 
     @property
     def cost(self) -> int:
-        """What holding this transaction adds to a dump: its node records and
-        one TRANSACTION_DATA record."""
-        return self.bytes + DECLARATION_SIZE
+        """What holding this transaction adds to a dump (the projection's
+        figure): :attr:`bytes`, its TRANSACTION_DATA included."""
+        return self.bytes
+
+    def stale_in_order(self) -> list[StaleRead]:
+        """Its stale reads, shallowest first, then by path."""
+        return sorted(self.stale, key=stale_order)
 
     def observe(self, record: NodeData, committed: Optional[NodeData]) -> None:
         """Count one of this transaction's node records against the committed
@@ -162,14 +212,14 @@ class TransactionCost:
         if bits == ACCESS_READ:
             self.access[READ].add(size)
             if committed is None:
-                self._stale(record.path, STALE_MISSING)
+                self._stale(record, None, STALE_MISSING)
             else:
                 same_value = record.value == committed.value
                 same_perms = record.perms == committed.perms
                 if same_value and same_perms:
                     self.redundant.add(size)
                     return
-                self._stale(record.path, STALE_PERMS if same_value else
+                self._stale(record, committed.value, STALE_PERMS if same_value else
                             STALE_VALUE if same_perms else STALE_VALUE_PERMS)
         elif bits:
             self.access[WRITTEN if bits == ACCESS_WRITTEN else READ_WRITTEN].add(size)
@@ -179,14 +229,16 @@ class TransactionCost:
             self.access[DELETED].add(size)
         else:
             self.access[OTHER].add(size)
-        self.delta.add(size)
+        self.delta_nodes.add(size)
 
-    def _stale(self, path: str, reason: str) -> None:
+    def _stale(self, record: NodeData, committed_value: Optional[bytes], reason: str) -> None:
         # Read-only records only: nodes the transaction also modified are
         # not checked at commit (transaction.c), and their recorded content
         # is the transaction's own write.
         self.stale_reads += 1
+        path = record.path
         d = depth(path)
+        self.stale.append(StaleRead(path, d, reason, record.value, committed_value))
         best = self.shallowest_stale_depth
         if best is None or d < best or (d == best and path < self.shallowest_stale):
             self.shallowest_stale, self.shallowest_stale_depth, self.shallowest_stale_reason = path, d, reason
@@ -207,6 +259,8 @@ class DumpTotals:
     other_records: int = 0  # everything else, the stream header included
     other_bytes: int = 0
     ring_connections: int = 0
+    redundant_records: int = 0  # transaction node records a delta-style dump leaves out
+    redundant_bytes: int = 0
 
     @property
     def base_bytes(self) -> int:
@@ -217,6 +271,27 @@ class DumpTotals:
     def amplification(self) -> Optional[float]:
         """Dump bytes over the bytes of the same dump without transactions."""
         return self.dump_bytes / self.base_bytes if self.base_bytes else None
+
+    @property
+    def delta_style_bytes(self) -> int:
+        """The exact size of this dump had every transaction been dumped
+        delta-style: every record kept but the redundant transaction node
+        records (read-only and identical, value and permissions, to the
+        committed node), whose encoded bytes are left out.  Each
+        transaction's TRANSACTION_DATA, writes, deletions and stale reads
+        stay, and so does everything else; a record's encoding does not
+        depend on its neighbours, so this is the size such a dump would have."""
+        return self.dump_bytes - self.redundant_bytes
+
+    @property
+    def delta_style_saving(self) -> int:
+        return self.redundant_bytes
+
+    @property
+    def delta_style_ratio(self) -> Optional[float]:
+        """Dump bytes over delta-style dump bytes (1.0: nothing to save)."""
+        d = self.delta_style_bytes
+        return self.dump_bytes / d if d else None
 
     def per_store(self, n: int) -> Optional[float]:
         return n / self.committed_bytes if self.committed_bytes else None
@@ -230,7 +305,7 @@ class Projection:
     like: str
     conn_id: int
     tx_id: int
-    transaction_bytes: int  # its cost: node records plus one TRANSACTION_DATA
+    transaction_bytes: int  # its bytes: node records and its TRANSACTION_DATA, as dumped
     ring_connections: int
     projected_bytes: int
     x_store: Optional[float]  # projected bytes / committed store bytes
@@ -258,7 +333,7 @@ class Amplification:
                 total.access[k].records += tx.access[k].records
                 total.access[k].bytes += tx.access[k].bytes
             total.created += tx.created
-            for mine, theirs in ((total.redundant, tx.redundant), (total.delta, tx.delta)):
+            for mine, theirs in ((total.redundant, tx.redundant), (total.delta_nodes, tx.delta_nodes)):
                 mine.records += theirs.records
                 mine.bytes += theirs.bytes
             total.stale_reads += tx.stale_reads
@@ -337,6 +412,8 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
     totals.committed_nodes, totals.committed_bytes = committed_nodes, committed_bytes
     totals.transaction_records, totals.transaction_bytes = tx_records, tx_bytes
     totals.other_records, totals.other_bytes = other_records, other_bytes
+    totals.redundant_records = sum(tx.redundant.records for tx in txs.values())
+    totals.redundant_bytes = sum(tx.redundant.bytes for tx in txs.values())
     totals.dump_bytes = committed_bytes + tx_bytes + other_bytes
     ordered = [txs[k] for k in sorted(txs)]
     return Amplification(header, totals, ordered, project(ordered, totals))
@@ -345,12 +422,16 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
 def project(transactions: list[TransactionCost], totals: DumpTotals) -> list[Projection]:
     """The dump with every ring connection holding one transaction like the
     median one seen (the lower median: a transaction of this dump), and like
-    the largest; empty when the dump has no transactions."""
+    the largest; empty when the dump has no transactions.
+
+    Transactions are ranked as ``sort_transactions(..., "bytes")`` ranks them
+    (bytes descending, then conn-id, then tx-id), so among equal transactions
+    the "largest" is the table's first row."""
     if not transactions:
         return []
-    by_cost = sorted(transactions, key=lambda t: (t.cost, t.key))
+    ranked = sort_transactions(transactions, "bytes")
     out = []
-    for like, tx in (("median", by_cost[(len(by_cost) - 1) // 2]), ("largest", by_cost[-1])):
+    for like, tx in (("median", ranked[len(ranked) // 2]), ("largest", ranked[0])):
         projected = totals.base_bytes + totals.ring_connections * tx.cost
         base = totals.base_bytes
         out.append(Projection(like, tx.conn_id, tx.tx_id, tx.cost, totals.ring_connections, projected,
@@ -359,7 +440,9 @@ def project(transactions: list[TransactionCost], totals: DumpTotals) -> list[Pro
 
 
 def sort_transactions(transactions: list[TransactionCost], by: str = "bytes") -> list[TransactionCost]:
-    """Largest first by ``by`` (one of :data:`SORT_KEYS`); ties in key order.
+    """Largest first by ``by`` (one of :data:`SORT_KEYS`); ties by conn-id,
+    then tx-id, ascending: the one tie-break of every ranking in this report
+    (the projection's median and largest included).
 
     ``ratio``: transactions whose every record is redundant rank above any
     finite amplification; transactions with no records rank last.

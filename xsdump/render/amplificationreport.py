@@ -4,8 +4,13 @@ projection and the findings; or one JSON document.
 
 On a terminal the table is a rich table; otherwise it is plain text in
 aligned columns (for grep and awk).  The only guest-controlled text here is a
-stale path: it goes through :func:`~xsdump.render.escape.escape_text` into
-``rich.text.Text`` pieces, never into markup.
+stale read's path and values: they go through :mod:`xsdump.render.escape`
+into ``rich.text.Text`` pieces, never into markup.
+
+Byte accounting, the same in every figure: a transaction's records are its
+TRANSACTION_DATA and its NODE_DATA records; ``records``, ``bytes`` and
+``delta`` count both (the access split and ``redund.`` count node records),
+and the projection's per-transaction bytes are the same ``bytes``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from xsdump.analysis.amplification import (
     ACCESS_CLASSES,
     DELETED,
     NEAR_ROOT_DEPTH,
+    STALE_MISSING,
     OTHER,
     READ,
     READ_WRITTEN,
@@ -31,8 +37,8 @@ from xsdump.analysis.amplification import (
     Projection,
     TransactionCost,
 )
-from xsdump.render.escape import escape_text
-from xsdump.codec.jsonio import text_to_json
+from xsdump.render.escape import escape_text, preview
+from xsdump.codec.jsonio import bytes_to_json, text_to_json
 from xsdump.render.notation import dump_format, human_bytes
 
 STYLES = {"stale": "yellow", "near-root": "bold red", "redundant": "cyan", "total": "bold", "note": "dim"}
@@ -44,6 +50,14 @@ COLUMNS = (
     ("r/w/rw/d", True), ("new", True), ("redund.", True), ("delta", True),
     ("ampl.", True), ("x store", True), ("stale", True), ("depth", True),
 )
+
+# Stale reads named one per line in the text report (all of them in --json).
+STALE_SHOWN = 20
+# Characters of a dumped or committed value shown on such a line.
+VALUE_SHOWN = 40
+
+LEGEND = ("records, bytes and delta count each transaction's TRANSACTION_DATA record with its node records; "
+          "r/w/rw/d, new and redund. count node records")
 
 STALE_WHY = {"missing": "node gone", "value": "value changed", "perms": "perms changed",
              "value+perms": "value and perms changed"}
@@ -63,8 +77,8 @@ def ratio_str(ratio: Optional[float]) -> str:
 
 
 def amplification_str(tx: TransactionCost) -> str:
-    if tx.records == 0:
-        return "no records"
+    if tx.node_records == 0:
+        return "no node records"
     if tx.all_redundant:
         return "all redundant"
     return ratio_str(tx.amplification)
@@ -150,13 +164,17 @@ def summary_lines(report: Amplification) -> Iterator[Text]:
         yield Text(f"{label:<22}{n:>{width},} B{tail}")
     yield Text(f"amplification: {ratio_str(t.amplification)} "
                f"(dump bytes over the {t.base_bytes:,} B without transaction records)")
+    yield Text(f"delta-style: {t.delta_style_bytes:,} B if every transaction were dumped delta-style "
+               f"(its TRANSACTION_DATA and the node records that differ from the committed store), "
+               f"saving {t.delta_style_saving:,} B ({t.redundant_records:,} redundant node record"
+               f"{'s' if t.redundant_records != 1 else ''}): the dump is {ratio_str(t.delta_style_ratio)} that")
     if not report.projections:
         yield Text("projection: no transactions in this dump", style=STYLES["note"])
         return
     n = report.projections[0].ring_connections
     yield Text(f"projection: the dump if each of the {n:,} ring connection{'s' if n != 1 else ''} "
                "held one transaction")
-    likes = [f"like the {p.like} (conn={p.conn_id} tx={p.tx_id}, {p.transaction_bytes:,} B):"
+    likes = [f"like the {p.like} (conn={p.conn_id} tx={p.tx_id}, {p.transaction_bytes:,} B with its TRANSACTION_DATA):"
              for p in report.projections]
     lw = max(len(s) for s in likes)
     pw = max(len(f"{p.projected_bytes:,}") for p in report.projections)
@@ -170,7 +188,7 @@ def restore_verdicts(report: Amplification) -> list[tuple[str, str, str]]:
     by each reader's semantics: ``(key, reader, verdict)``."""
     n = len(report.transactions)
     stale = sum(1 for tx in report.transactions if tx.stale_reads)
-    records = sum(tx.records for tx in report.transactions)
+    records = sum(tx.node_records for tx in report.transactions)
     design = (f"{stale:,} of {n:,} will fail to commit (stale reads); the others can commit" if stale
               else f"every one of the {n:,} can still commit")
     return [
@@ -196,8 +214,17 @@ def stale_summary(report: Amplification) -> list[Text]:
     return lines
 
 
-def stale_lines(rows: list[TransactionCost]) -> Iterator[Text]:
-    """The shallowest stale read of each row that has one."""
+def _value(raw: Optional[bytes]) -> Text:
+    if raw is None:
+        return Text("(node gone)")
+    return Text('"') + Text(preview(raw, VALUE_SHOWN)) + Text('"')
+
+
+def stale_lines(rows: list[TransactionCost], limit: int = STALE_SHOWN) -> Iterator[Text]:
+    """Each row that has stale reads: its shallowest one, then its stale
+    reads one per line (shallowest first, then by path), at most ``limit``
+    of them over all the rows, then how many are left out."""
+    shown = left = 0
     for tx in rows:
         if not tx.stale_reads:
             continue
@@ -209,6 +236,24 @@ def stale_lines(rows: list[TransactionCost]) -> Iterator[Text]:
         if tx.near_root:
             line.append(f"; conflicts near the root (depth <= {NEAR_ROOT_DEPTH})", style=STYLES["near-root"])
         yield line
+        if shown >= limit:
+            left += tx.stale_reads
+            continue
+        for read in tx.stale_in_order():
+            if shown >= limit:
+                left += 1
+                continue
+            shown += 1
+            line = Text("  stale ")
+            line.append(escape_text(read.path))
+            line.append(f" (depth {read.depth}, {STALE_WHY[read.reason]}): dumped ")
+            line.append_text(_value(read.dumped_value))
+            line.append(", committed ")
+            line.append_text(_value(read.committed_value if read.reason != STALE_MISSING else None))
+            yield line
+    if left:
+        yield Text(f"... and {left:,} more stale read{'s' if left != 1 else ''} "
+                   "(--json lists every one)", style=STYLES["note"])
 
 
 def structure_lines(report: Amplification) -> Iterator[Text]:
@@ -245,6 +290,8 @@ def render(report: Amplification, rows: list[TransactionCost], console: Console)
     else:
         for line in plain_table(report, rows):
             console.print(line)
+    if report.transactions:
+        console.print(Text(LEGEND, style=STYLES["note"]))
     shown = len(rows)
     if shown < len(report.transactions):
         console.print(Text(f"(showing {shown} of {len(report.transactions):,} transactions; "
@@ -281,6 +328,8 @@ def transaction_to_json(tx: TransactionCost, report: Amplification) -> dict:
         "records_before_declaration": tx.records_before_declaration,
         "records": tx.records,
         "bytes": tx.bytes,
+        "node_records": tx.node_records,
+        "node_bytes": tx.node_bytes,
         "access": {k: _count(tx.access[k]) for k in ACCESS_CLASSES},
         "created": tx.created,
         "redundant": _count(tx.redundant),
@@ -295,8 +344,15 @@ def transaction_to_json(tx: TransactionCost, report: Amplification) -> dict:
             "shallowest_reason": tx.shallowest_stale_reason,
             "near_root": tx.near_root,
             "will_conflict": tx.stale_reads > 0,
+            "all": [_stale_to_json(read) for read in tx.stale_in_order()],
         },
     }
+
+
+def _stale_to_json(read) -> dict:
+    return {"path": text_to_json(read.path), "depth": read.depth, "reason": read.reason,
+            "dumped_value": bytes_to_json(read.dumped_value),
+            "committed_value": None if read.committed_value is None else bytes_to_json(read.committed_value)}
 
 
 def _projection_to_json(p: Projection) -> dict:
@@ -306,13 +362,17 @@ def _projection_to_json(p: Projection) -> dict:
 
 
 def json_document(report: Amplification, rows: list[TransactionCost], sort: str, top: Optional[int]) -> bytes:
-    """One JSON document: ``dump`` (where the bytes go), ``transactions``
-    (the shown rows, in ``sort`` order), ``totals`` over all transactions,
-    ``projection``."""
+    """One JSON document: ``dump`` (where the bytes go, and the size of the
+    dump delta-style), ``transactions`` (the shown rows, in ``sort`` order,
+    each with every stale read), ``totals`` over all transactions,
+    ``projection``.  ``records``, ``bytes`` and ``delta`` count each
+    transaction's TRANSACTION_DATA; ``node_records``, ``node_bytes``,
+    ``access`` and ``redundant`` its node records only."""
     t = report.totals
     totals = transaction_to_json(report.summed(), report)
     for key in ("conn_id", "tx_id", "connection", "domid", "declared"):
         del totals[key]
+    del totals["stale"]["all"]  # each transaction lists its own
     totals["transactions"] = len(report.transactions)
     doc = {
         "dump": {
@@ -326,6 +386,8 @@ def json_document(report: Amplification, rows: list[TransactionCost], sort: str,
             "bytes_without_transactions": t.base_bytes,
             "amplification": t.amplification,
             "ring_connections": t.ring_connections,
+            "delta_style": {"bytes": t.delta_style_bytes, "saving_bytes": t.delta_style_saving,
+                            "redundant_records": t.redundant_records, "ratio": t.delta_style_ratio},
         },
         "sort": sort,
         "top": top,
