@@ -290,12 +290,21 @@ def test_path_shows_one_subtree():
 
 
 def test_depth_limits_levels_and_counts_what_it_hides():
+    # every hidden descendant is counted (children, their children, ...), not the children alone
     lines = out_lines(HOST, "--no-summary", "--depth", "1")
-    assert lines[:5] == ['/ = ""', ' libxl = ""  [+3 below --depth]', ' local = ""  [+1 below --depth]',
-                         ' tool = ""  [+1 below --depth]', ' vm = ""  [+3 below --depth]']
-    below = sum(1 for p in tree_of(HOST)[0].state.nodes if p.rpartition("/")[0] == "/local/domain/1")
+    assert lines[:5] == ['/ = ""', ' libxl = ""  [+30 nodes below --depth]', ' local = ""  [+314 nodes below --depth]',
+                         ' tool = ""  [+1 node below --depth]', ' vm = ""  [+21 nodes below --depth]']
+    nodes = tree_of(HOST)[0].state.nodes
+    for top in ("libxl", "local", "tool", "vm"):
+        below = sum(1 for p in nodes if p.startswith(f"/{top}/"))
+        assert f' {top} = ""  [+{below} node{"" if below == 1 else "s"} below --depth]' in lines
+    children = {"libxl": 3, "local": 1, "tool": 1, "vm": 3}  # the JSON keeps the children too
+    tree = orjson.loads(invoke(HOST, "--depth", "1", "--json").stdout)["tree"]
+    assert {c["name"]: (c["hidden_children"], c["hidden_nodes"]) for c in tree["children"]} == {
+        name: (n, sum(1 for p in nodes if p.startswith(f"/{name}/"))) for name, n in children.items()}
+    below = sum(1 for p in nodes if p.startswith("/local/domain/1/"))
     assert out_lines(HOST, "--no-summary", "--depth", "0", "--path", "/local/domain/1") == [
-        f'/local/domain/1 = ""  [+{below} below --depth]']
+        f'/local/domain/1 = ""  [+{below} nodes below --depth]']
     rows = list(tree_of(HOST, root="/local", depth=3)[1].rows())
     assert max(r.level for r in rows) == 3
 
@@ -316,8 +325,11 @@ def test_domid_keeps_owned_and_granted_nodes_with_context():
     every = [p for p, n in loaded.state.nodes.items() if p.startswith("/") and domid_matches(n, 2)]
     assert {r.path for r in kept} == set(every)
     lines = out_lines(HOST, "--no-summary", "--domid", "2", "--depth", "3")
+    # hidden below --depth: every row the filter keeps under /local/domain/0 (matches and their context)
+    hidden = sum(1 for r in rows if r.path.startswith("/local/domain/0/"))
+    assert hidden == 38
     assert lines[:4] == ['/ = ""  [context]', ' local = ""  [context]', '  domain = ""  [context]',
-                         '   0 = ""  [context]  [+1 below --depth]']
+                         f'   0 = ""  [context]  [+{hidden} nodes below --depth]']
 
 
 def test_domid_matching_rules():
@@ -618,7 +630,8 @@ def test_a_second_record_for_the_shown_root_renders_in_every_form(tmp_path):
 
 def test_path_of_slashes_alone_is_the_root():
     assert out_lines(HOST, "--no-summary", "--path", "//", "--depth", "0") == [
-        '/ = ""  [+4 below --depth]', "", "special nodes:", ' @releaseDomain = ""', ' @introduceDomain = ""']
+        '/ = ""  [+370 nodes below --depth]', "", "special nodes:", ' @releaseDomain = ""', ' @introduceDomain = ""']
+    assert 370 == sum(1 for p in tree_of(HOST)[0].state.nodes if p.startswith("/") and p != "/")
 
 
 def test_an_overlay_keeps_the_records_of_its_own_transaction_only():

@@ -52,6 +52,8 @@ WRITTEN = "written"
 CREATED = "created"
 DELETED = "deleted"
 NO_ACCESS = "no-access"  # a record with access 0 that still has permissions (not a deletion)
+# What a transaction changes when it commits (--changed lists these)
+CHANGED_STATES = frozenset((WRITTEN, CREATED, DELETED))
 
 # Notes on an overlay state
 WITH_PARENT = "with parent"  # deleted because an ancestor is deleted in the transaction
@@ -83,7 +85,9 @@ class Row(NamedTuple):
     when one is overlaid and names the node), ``None`` for a placeholder.
     ``committed``: the committed record when the overlay shows something
     else (a written or stale read node).  ``hidden``: children cut off by
-    ``--depth``.  ``last``: no further sibling follows (for drawing guides)."""
+    ``--depth``; ``hidden_nodes``: every node below it cut off (children,
+    their children, ...).  ``last``: no further sibling follows (for drawing
+    guides)."""
 
     path: str
     name: str
@@ -94,6 +98,7 @@ class Row(NamedTuple):
     committed: Optional[NodeData] = None
     hidden: int = 0
     last: bool = True
+    hidden_nodes: int = 0
 
 
 class Touch(NamedTuple):
@@ -207,11 +212,21 @@ class TreeView:
 
     ``root``: show only this subtree (``--path``); ``depth``: levels below
     the root (0: the root alone); ``domid``: keep nodes owned by or granting
-    access to this domain, with their ancestors as ``context`` rows."""
+    access to this domain, with their ancestors as ``context`` rows;
+    ``changed``: with an overlay, only the rows the transaction writes,
+    creates or deletes (their levels are kept but mean nothing: show them
+    with full paths).
+
+    ``matched`` counts, as the rows are walked, the rows a filter kept
+    (``domid``: nodes that match, shown or hidden below ``--depth``;
+    ``changed``: changed rows), so that a caller can say when a filter
+    matched nothing."""
 
     def __init__(self, loaded: Loaded, *, root: str = "/", depth: Optional[int] = None,
-                 domid: Optional[int] = None, overlay: bool = False):
+                 domid: Optional[int] = None, overlay: bool = False, changed: bool = False):
         self.loaded = loaded
+        self.changed = changed
+        self.matched = 0
         self.state = loaded.state
         self.root = root if root in loaded.state.nodes else normalise_path(root)
         self.depth = depth
@@ -292,7 +307,36 @@ class TreeView:
     def rows(self) -> Iterator[Row]:
         """The tree under the root, pre-order.  Further committed records
         for the root's own path follow its subtree at level 0 (marked
-        ``duplicate-record``), as they follow a node's subtree below it."""
+        ``duplicate-record``), as they follow a node's subtree below it.
+        With ``changed``, only the rows the transaction changes."""
+        if self.changed:
+            for row in self._tree_rows():
+                if row.tx is not None and row.tx.state in CHANGED_STATES:
+                    self.matched += 1
+                    yield row
+            return
+        if self.included is None:
+            yield from self._tree_rows()
+            return
+        for row in self._tree_rows():
+            if row.hidden_nodes or CONTEXT not in row.marks:
+                self.matched += 1
+            yield row
+
+    def _count_below(self, key) -> int:
+        """Every tree key below ``key`` (kept by the ``--domid`` filter), in
+        time linear in their number."""
+        children, included = self.children, self.included
+        count, stack = 0, [key]
+        while stack:
+            kids = children.get(stack.pop(), ())
+            if included is not None:
+                kids = [k for k in kids if k in included]
+            count += len(kids)
+            stack.extend(kids)
+        return count
+
+    def _tree_rows(self) -> Iterator[Row]:
         root = self.root
         if not root.startswith("/"):
             if self.exists(root):
@@ -322,18 +366,20 @@ class TreeView:
             path = key.path if type(key) is Placeholder else key
             if included is not None:
                 kids = [k for k in kids if k in included]
-            hidden = 0
-            if limit is not None and level >= limit:
-                hidden, kids = len(kids), ()
+            hidden = hidden_nodes = 0
+            if limit is not None and level >= limit and kids:
+                hidden, hidden_nodes, kids = len(kids), self._count_below(key), ()
             # The name below the parent (cut is the parent's length); as name_of().
             name = path[cut:] if cut else path
             if cut and name[0] == "/" and path[cut - 1] != "/":
                 name = name[1:]
             dups = duplicates and duplicates.get(path)
             if plain is not None and not placeholder and path not in plain:
-                row = Row(path, name, level, nodes.get(path), (), None, None, hidden, last)
+                row = Row(path, name, level, nodes.get(path), (), None, None, hidden, last, hidden_nodes)
             else:
                 row = self._row(path, name, level, deleted_above, hidden, last and not dups, placeholder)
+                if hidden_nodes:
+                    row = row._replace(hidden_nodes=hidden_nodes)
             yield row
             if dups:
                 n = len(dups)
@@ -352,10 +398,20 @@ class TreeView:
         if self.root != "/":
             return
         paths = [p for p in self.special if self.included is None or p in self.included]
+        if self.changed:
+            paths = [p for p in paths if p in self.tx_nodes]
         for i, path in enumerate(paths):
             last = i == len(paths) - 1
             dups = self.duplicates.get(path, ())
-            yield self._row(path, path, 1, False, 0, last and not dups)
+            row = self._row(path, path, 1, False, 0, last and not dups)
+            if self.changed:
+                if row.tx is not None and row.tx.state in CHANGED_STATES:
+                    self.matched += 1
+                    yield row
+                continue
+            if self.included is not None and CONTEXT not in row.marks:
+                self.matched += 1
+            yield row
             for j, record in enumerate(dups):
                 yield Row(path, path, 1, record, (DUPLICATE_RECORD,), last=last and j == len(dups) - 1)
 

@@ -24,33 +24,51 @@ from typing import Iterator, Optional
 
 from xsdump.analysis.tree import Loaded, TreeView
 from xsdump.render import show_json, show_plain
+from xsdump.render.escape import escape_text
 from xsdump.render.show_rows import Line, Options, Part, plain, plain_row, row_parts
 from xsdump.render.show_summary import Summary, summarise
 
-__all__ = ["Line", "Options", "Part", "Summary", "json_chunks", "plain", "plain_lines", "plain_row",
-           "render_rich", "row_parts", "summarise"]
+__all__ = ["Line", "Options", "Part", "Summary", "json_chunks", "nothing_matched", "plain", "plain_lines",
+           "plain_row", "render_rich", "row_parts", "summarise"]
+
+
+def nothing_matched(view: Optional[TreeView]) -> Optional[str]:
+    """What to say (on stderr) when the view's filter kept nothing, once its
+    rows were walked: ``--domid D`` matched no node, or ``--tx C:T
+    --changed`` found no change (under the ``--path`` root); else None."""
+    if view is None or (view.domid is None and not view.changed) or view.matched:
+        return None
+    under = "" if view.root == "/" else f" under {escape_text(view.root)}"
+    if view.changed:
+        conn, tx = view.loaded.overlay
+        return f"conn {conn} tx {tx} writes, creates or deletes no node{under}"
+    return f"no node{under} owned by domain {view.domid} or granting it r, w or b"
 
 
 def plain_lines(loaded: Loaded, name: str, opts: Options, view: Optional[TreeView], *,
-                summary: bool = True, transactions: bool = False) -> Iterator[str]:
-    """The whole report as text lines (without newlines)."""
-    data = summarise(loaded, name, view) if summary else None
-    yield from show_plain.report_lines(loaded, data, opts, view, transactions=transactions)
+                summary: bool = True, transactions: bool = False, summary_only: bool = False) -> Iterator[str]:
+    """The whole report as text lines (without newlines); ``summary_only``:
+    the summary alone (``view`` only counts placeholders)."""
+    data = summarise(loaded, name, view) if summary or summary_only else None
+    yield from show_plain.report_lines(loaded, data, opts, view, transactions=transactions,
+                                       summary_only=summary_only)
 
 
 def render_rich(console, loaded: Loaded, name: str, opts: Options, view: Optional[TreeView], *,
-                summary: bool = True, transactions: bool = False) -> None:
+                summary: bool = True, transactions: bool = False, summary_only: bool = False) -> None:
     """The report on a rich console: summary lines, then each tree as a
     ``rich.tree.Tree`` (streamed when big)."""
     from xsdump.render import show_rich  # rich's Text and Tree: only for this form
 
-    data = summarise(loaded, name, view) if summary else None
-    show_rich.render(console, loaded, data, opts, view, transactions=transactions)
+    data = summarise(loaded, name, view) if summary or summary_only else None
+    show_rich.render(console, loaded, data, opts, view, transactions=transactions, summary_only=summary_only)
 
 
 def json_chunks(loaded: Loaded, name: str, opts: Options, view: Optional[TreeView], *,
-                transactions: bool = False) -> Iterator[bytes]:
+                transactions: bool = False, summary_only: bool = False) -> Iterator[bytes]:
     """``--json``: ``{"summary": ..., "tree": {...}, "special": [...],
     "undeclared": [...]}``, or with ``--transactions`` ``{"summary": ...,
-    "transactions": [...]}``.  Every tree node has ``children``."""
-    yield from show_json.json_chunks(loaded, summarise(loaded, name, view), opts, view, transactions=transactions)
+    "transactions": [...]}``, or with ``summary_only`` ``{"summary": ...}``.
+    Every tree node has ``children`` (but a ``--changed`` list's)."""
+    yield from show_json.json_chunks(loaded, summarise(loaded, name, view), opts, view, transactions=transactions,
+                                     summary_only=summary_only)

@@ -12,21 +12,34 @@ from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
 from xsdump.model.records import ConnectionData, RingSpec, SocketSpec, WatchDataExtended
 from xsdump.model.wire import Fragment, pending_messages
 from xsdump.render.show_rows import Options
-from xsdump.render.show_summary import ConnEntry, Summary, TxEntry, Watch, transaction_entries
+from xsdump.render.show_summary import ConnEntry, Summary, TxEntry, Watch, absolute_wpath, transaction_entries
 
 
 def json_chunks(loaded: Loaded, summary: Summary, opts: Options, view: Optional[TreeView], *,
-                transactions: bool = False) -> Iterator[bytes]:
+                transactions: bool = False, summary_only: bool = False) -> Iterator[bytes]:
     """``{"summary": ..., "tree": {...}, "special": [...], "undeclared":
     [...]}``, or with ``--transactions`` (or no view) ``{"summary": ...,
-    "transactions": [...]}``.  Every tree node has ``children``."""
+    "transactions": [...]}``.  Every tree node has ``children``.
+    ``summary_only`` (``--summary-only``): ``{"summary": ...}``.  A view
+    of ``--tx C:T --changed``: ``{"summary": ..., "transaction": {...},
+    "changed": [node, ...], "special": [...]}``, a flat list (each node
+    has its ``path``, no ``children``)."""
     yield b'{"summary":' + orjson.dumps(summary_json(summary, opts))
+    if summary_only:
+        yield b"}\n"
+        return
     if transactions or view is None:
         entries = transaction_entries(loaded, loaded.overlay)
         yield b',"transactions":' + orjson.dumps([_tx_json(e) for e in entries]) + b"}\n"
         return
     if view.overlay:
         yield b',"transaction":' + orjson.dumps({"conn_id": loaded.overlay[0], "tx_id": loaded.overlay[1]})
+    if view.changed:  # --changed: a flat list, each node with its full path
+        yield b',"changed":['
+        for n, row in enumerate(view.rows()):
+            yield (b"," if n else b"") + orjson.dumps(row_json(row))
+        yield b'],"special":' + orjson.dumps([row_json(r) for r in view.special_rows()]) + b"}\n"
+        return
     yield b',"tree":'
     yield from tree_json_chunks(view.rows())
     yield b',"special":' + orjson.dumps([row_json(r) for r in view.special_rows()])
@@ -73,7 +86,7 @@ def _conn_json(entry: ConnEntry, order: str, opts: Options) -> dict:
         out["spec"] = bytes_to_json(conn.spec)
     out.update(unique_id=conn.unique_id, pending_in=len(conn.in_data), pending_out=len(conn.out_data),
                out_resp_len=conn.out_resp_len)
-    out["watches"] = [_watch_json(w) for w in entry.watches]
+    out["watches"] = [_watch_json(w, conn) for w in entry.watches]
     if opts.verbose:
         out["messages"] = _messages_json(conn, order)
     return out
@@ -92,8 +105,13 @@ def _messages_json(conn: ConnectionData, order: str) -> list:
     return messages
 
 
-def _watch_json(watch: Watch) -> dict:
+def _watch_json(watch: Watch, home: Optional[ConnectionData] = None) -> dict:
+    """A watch; a relative one (``home``: its connection) has ``absolute``,
+    the path the daemon watches."""
     out = {"conn_id": watch.conn_id, "wpath": text_to_json(watch.wpath), "token": text_to_json(watch.token)}
+    absolute = absolute_wpath(watch.wpath, home)
+    if absolute is not None:
+        out["absolute"] = text_to_json(absolute)
     if isinstance(watch, WatchDataExtended):
         out["depth"] = watch.depth
     return out
@@ -137,6 +155,7 @@ def row_json(row: Row) -> dict:
                             "offset": row.committed.offset}
     if row.hidden:
         out["hidden_children"] = row.hidden
+        out["hidden_nodes"] = row.hidden_nodes or row.hidden
     return out
 
 

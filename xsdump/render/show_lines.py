@@ -15,7 +15,7 @@ from xsdump.render.escape import escape_text
 from xsdump.render.listing import message_lines, quota_str
 from xsdump.render.notation import access_str, conn_str, depth_str, human_bytes, perms_str
 from xsdump.render.show_rows import TX_STYLES, Line, Options, name_text, value_text
-from xsdump.render.show_summary import Owner, Summary, TxEntry, Watch, transaction_entries
+from xsdump.render.show_summary import Owner, Summary, TxEntry, Watch, absolute_wpath, transaction_entries
 
 # Read nodes listed one by one in --transactions when there are at most this many.
 READ_LIST_LIMIT = 10
@@ -67,15 +67,21 @@ def _connection_lines(summary: Summary, opts: Options) -> list[Line]:
         lines.append([(f"  conn {conn.conn_id}", "bold"), (f"  {text}  {pending}  watches {len(watches)}", "")])
         if opts.verbose:
             lines.extend([(text, "dim")] for text in message_lines(conn, summary.byte_order, opts.width))
-        lines.extend(_watch_line(watch) for watch in watches)
+        lines.extend(_watch_line(watch, home=conn) for watch in watches)
     if summary.stray_watches:
         lines.append([("  watches of unknown connections", "bold red")])
         lines.extend(_watch_line(w, with_conn=True) for w in summary.stray_watches)
     return lines
 
 
-def _watch_line(watch: Watch, with_conn: bool = False) -> Line:
-    text = f"    watch {escape_text(watch.wpath)}  token {escape_text(watch.token)}"
+def _watch_line(watch: Watch, with_conn: bool = False, home=None) -> Line:
+    """``watch PATH  token T``; a relative path (``home``: its connection)
+    with the absolute path the daemon watches: ``device  (= /local/domain/1/device)``."""
+    text = f"    watch {escape_text(watch.wpath)}"
+    absolute = absolute_wpath(watch.wpath, home)
+    if absolute is not None:
+        text += f"  (= {escape_text(absolute)})"
+    text += f"  token {escape_text(watch.token)}"
     if isinstance(watch, WatchDataExtended):
         text += f"  depth {depth_str(watch.depth)}"
     if with_conn:
@@ -177,11 +183,14 @@ def undeclared_lines(loaded: Loaded, opts: Options) -> list[Line]:
 
 
 def sections(loaded: Loaded, summary: Optional[Summary], opts: Options, view: Optional[TreeView], *,
-             transactions: bool) -> Iterator[Section]:
+             transactions: bool, summary_only: bool = False) -> Iterator[Section]:
     """Blocks of the report in order: lists of lines, or (title, rows)
-    trees.  ``summary``: None without ``--summary``."""
+    trees.  ``summary``: None without ``--summary``; ``summary_only``: the
+    summary block alone."""
     if summary is not None:
         yield summary_lines(summary, opts)
+    if summary_only:
+        return
     if transactions:
         yield transaction_lines(transaction_entries(loaded, loaded.overlay), opts)
         return

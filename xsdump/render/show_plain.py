@@ -4,6 +4,11 @@ line, one space of indent per level below the shown root, in the spirit of
 
     name = "value"  (n0,r5)  [read+written]  [orphan]  committed "old"
 
+or, with ``-f/--full-paths`` (and always for ``--tx C:T --changed``), each
+node's full path and no indent, as ``xenstore-ls -f``::
+
+    /local/domain/1/name = "guest1"
+
 Blocks (summary, tree, special nodes, ...) are separated by an empty line.
 """
 
@@ -18,9 +23,10 @@ from xsdump.render.show_summary import Summary
 
 
 def report_lines(loaded: Loaded, summary: Optional[Summary], opts: Options, view: Optional[TreeView], *,
-                 transactions: bool = False) -> Iterator[str]:
+                 transactions: bool = False, summary_only: bool = False) -> Iterator[str]:
     """The whole report as text lines (without newlines)."""
-    for n, section in enumerate(sections(loaded, summary, opts, view, transactions=transactions)):
+    for n, section in enumerate(sections(loaded, summary, opts, view, transactions=transactions,
+                                               summary_only=summary_only)):
         if n:
             yield ""
         if isinstance(section, list):
@@ -30,5 +36,9 @@ def report_lines(loaded: Loaded, summary: Optional[Summary], opts: Options, view
             title, rows = section
             if title is not None:
                 yield plain(title)
-            for row in rows:
-                yield " " * row.level + plain_row(row, opts)
+            if opts.full_paths:  # one full path a line: no indent
+                for row in rows:
+                    yield plain_row(row, opts)
+            else:
+                for row in rows:
+                    yield " " * row.level + plain_row(row, opts)

@@ -79,10 +79,11 @@ def streamed_tree_lines(rows, opts: Options, styler: Styler, guides=GUIDES,
 
 
 def render(console, loaded: Loaded, summary: Optional[Summary], opts: Options, view: Optional[TreeView], *,
-           transactions: bool = False) -> None:
+           transactions: bool = False, summary_only: bool = False) -> None:
     """The report on ``console``: summary lines, then each tree as a
     ``rich.tree.Tree`` (streamed when big)."""
-    for n, section in enumerate(sections(loaded, summary, opts, view, transactions=transactions)):
+    for n, section in enumerate(sections(loaded, summary, opts, view, transactions=transactions,
+                                               summary_only=summary_only)):
         if n:
             console.print()
         if isinstance(section, list):
@@ -104,7 +105,14 @@ def _say(console, renderable) -> None:
 def _tree(console, title: Optional[Line], rows, opts: Options) -> None:
     """One tree: a ``rich.tree.Tree`` per level-0 row (a title that is not
     a row roots the tree when the rows start deeper), or streamed lines
-    when there are more than ``RICH_TREE_LIMIT`` rows."""
+    when there are more than ``RICH_TREE_LIMIT`` rows.  With ``-f`` (full
+    paths), the title and one row a line without guides."""
+    if opts.full_paths:  # one full path a line, no guides (as xenstore-ls -f)
+        styler = Styler(console)
+        lines = (("".join(styler(text, style) for text, style in line)) for line in
+                 chain([title] if title is not None else [], (row_parts(row, opts) for row in rows)))
+        _write_lines(console, lines)
+        return
     rows = iter(rows)
     first = [row for _, row in zip(range(RICH_TREE_LIMIT + 1), rows)]
     standalone_title = title is not None and first and first[0].level == 0

@@ -43,6 +43,7 @@ class Options:
     full: bool = False  # --full: values not cut
     verbose: bool = False  # -v: pending messages, every read path of a transaction
     width: int = 60  # value preview length
+    full_paths: bool = False  # -f: each node's full path, no indent (as xenstore-ls -f)
 
 
 def name_text(name: str) -> str:
@@ -70,7 +71,7 @@ def value_text(raw: bytes, opts: Options) -> str:
 def row_parts(row: Row, opts: Options) -> Line:
     """One tree line, without its indent."""
     context = CONTEXT in row.marks
-    parts: Line = [(name_text(row.name), "dim" if context else "bold")]
+    parts: Line = [(name_text(row.path if opts.full_paths else row.name), "dim" if context else "bold")]
     node = row.node
     deleted = row.tx is not None and row.tx.state == DELETED
     if node is not None and NOT_IN_DUMP not in row.marks:
@@ -91,7 +92,8 @@ def row_parts(row: Row, opts: Options) -> Line:
         if opts.perms and before.perms != node.perms:
             parts.append((f"  committed ({perms_str(before.perms)})", "dim"))
     if row.hidden:
-        parts.append((f"  [+{row.hidden} below --depth]", "dim"))
+        n = row.hidden_nodes or row.hidden
+        parts.append((f"  [+{n} node{'' if n == 1 else 's'} below --depth]", "dim"))
     return parts
 
 
@@ -105,7 +107,7 @@ def plain_row(row: Row, opts: Options) -> str:
     node = row.node
     if node is None or row.marks or row.tx is not None or row.hidden:
         return plain(row_parts(row, opts))
-    name = row.name
+    name = row.path if opts.full_paths else row.name
     if " " in name or "\\" in name or '"' in name or not name or not name.isprintable():
         name = name_text(name)
     value = value_text(node.value, opts)

@@ -111,7 +111,7 @@ class Summary:
     connections: tuple[ConnEntry, ...]
     stray_watches: tuple[Watch, ...]  # watches of conn-ids no CONNECTION_DATA declares
     global_quota: Optional[GlobalQuotaEntry]  # None: no GLOBAL_QUOTA_DATA
-    domains: tuple[DomainEntry, ...]
+    domains: tuple[DomainEntry, ...]  # in domid order (the dump's order for equal domids)
     pending: tuple[PendingEntry, ...]
     anomalies: tuple[AnomalyEntry, ...]
     not_in_dump: int  # ancestor paths no record names (placeholders in the view)
@@ -137,6 +137,19 @@ def owner_of(loaded: Loaded, conn_id: int) -> Owner:
     return Owner(True)
 
 
+def absolute_wpath(wpath: str, conn: Optional[ConnectionData]) -> Optional[str]:
+    """A relative watch path (neither ``/`` nor ``@`` first) as the daemon
+    resolves it: below the connection's domain home ``/local/domain/<domid>``
+    (``canonicalize``, tools/xenstored/core.c).  None for an absolute path,
+    or when the connection is not a domain's ring (its home is not in the
+    dump: a socket, an unknown connection)."""
+    if wpath[:1] in ("/", "@"):
+        return None
+    if conn is None or not isinstance(conn.spec, RingSpec):
+        return None
+    return f"/local/domain/{conn.spec.domid}/{wpath}"
+
+
 def summarise(loaded: Loaded, name: str, view: Optional[TreeView]) -> Summary:
     """The summary of a folded dump (``view``: the tree shown, for the
     count of placeholders; None when no tree is shown)."""
@@ -159,7 +172,8 @@ def summarise(loaded: Loaded, name: str, view: Optional[TreeView]) -> Summary:
                           for conn in state.connections.values()),
         stray_watches=tuple(w for cid, ws in state.watches.items() if cid not in state.connections for w in ws),
         global_quota=None if gq is None else GlobalQuotaEntry(tuple(gq.domain_quota), tuple(gq.global_quota)),
-        domains=tuple(DomainEntry(d.domid, d.features, tuple(d.quota)) for d in state.domains.values()),
+        domains=tuple(DomainEntry(d.domid, d.features, tuple(d.quota))
+                      for d in sorted(state.domains.values(), key=lambda d: d.domid)),
         pending=tuple(PendingEntry(tx.conn_id, tx.tx_id, owner_of(loaded, tx.conn_id), tx.n_records, tx.n_bytes,
                                    tx.declared) for tx in state.transactions.values()),
         anomalies=tuple(AnomalyEntry(a.kind, a.message, a.offset) for a in state.anomalies),
