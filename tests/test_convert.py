@@ -82,9 +82,10 @@ def test_binary_text_binary_keeps_nodes_permissions_watches(name):
 
 def test_text_to_binary_lists_what_binary_cannot_hold():
     _, losses = convert(REAL_OCAML.read_bytes(), "binary")
-    assert set(losses.lost) == {"mfn", "local ports", "domexc port"}
+    assert set(losses.lost) == {"mfn", "remote ports", "domexc port"}
     assert losses.lost["mfn"].count == 2  # dom0's mfn is 0: nothing to lose
-    assert losses.lost["local ports"].count == 3
+    # the binary evtchn takes the dom lines' local ports; the remote ports are what is lost
+    assert losses.lost["remote ports"].examples == ["conn=1 domid=0: 1", "conn=2 domid=5: 15", "conn=3 domid=1: 11"]
     assert "special nodes" in losses.notes
 
 
@@ -92,7 +93,8 @@ def test_binary_to_text_lists_what_text_cannot_hold():
     _, losses = convert((SAMPLES / "host.xsd").read_bytes(), "oxenstored")
     assert {k: t.count for k, t in losses.lost.items()} == {
         "evtchn fd": 1, "quotas": 1, "domains": 4, "pending data": 2, "unique ids": 3,
-        "no mfn": 3, "watch depth": 3, "transactions": 2, "transaction nodes": 71, "refused paths": 1}
+        "no mfn": 3, "no remote port": 3, "watch depth": 3, "transactions": 2, "transaction nodes": 71,
+        "refused paths": 1}
     assert losses.lost["transactions"].examples == ["conn=2 tx=100", "conn=3 tx=101"]
     assert losses.lost["refused paths"].examples == ["/local/domain/1/data/[blink]x"]
 
@@ -138,12 +140,17 @@ def test_stale_flags_are_listed_and_entries_kept():
 
 
 def test_text_without_text_only_fields_converts_both_ways_exactly():
-    """A 4.15-style dump (no evtchn-dev, no local ports, dom0 only) loses nothing."""
+    """A dump without what only text holds (no evtchn-dev, dom0 alone with
+    remote port 0 -- as xsdump writes a ring from a binary stream -- and its
+    local port 1) loses nothing either way.  (This test used the 4.15-style
+    line dom,0,0,1, whose remote port it took for the binary evtchn: that
+    line has no local port, so its port cannot reach a binary stream.)"""
     text = b"".join(line + b"\n" for line in (
-        b"$xenstored-dump-format", b"global,3", b"dom,0,0,1", b"socket,7",
+        b"$xenstored-dump-format", b"global,3", b"dom,0,0,0,1", b"socket,7",
         b"watch,-7,2f6c6f63616c,746f6b", b"store,2f,6e30,", b"store,2f6c6f63616c,6e3000723130,7631"))
     binary, losses = convert(text, "binary")
     assert not losses.lost
+    assert [r.spec.evtchn for r in items_of(binary) if isinstance(r, ConnectionData) and r.conn_type == 0] == [1]
     again, losses = convert(binary, "oxenstored")
     assert again == text
     assert not losses.lost
@@ -222,7 +229,7 @@ def test_convert_to_json_drops_text_layouts_and_says_so():
     out, losses = convert(REAL_OCAML.read_bytes(), "json")
     recs = [orjson.loads(line) for line in out.splitlines()]
     assert all("layout" not in r for r in recs)
-    assert set(losses.lost) == {"mfn", "local ports", "domexc port"}
+    assert set(losses.lost) == {"mfn", "remote ports", "domexc port"}
     assert encode_stream(items_from_json(out)) == convert(REAL_OCAML.read_bytes(), "binary")[0]
 
 
@@ -250,7 +257,9 @@ def test_text_target_fits_records():
         NodeData(0, 0, 0, (Perm("n", 0, 0),), "/", b""),
     ]
     text, losses = convert_bytes(items, "oxenstored")
-    assert text == (b"$xenstored-dump-format\nglobal,3\ndom,0,0,1\nsocket,0\nwatch,0,"
+    # dom0's evtchn 1 is its local port, the dom line's last (it asserted dom,0,0,1 before:
+    # the binary evtchn written as oxenstored's remote port, the wrong one)
+    assert text == (b"$xenstored-dump-format\nglobal,3\ndom,0,0,0,1\nsocket,0\nwatch,0,"
                     + b"/kept".hex().encode() + b",74\nstore,2f,6e30,\n")
     assert {k: t.count for k, t in losses.lost.items()} == {"targets": 1, "connections": 1, "watches": 2, "nodes": 2}
 
@@ -285,7 +294,7 @@ def test_command_allow_loss_exits_0_and_still_lists(tmp_path):
     out = tmp_path / "state.xsd"
     r = runner.invoke(app, ["convert", str(REAL_OCAML), "--to", "binary", "-o", str(out), "--allow-loss"])
     assert r.exit_code == 0
-    assert "not carried into the binary stream:" in r.stderr and "local event-channel ports" in r.stderr
+    assert "not carried into the binary stream:" in r.stderr and "(remote) event-channel ports" in r.stderr
     assert tree(out.read_bytes()) == tree(REAL_OCAML.read_bytes())
     umask = os.umask(0)
     os.umask(umask)

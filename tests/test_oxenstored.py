@@ -79,12 +79,13 @@ def test_real_dump_maps_onto_the_record_model():
     conns = {r.conn_id: r for r in records if isinstance(r, ConnectionData)}
     lines = REAL.read_bytes().split(b"\n")[1:-1]
     conn_lines = [line.split(b",") for line in lines if line.startswith((b"dom,", b"socket,"))]
-    # conn-ids in order of appearance; dom,<domid>,<mfn>,<remote>,<local>: remote port -> evtchn
+    # conn-ids in order of appearance; dom,<domid>,<mfn>,<remote>,<local>: the local port -> evtchn
+    # (xenstored's own port, what the C daemon's stream carries), the remote port kept in the layout
     assert [conns[i].spec for i in sorted(conns)] == [
-        RingSpec(int(f[1]), DOMID_INVALID, int(f[3])) if f[0] == b"dom" else SocketSpec(int(f[1]))
+        RingSpec(int(f[1]), DOMID_INVALID, int(f[4])) if f[0] == b"dom" else SocketSpec(int(f[1]))
         for f in conn_lines]
-    assert [(c.layout.mfn, c.layout.local_port) for c in conns.values() if c.conn_type == 0] == [
-        (int(f[2]), int(f[4])) for f in conn_lines if f[0] == b"dom"]
+    assert [(c.layout.mfn, c.layout.remote_port, c.layout.port_fields) for c in conns.values()
+            if c.conn_type == 0] == [(int(f[2]), int(f[3]), None) for f in conn_lines if f[0] == b"dom"]
 
     state = load_state(items)
     assert not [a for a in state.anomalies if CATALOGUE[a.kind].severity == "error"]
@@ -142,7 +143,9 @@ def test_every_form_round_trips(name):
 def test_forms_decode_to_what_they_say():
     old = read(FORMS["4.14"])
     assert [type(r).__name__ for r in old] == ["Header", "ConnectionData", "WatchData", "NodeData", "NodeData", "End"]
-    assert old[1].layout.local_port is None and old[2].conn_id == old[1].conn_id
+    # no local port on the line: evtchn 0 (none bound), the remote port in the layout
+    assert old[1].spec.evtchn == 0 and old[2].conn_id == old[1].conn_id
+    assert (old[1].layout.remote_port, old[1].layout.port_fields, old[1].layout.local_port) == (1, 1, None)
     assert old[4].perms == (Perm("n", 0, 0), Perm("r", 0, 10)) and old[4].value == b"v1"
 
     upper = read(FORMS["upper-case hex"])
@@ -151,7 +154,8 @@ def test_forms_decode_to_what_they_say():
 
     signs = read(FORMS["signs and zeros"])
     assert signs[1].rw_socket_fd == 3
-    assert signs[2].spec == RingSpec(7, DOMID_INVALID, 1) and signs[2].layout.local_port == 0
+    assert signs[2].spec == RingSpec(7, DOMID_INVALID, 0) and signs[2].layout.remote_port == 1
+    assert signs[2].layout.port_fields is None  # -0: a local port, 0
     assert signs[3].perms == (Perm("n", 0, 0), Perm("r", 0, 5))
 
     crlf, lf = read(FORMS["CRLF"]), read(dump("global,3", "evtchn-dev,5,7", "dom,0,0,1,1", "store,2f,6e30,"))
@@ -319,10 +323,13 @@ def text_states(draw):
                                   layout=None if domexc is None else TextLayout(domexc_port=domexc)))
     for conn_id in range(1, draw(st.integers(0, 4)) + 1):
         if draw(st.booleans()):
+            # evtchn is the local port; a line without one (port_fields 1) has evtchn 0
+            local = draw(st.none() | st.integers(0, 2**32 - 1))
             layout = TextLayout(mfn=draw(st.integers(-(2**63), 2**63 - 1)),
-                                local_port=draw(st.none() | st.integers(0, 2**32 - 1)))
-            records.append(ConnectionData(conn_id, 0, 0, RingSpec(draw(u16), DOMID_INVALID,
-                                                                  draw(st.integers(0, 2**32 - 1))), layout=layout))
+                                remote_port=draw(st.integers(0, 2**32 - 1)),
+                                port_fields=1 if local is None else None)
+            records.append(ConnectionData(conn_id, 0, 0, RingSpec(draw(u16), DOMID_INVALID, local or 0),
+                                          layout=layout))
         else:
             records.append(ConnectionData(conn_id, 1, 0, SocketSpec(draw(st.integers(1, 2**31 - 1)))))
         for _ in range(draw(st.integers(0, 2))):

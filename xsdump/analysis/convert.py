@@ -27,6 +27,8 @@ from xsdump.codec.oxenstored import (
     LineError,
     parse_line,
     path_loads,
+    ring_local_port,
+    ring_remote_port,
     text_layout,
 )
 from xsdump.model.records import (
@@ -85,8 +87,13 @@ LOSS_KINDS = {
     "no mfn": "guest rings without an mfn (a binary stream has none): written as 0, but "
               "oxenstored maps a guest's ring by its mfn (domains.ml, Domains.create)",
     "mfn": "ring mfns: the binary stream has none",
-    "local ports": "oxenstored's local event-channel ports: the binary stream has none "
-                   "(its evtchn is written from the remote port)",
+    "no remote port": "guest rings without the guest's (remote) event-channel port (a binary stream "
+                      "has none: its evtchn is xenstored's local port): written as 0; oxenstored needs it "
+                      "only when the domain is introduced again (process.ml, do_introduce)",
+    "remote ports": "the guests' (remote) event-channel ports of dom lines: the binary stream has none "
+                    "(its evtchn is xenstored's local port, the dom line's last field)",
+    "no local port": "dom lines without a local port (Xen 4.17.0 and older): evtchn written as 0, "
+                     "which the C daemon restores as no channel bound (domain.c, read_state_connection)",
     "domexc port": "the DOM_EXC VIRQ port of the evtchn-dev line: the binary stream has none",
     "ignored fields": "fields oxenstored's reader ignores (global, dom lines): kept only in text",
     "ignored text fields": "fields after those oxenstored's reader takes on a global or dom line (see xsdump "
@@ -106,8 +113,9 @@ NOTE_KINDS = {
                 "in the design's layout",
     "special nodes": "@releaseDomain and @introduceDomain: oxenstored keeps them as the children "
                      "/@releaseDomain and /@introduceDomain of /, the C daemon as nodes outside the tree",
-    "evtchn": "the ring's evtchn is written as the remote port; the C daemon dumps its own "
-              "(local) port there (tools/xenstore/xenstored_domain.c, new_domain)",
+    "evtchn": "the ring's evtchn, xenstored's local port (the C daemon's domain->port, domain.c "
+              "dump_state_connections), is written as the dom line's local port: oxenstored takes it as "
+              "bound in the handle of the evtchn-dev line (domain.ml, Domain.make)",
     "line ends": "lines ended otherwise than by \\n (\\r\\n, \\r or none at the end; see xsdump check, text-crlf "
                  "and text-no-final-newline): written with \\n, as oxenstored writes and reads them",
 }
@@ -308,6 +316,10 @@ def _connection_for_text(conn: ConnectionData, losses: Losses) -> Optional[Conne
         if layout is None or layout.mfn is None:
             if spec.domid != 0:  # dom0's ring is not mapped by mfn (Domains.create0)
                 losses.add("no mfn", _conn(conn))
+        if ring_remote_port(spec.evtchn, layout) is None:
+            # dom0's remote port is read from xsd_port on restore (Domains.create0), not from the line
+            if spec.domid != 0:
+                losses.add("no remote port", f"{_conn(conn)}: local port {spec.evtchn}")
             losses.note("evtchn", _conn(conn))
     return conn
 
@@ -354,6 +366,10 @@ def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str]
                 record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
         if layout is not None and not isinstance(layout, Layout):
             _text_losses(record, layout, losses)
+            if isinstance(record, ConnectionData) and isinstance(record.spec, RingSpec):
+                # evtchn: xenstored's local port (0: the dom line has none)
+                local = ring_local_port(record.spec.evtchn, layout)
+                record = record._replace(spec=record.spec._replace(evtchn=local or 0))
             record = record._replace(layout=None)
         kind = type(record)
         if from_text and kind is NodeData and record.path.startswith("/@"):
@@ -381,8 +397,12 @@ def _text_losses(record, layout, losses: Losses) -> None:
     if isinstance(record, ConnectionData):
         if layout.mfn:
             losses.add("mfn", f"{_conn(record)}: {layout.mfn}")
-        if layout.local_port is not None:
-            losses.add("local ports", f"{_conn(record)}: {layout.local_port}")
+        if isinstance(record.spec, RingSpec):
+            remote = ring_remote_port(record.spec.evtchn, layout)
+            if remote:  # 0: none (a ring written from a binary stream)
+                losses.add("remote ports", f"{_conn(record)}: {remote}")
+            if ring_local_port(record.spec.evtchn, layout) is None:
+                losses.add("no local port", _conn(record))
     if isinstance(record, GlobalData) and layout.domexc_port is not None:
         losses.add("domexc port", str(layout.domexc_port))
     for text in (layout.text, layout.evtchn_text):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Callable, NamedTuple
 from xsdump.analysis.diff_common import Change, ConnNames, pair_up
 from xsdump.analysis.diff_pending import pending_changes, pending_signature
 from xsdump.analysis.diff_watches import home, watch_changes, watch_signature
+from xsdump.codec.oxenstored import ring_local_port, ring_remote_port
 from xsdump.model.records import DOMID_INVALID, ConnectionData, RingSpec, SocketSpec
 from xsdump.model.state import DumpState
 
@@ -170,7 +171,16 @@ def _field_changes(ident: str, a: ConnectionData, b: ConnectionData, rules: _Rul
         if r.compares("target"):
             changed("tdomid", a.spec.tdomid, b.spec.tdomid)
         if r.compares("evtchn"):
-            changed("evtchn", a.spec.evtchn, b.spec.evtchn)
+            # evtchn: xenstored's local port, what both formats carry (an
+            # oxenstored dom line's last field); compared when both sides
+            # have one (a dom line of Xen 4.17.0 and older has none).  The
+            # guest's remote port only a text dump has: compared between two.
+            local_a, local_b = ring_local_port(a.spec.evtchn, a.layout), ring_local_port(b.spec.evtchn, b.layout)
+            if local_a is not None and local_b is not None:
+                changed("evtchn", local_a, local_b)
+            remote_a, remote_b = ring_remote_port(a.spec.evtchn, a.layout), ring_remote_port(b.spec.evtchn, b.layout)
+            if remote_a is not None and remote_b is not None:
+                changed("remote-port", remote_a, remote_b)
         if r.compares("unique-id"):
             changed("unique-id", a.unique_id, b.unique_id)
     elif isinstance(a.spec, SocketSpec):

@@ -24,14 +24,32 @@ Numbers are ``%d`` (``%nd`` for the mfn); hex is ``Utils.hexify``, two
 lowercase digits a byte.
 
 How it maps onto the model: ``global`` (and the ``evtchn-dev`` line after it)
--> :class:`GlobalData`, ``dom`` -> a ring :class:`ConnectionData` (the remote
-port as ``evtchn``), ``socket`` -> a socket :class:`ConnectionData`,
+-> :class:`GlobalData`, ``dom`` -> a ring :class:`ConnectionData` (the local
+port as ``evtchn``, see below), ``socket`` -> a socket :class:`ConnectionData`,
 ``watch`` -> :class:`WatchData` of that connection, ``store`` -> a committed
 :class:`NodeData`.  Connections get conn-ids 1, 2, 3, ... in order of
 appearance.  The header is ``Header(version=1, source_format="oxenstored")``:
 every record a text dump yields is a version-1 type.
 
-What the model has no field for -- the mfn and local port of a ring, the
+Event channel ports.  A ``dom`` line has two: the guest's (remote) port that
+oxenstored binds, and the local port the binding returned (``domain.ml``
+``dump``: ``d.ports.remote``, then ``d.ports.local``).  On restore oxenstored
+keeps the local port bound and binds nothing when the line has one
+(``Domain.make``: ``Some p -> Xeneventchn.of_int p``); a line without one
+(Xen 4.17.0 and older) makes it bind the remote port anew.  The binary
+stream's ``evtchn`` is "the port number of the interdomain channel used by
+xenstored to communicate with domid" (``docs/designs/xenstore-migration.md``):
+the C daemon writes its own, local, port there (``domain.c``
+``dump_state_connections``: ``sc.spec.ring.evtchn = c->domain->port``, the
+port ``xenevtchn_bind_interdomain`` returned) and takes it back as bound on
+restore (``read_state_connection`` -> ``introduce_domain(..., true)`` ->
+``new_domain``: ``domain->port = port``).  So the model's ``evtchn`` is the
+local port: a ``dom`` line's local port goes there, its remote port into the
+layout (``remote_port``).  A line with no local port gives ``evtchn`` 0 (no
+port bound: the C daemon's ``domain->port`` of 0, a port Xen never hands
+out) and ``port_fields`` 1 in its layout.
+
+What the model has no field for -- the mfn and remote port of a ring, the
 DOM_EXC port, and the exact spelling of a line the writer would spell
 differently -- is kept in the record's ``layout`` slot, as a
 :class:`TextLayout`.  ``layout`` already means "how this record was written
@@ -84,8 +102,14 @@ class TextLayout(NamedTuple):
     ``text``: the line as read (without its end), kept when writing the
     fields back would spell it differently (upper-case hex, ``+5``, fields
     the daemon ignores); ``eol``: how the line ended (``\\r\\n``, or nothing
-    at the end of the file).  For a ring: ``mfn``, and ``local_port`` when
-    the line has one.  For a :class:`GlobalData`: ``domexc_port`` when an
+    at the end of the file).  For a ring: ``mfn``; ``remote_port``, the
+    line's remote port (the record's ``evtchn`` is its local port);
+    ``port_fields`` 1 when the line has the remote port alone (Xen 4.17.0
+    and older; the record's ``evtchn`` is then 0).  ``local_port`` is the
+    form xsdump wrote before ports were mapped so (the record's ``evtchn``
+    then the remote port, ``local_port`` the local one): the reader no
+    longer sets it, the writers still take it (:func:`ring_local_port`).
+    For a :class:`GlobalData`: ``domexc_port`` when an
     ``evtchn-dev`` line belongs to it (its spelling in ``evtchn_text`` and
     ``evtchn_eol``), and ``global_line`` False when it came from an
     ``evtchn-dev`` line alone.  ``header_eol``: how the header line ended,
@@ -101,6 +125,8 @@ class TextLayout(NamedTuple):
     eol: bytes = b"\n"
     mfn: Optional[int] = None
     local_port: Optional[int] = None
+    remote_port: Optional[int] = None
+    port_fields: Optional[int] = None
     domexc_port: Optional[int] = None
     evtchn_text: Optional[bytes] = None
     evtchn_eol: bytes = b"\n"
@@ -141,6 +167,38 @@ LINE_ENDS = (b"\n", b"\r\n", b"\r", b"")
 def text_layout(record) -> Optional[TextLayout]:
     layout = getattr(record, "layout", None)
     return layout if isinstance(layout, TextLayout) else None
+
+
+def _legacy_ports(layout: Optional[TextLayout]) -> bool:
+    """A layout of the earlier form: ``evtchn`` the remote port, ``local_port`` the local one."""
+    return layout is not None and layout.remote_port is None and layout.local_port is not None
+
+
+def ring_local_port(evtchn: int, layout) -> Optional[int]:
+    """xenstored's local port of a ring whose record says ``evtchn`` (what the
+    binary stream's ``evtchn`` carries), or None when its dom line has none."""
+    layout = layout if isinstance(layout, TextLayout) else None
+    if _legacy_ports(layout):
+        return layout.local_port
+    if layout is not None and layout.port_fields == 1 and evtchn == 0:
+        return None
+    return evtchn
+
+
+def ring_remote_port(evtchn: int, layout) -> Optional[int]:
+    """The guest's (remote) port of a ring, which only a text dump carries;
+    None when the record does not say it (read from a binary stream)."""
+    layout = layout if isinstance(layout, TextLayout) else None
+    if _legacy_ports(layout):
+        return evtchn
+    return layout.remote_port if layout is not None else None
+
+
+def ring_ports(evtchn: int, layout) -> tuple[int, Optional[int]]:
+    """The dom line's remote port and local port (None: a line without one).
+    A remote port the record does not say is written as 0."""
+    remote = ring_remote_port(evtchn, layout)
+    return (0 if remote is None else remote), ring_local_port(evtchn, layout)
 
 
 class LineError(ValueError):
@@ -487,9 +545,11 @@ def _read_text_dump(src: Source, lenient: bool, warn) -> Iterator[Item]:
         elif kw == "dom":
             domid, mfn, remote, local = values
             domains[domid] = next_conn
-            yield ConnectionData(next_conn, 0, 0, RingSpec(domid, DOMID_INVALID, remote),
+            # evtchn: xenstored's local port, as in the binary stream (see the module's doc)
+            yield ConnectionData(next_conn, 0, 0, RingSpec(domid, DOMID_INVALID, 0 if local is None else local),
                                  offset=line.offset, size=line.size,
-                                 layout=TextLayout(text, line.eol, mfn=mfn, local_port=local))
+                                 layout=TextLayout(text, line.eol, mfn=mfn, remote_port=remote,
+                                                   port_fields=1 if local is None else None))
             next_conn += 1
         elif kw == "socket":
             (fd,) = values

@@ -29,6 +29,7 @@ from xsdump.codec.oxenstored import (
     LineError,
     parse_line,
     render_line,
+    ring_ports,
     text_layout,
 )
 from xsdump.model.records import (
@@ -162,10 +163,11 @@ class TextWriter:
                                   "the text format cannot say so")
             self.watch_ids[conn.conn_id] = spec.domid
             # oxenstored's own dom0 line has mfn 0 (Domains.create0); a ring
-            # read from a binary stream has no mfn and no local port.
+            # read from a binary stream has no mfn and no remote port (both
+            # written as 0); its evtchn is xenstored's local port, the line's last.
             mfn = layout.mfn if layout and layout.mfn is not None else 0
-            local = layout.local_port if layout else None
-            return spelled("dom", (spec.domid, mfn, spec.evtchn, local), text, eol)
+            remote, local = ring_ports(spec.evtchn, layout)
+            return spelled("dom", (spec.domid, mfn, remote, local), text, eol)
         if conn.conn_type == 1 and isinstance(spec, SocketSpec):
             # A watch names a socket by minus its fd (Connection.dump); fd 0
             # and below cannot be named.
