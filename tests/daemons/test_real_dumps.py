@@ -121,14 +121,14 @@ def diff_output(a: Path, b: Path) -> str:
 
 
 # --------------------------------------------------------------------------
-# JSON helpers: bytes fields are a string when printable UTF-8, else {"base64": ...}
+# JSON helpers: bytes fields are a string when UTF-8 text, else {"base64": ..., "text": ...}
 # --------------------------------------------------------------------------
 
 def jbytes(v) -> bytes:
     if isinstance(v, str):
         return v.encode("utf-8")
-    if isinstance(v, dict) and set(v) == {"base64"}:
-        return base64.b64decode(v["base64"])
+    if isinstance(v, dict) and set(v) == {"base64", "text"}:
+        return base64.b64decode(v["base64"])  # "text" is an escaped rendering, for reading
     raise AssertionError(f"not an encoded bytes field: {v!r}")
 
 
