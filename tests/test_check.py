@@ -181,13 +181,13 @@ def _len_unpadded():
 def _padding_nonzero():
     records = [GLOBAL, node("/a", b"vv", layout=Layout(extra=b"\0\0\0\0\0\0\xff"))]
     case = at(records, 1)
-    return case._replace(offset=offsets(records)[2] - 1)  # the 0xff byte
+    return case._replace(offset=offsets(records)[2] - 7)  # where the padding starts (its 0xff is the last byte)
 
 
 def _padding_uninitialised():
     records = [GLOBAL, DOM0, DomainData(0, 1, (5,), ("nodes",), layout=Layout(extra=b"\xde\xad\0\0\0\0"))]
     case = at(records, 2)
-    return case._replace(offset=offsets(records)[3] - 6)  # the 0xde byte
+    return case._replace(offset=offsets(records)[3] - 6)  # where the padding starts: the 0xde byte
 
 
 def _extra_data():
@@ -430,6 +430,10 @@ def _text_path_refused():
     return Case(b"$xenstored-dump-format\nglobal,-1\nstore,2f,6e30,\nstore,2f782e79,6e30,\n", 48, 2)
 
 
+def _text_ring_mfn_zero():  # what convert --to oxenstored writes for a binary ring: mfn 0
+    return Case(b"$xenstored-dump-format\nglobal,-1\ndom,1,0,6\n", 33, 1)
+
+
 CRAFTED: dict[str, Callable[[], Case]] = {
     "bad-magic": _bad_magic,
     "truncated-header": _truncated_header,
@@ -500,6 +504,7 @@ CRAFTED: dict[str, Callable[[], Case]] = {
     "text-no-final-newline": _text_no_final_newline,
     "text-ignored-fields": _text_ignored_fields,
     "text-path-refused": _text_path_refused,
+    "text-ring-mfn-zero": _text_ring_mfn_zero,
 }
 
 
@@ -842,7 +847,8 @@ def test_cli_exit_codes(tmp_path):
     broken = tmp_path / "broken.xsd"
     broken.write_bytes(_duplicate_path().data)
     assert run(str(clean)).exit_code == 0
-    assert run(str(SAMPLES / "host.xsd")).exit_code == 0  # warnings only
+    assert run(str(SAMPLES / "host-notx.xsd")).exit_code == 0  # warnings only: C misreads, loses nothing
+    assert run(str(SAMPLES / "host.xsd")).exit_code == 1  # C xenstored loses its transactions
     assert run("--strict", str(SAMPLES / "host.xsd")).exit_code == 1
     result = run(str(broken), str(clean))
     assert result.exit_code == 1

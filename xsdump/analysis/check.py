@@ -9,6 +9,7 @@ of codes is :mod:`xsdump.model.findings`.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Iterator, Optional
 
 from xsdump.codec.scan import Scanner
@@ -52,6 +53,40 @@ def _check_binary(src: Source) -> Iterator[Finding]:
 def _check_text(src: Source) -> Iterator[Finding]:
     """An oxenstored text dump: what its reader skips, then the same
     cross-record checks as a binary stream."""
+    lines = _LineIndex(src)
+    for f in _check_text_findings(src):
+        yield lines.locate(f)
+
+
+class _LineIndex:
+    """Where each line of a text dump starts, learnt as the reader reads
+    (one offset per line): a finding's byte offset as line and column."""
+
+    def __init__(self, src: Source):
+        self.newlines: list[int] = []  # offset of each "\n" read so far
+        self.pos = 0
+        read = src.read
+
+        def reading(n: int = -1) -> bytes:
+            data = read(n)
+            at = data.find(b"\n")
+            while at >= 0:
+                self.newlines.append(self.pos + at)
+                at = data.find(b"\n", at + 1)
+            self.pos += len(data)
+            return data
+
+        src.read = reading  # type: ignore[method-assign]
+
+    def locate(self, f: Finding) -> Finding:
+        if f.offset is None:
+            return f
+        before = bisect_left(self.newlines, f.offset)  # line ends before the offset
+        start = self.newlines[before - 1] + 1 if before else 0
+        return f._replace(line=before + 1, column=f.offset - start + 1)
+
+
+def _check_text_findings(src: Source) -> Iterator[Finding]:
     from xsdump.codec.oxenstored import read_text_dump
 
     skipped: list[str] = []

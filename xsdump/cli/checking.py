@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from typing import Optional, Sequence
 
 import orjson
 from rich.text import Text
@@ -10,7 +11,8 @@ from rich.text import Text
 from xsdump.analysis.check import check_source
 from xsdump.errors import DumpError, ExitCode
 from xsdump.render.escape import escape_text
-from xsdump.model.findings import CATALOGUE, ERROR, SEVERITIES, WARNING, Finding
+from xsdump.model.findings import (CATALOGUE, ERROR, FAILING, HARMLESS, LOSES, MISREADS, REFUSES, SEVERITIES,
+                                   TRUNCATES, WARNING, Finding, consequence)
 from xsdump.codec.dump import TEXT_MAGIC, sniff
 from xsdump.codec.source import display_name, open_source
 from xsdump.cli.common import (binary_stdout, env, err_console, handle_errors, named_reads, os_error_text, out_console,
@@ -21,12 +23,13 @@ PLURAL = {ERROR: "errors", WARNING: "warnings"}
 
 
 @handle_errors
-def run(dumps: list[str], as_json: bool, strict: bool, ignored: set[str], limit: int) -> int:
+def run(dumps: list[str], as_json: bool, strict: bool, ignored: set[str], limit: int, verbose: bool = False) -> int:
     worst = ExitCode.OK
+    verbose = verbose or limit != DEFAULT_LIMIT  # --limit N is a knob of the one-line-per-finding listing
     for dump in dumps:
         name = escape_text(display_name(dump))
         code = (_check_json(dump, name, strict, ignored) if as_json
-                else _check_text(dump, name, strict, ignored, limit))
+                else _check_text(dump, name, strict, ignored, limit, verbose))
         worst = max(worst, code)
         settle(worst)
     return worst
@@ -65,15 +68,86 @@ def _read(source, name, read: dict):
 FORMAT_NAMES = {"binary": "binary stream", "oxenstored": "oxenstored text dump"}
 
 
-def _verdict(counts: Counter, strict: bool) -> tuple[ExitCode, str]:
+# The readers of each format: (key, name, counted). The reader of the dump's
+# own format decides the exit status; the other one is said, not counted.
+READERS = {
+    "binary stream": (("c", "C xenstored (lu_read_state)", True),),
+    "oxenstored text dump": (("ocaml", "oxenstored (DB.from_channel_f)", True),
+                             ("c", "C xenstored (lu_read_state), after xsdump convert", False)),
+}
+FEW = 3  # instances shown per code without -v
+DEFAULT_LIMIT = 20  # cmd_check's --limit default
+
+
+class ReaderVerdict:
+    """What one reader does with a dump: the first finding it stops at,
+    and how many findings make it lose or misread data."""
+
+    def __init__(self, key: str, name: str, counted: bool):
+        self.key, self.name, self.counted = key, name, counted
+        self.stop: Optional[tuple[str, Finding]] = None  # (refuses | truncates, the first such finding)
+        self.counts: Counter = Counter()  # consequence -> findings
+        self.codes: dict[str, Counter] = defaultdict(Counter)  # consequence -> code -> findings
+
+    def add(self, f: Finding) -> None:
+        word = consequence(f, self.key)
+        if word is None:
+            return
+        self.counts[word] += 1
+        self.codes[word][f.code] += 1
+        if word in (REFUSES, TRUNCATES) and self.stop is None:
+            self.stop = (word, f)
+
+    @property
+    def worst(self) -> str:
+        if self.stop is not None:
+            return self.stop[0]
+        for word in (LOSES, MISREADS):
+            if self.counts[word]:
+                return word
+        return HARMLESS
+
+    def sentence(self, name_code: bool = True) -> str:
+        """What the reader does; ``name_code`` False when the finding it
+        stops at is listed just above (the -v listing counts its lines)."""
+        if self.stop is not None:
+            word, f = self.stop
+            where = f.where() or "the stream as a whole"
+            if word == REFUSES:
+                return f"refuses it ({f.code + ' at ' if name_code else 'at '}{where})"
+            return f"stops early at {where}{' (' + f.code + ')' if name_code else ''}, silently dropping the rest"
+        parts = []
+        for word, what in ((LOSES, "losing data"), (MISREADS, "misreading")):
+            n = self.counts[word]
+            if n:
+                codes = ", ".join(f"{c} x{k}" for c, k in sorted(self.codes[word].items()))
+                parts.append(f"{what}: {n} record{'s' if n != 1 else ''} ({codes})")
+        return "restores it" + (" " + "; ".join(parts) if parts else "")
+
+    def as_json(self) -> dict:
+        stop = self.stop[1] if self.stop is not None else None
+        return {"reader": self.name, "counted": self.counted, "consequence": self.worst,
+                "counts": dict(self.counts), "first_stop": None if stop is None else
+                {"code": stop.code, "offset": stop.offset, "line": stop.line, "index": stop.index}}
+
+
+def _readers(fmt: Optional[str]) -> list[ReaderVerdict]:
+    return [ReaderVerdict(*r) for r in READERS.get(fmt or "", READERS["binary stream"])]
+
+
+def _verdict(counts: Counter, strict: bool, readers: Sequence[ReaderVerdict] = ()) -> tuple[ExitCode, str]:
+    """Exit 1 on an error, when the reader of the dump's format refuses,
+    truncates or loses data, and with --strict on a warning."""
     errors, warnings = counts[ERROR], counts[WARNING]
-    failed = errors or (strict and warnings)
+    failed = errors or (strict and warnings) or any(r.counted and r.worst in FAILING for r in readers)
     return (ExitCode.FINDINGS if failed else ExitCode.OK), ("FAILED" if failed else "OK")
 
 
 def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCode:
     out = binary_stdout()
     counts: Counter = Counter()
+    per_code: Counter = Counter()
+    readers: Optional[list[ReaderVerdict]] = None
     n_ignored = 0
     read: dict = {}
     findings = _findings(dump, read)
@@ -91,11 +165,19 @@ def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCo
             n_ignored += 1
             continue
         counts[f.severity] += 1
+        per_code[f.code] += 1
+        if readers is None:
+            readers = _readers(read.get("format"))
+        for r in readers:
+            r.add(f)
         _write(out, orjson.dumps({"kind": "finding", "file": name, **f._asdict()}) + b"\n")
-    code, word = _verdict(counts, strict)
+    if readers is None:
+        readers = _readers(read.get("format"))
+    code, word = _verdict(counts, strict, readers)
     _write(out, orjson.dumps({"kind": "verdict", "file": name, "format": read.get("format"), "verdict": word.lower(),
                               "errors": counts[ERROR], "warnings": counts[WARNING], "ignored": n_ignored,
-                              "strict": strict}) + b"\n")
+                              "strict": strict, "codes": dict(sorted(per_code.items())),
+                              "readers": {r.key: r.as_json() for r in readers}}) + b"\n")
     _flush(out)
     return code
 
@@ -107,13 +189,15 @@ def _error_text(e: Exception) -> str:
     return terminal_safe(getattr(e, "strerror", None) or os_error_text(e))
 
 
-def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: int) -> ExitCode:
+def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: int, verbose: bool = False) -> ExitCode:
     console = out_console()
     shown: dict[str, list[Finding]] = defaultdict(list)  # severity -> findings kept for display
     per_code: Counter = Counter()
     counts: Counter = Counter()
+    readers: Optional[list[ReaderVerdict]] = None
     n_ignored = 0
     read: dict = {}
+    keep = limit if verbose else (FEW if limit else 0)
     try:
         for f in _findings(dump, read):
             if f.code in ignored:
@@ -121,15 +205,25 @@ def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: in
                 continue
             counts[f.severity] += 1
             per_code[f.code] += 1
-            if not limit or per_code[f.code] <= limit:
+            if readers is None:
+                readers = _readers(read.get("format"))
+            for r in readers:
+                r.add(f)
+            if not keep or per_code[f.code] <= keep:
                 shown[f.severity].append(f)
     except (DumpError, OSError) as e:
         err_console().print(Text.assemble(f"xsdump: {name}: ", ("cannot read: ", "bold red"),
                                           terminal_safe(_error_text(e))))
         return ExitCode.ERROR
-    code, word = _verdict(counts, strict)
+    if readers is None:
+        readers = _readers(read.get("format"))
+    code, word = _verdict(counts, strict, readers)
     try:
-        _print_text(console, name, read, shown, per_code, counts, n_ignored, strict, limit, code, word)
+        if verbose:
+            _print_text(console, name, read, shown, per_code, counts, n_ignored, strict, limit, code, word)
+        else:
+            _print_grouped(console, name, read, shown, per_code, counts, n_ignored, strict, keep, code, word)
+        _print_readers(console, readers, name_code=not verbose)
     except BrokenPipeError:
         reader_gone()  # the verdict stands; the other files are still checked
     return code
@@ -148,6 +242,47 @@ def _print_text(console, name, read, shown, per_code, counts, n_ignored, strict,
         for code_, n in sorted(per_code.items()):
             if limit and n > limit and CATALOGUE[code_].severity == severity:
                 console.print(Text(f"    ... and {n - limit} more {code_} (--limit 0 shows all)", style="dim"))
+    _print_summary(console, name, read, counts, n_ignored, strict, code, word)
+
+
+def _print_grouped(console, name, read, shown, per_code, counts, n_ignored, strict, keep, code, word) -> None:
+    """Per severity, per code: ``code (severity) x N: meaning``, then the
+    first few instances (where, short message)."""
+    if counts:
+        console.print(Text(name, style="bold"))
+    for severity in SEVERITIES:
+        if not counts[severity]:
+            continue
+        console.print(Text(f"  {counts[severity]} {PLURAL[severity] if counts[severity] != 1 else severity}",
+                           style=STYLE[severity]))
+        by_code: dict[str, list[Finding]] = defaultdict(list)
+        for f in shown[severity]:
+            by_code[f.code].append(f)
+        for code_, instances in by_code.items():
+            n = per_code[code_]
+            console.print(Text.assemble("    ", (code_, STYLE[severity]), f" ({severity}) \u00d7 {n}: ",
+                                        (CATALOGUE[code_].meaning, "dim")))
+            for f in instances:
+                where = f.where()
+                console.print(Text.assemble("      ", (where, "cyan"), ": " if where else "", _short(f.message)))
+            if keep and n > keep:
+                console.print(Text(f"      ... and {n - keep} more (-v lists them all)", style="dim"))
+    _print_summary(console, name, read, counts, n_ignored, strict, code, word)
+
+
+def _short(message: str, width: int = 110) -> str:
+    return message if len(message) <= width else message[:width - 3].rstrip() + "..."
+
+
+def _print_readers(console, readers: Sequence[ReaderVerdict], name_code: bool = True) -> None:
+    for r in readers:
+        bad = r.worst in FAILING
+        console.print(Text.assemble("  ", (r.name, "bold"), ": ", (r.sentence(name_code), ("bold red" if r.counted else "red")
+                                                                   if bad else None),
+                                    "" if r.counted else " (said, not counted)"))
+
+
+def _print_summary(console, name, read, counts, n_ignored, strict, code, word) -> None:
     parts = [f"{counts[ERROR]} error{'s' if counts[ERROR] != 1 else ''}",
              f"{counts[WARNING]} warning{'s' if counts[WARNING] != 1 else ''}"]
     if n_ignored:

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from xsdump.cli.common import fail
+from xsdump.cli.common import Color, color_option, complete_finding_codes, fail, no_pager_option, terminal_output
 
 EXAMPLES = """Examples:
 
@@ -32,11 +32,16 @@ def check(
     as_json: bool = typer.Option(False, "--json",
         help='NDJSON: one {"kind": "finding", ...} object per finding, then {"kind": "verdict", ...} per file.'),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail the check too (exit 1)."),
-    ignore: Optional[List[str]] = typer.Option(None, "--ignore", metavar="CODE",
+    ignore: Optional[List[str]] = typer.Option(None, "--ignore", "-i", metavar="CODE",
+        autocompletion=complete_finding_codes,
         help="Leave out findings with this code (see --list-codes); repeatable."),
-    limit: int = typer.Option(20, "--limit", min=0,
+    limit: int = typer.Option(20, "--limit", min=0, metavar="N",
         help="Text output: show at most this many findings per code per file (0: all)."),
     list_codes: bool = typer.Option(False, "--list-codes", help="List the finding codes and exit."),
+    verbose: bool = typer.Option(False, "-v", "--verbose",
+        help="Text output: list every finding on its own line (up to --limit per code) instead of grouping by code."),
+    color: Color = color_option(),
+    no_pager: bool = no_pager_option(),
 ) -> None:
     """Check dumps: framing, references between records, the tree, values and
     pending wire data, each finding with its code, offset, record index and
@@ -48,15 +53,18 @@ def check(
     from xsdump.cli import checking
     from xsdump.model.findings import CATALOGUE
 
-    if list_codes:
-        checking.list_codes(as_json)  # exits
-    if not dumps:
-        raise fail("give at least one dump to check (or --list-codes)")
     ignored = set(ignore or ())
-    unknown = sorted(ignored - set(CATALOGUE))
-    if unknown:
-        raise fail(f"unknown finding code {', '.join(unknown)} (xsdump check --list-codes lists them)")
-    checking.run(dumps, as_json, strict, ignored, limit)
+    if not list_codes:
+        if not dumps:
+            raise fail("give at least one dump to check (or --list-codes)")
+        unknown = sorted(ignored - set(CATALOGUE))
+        if unknown:
+            raise fail(f"unknown finding code {', '.join(unknown)} (xsdump check --list-codes lists them)")
+    # Colour, and long output through the pager on a terminal (the body exits).
+    with terminal_output(color, pager=not no_pager):
+        if list_codes:
+            checking.list_codes(as_json)  # exits
+        checking.run(dumps, as_json, strict, ignored, limit, verbose)
 
 
 COMMAND = check

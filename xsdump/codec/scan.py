@@ -628,15 +628,16 @@ class Scanner:
         return dict(offset=pos, index=self.index, record_type=type_name(code))
 
     def nonzero_padding(self, code: int, start: int, end: int) -> Finding:
+        # The offset is where the padding starts (the bytes quoted start
+        # there); the message names the first non-zero byte.
         raw = self.win.bytes(start, end)
-        first = start + next(i for i, b in enumerate(raw) if b)
         name = type_name(code)
         if code in C_GARBAGE_PADDING:
             return finding("padding-uninitialised",
-                           f"padding bytes {raw.hex(' ')} are not zero: C xenstored builds {name} with talloc_size "
+                           f"{_padding_bytes(raw, start)} are not zero: C xenstored builds {name} with talloc_size "
                            "(domain.c), so they hold daemon heap bytes; no reader looks at them",
-                           offset=first, index=self.index, record_type=name)
-        return finding("padding-nonzero", f"padding bytes {raw.hex(' ')} are not zero", offset=first,
+                           offset=start, index=self.index, record_type=name)
+        return finding("padding-nonzero", f"{_padding_bytes(raw, start)} are not zero", offset=start,
                        index=self.index, record_type=name)
 
     def framing_checks(self, pos: int, code: int, length: int, total: int, body_end: int):
@@ -650,9 +651,8 @@ class Scanner:
         end = pos + total
         if self.win.buf.count(0, body_end - self.win.base, end - self.win.base) != end - body_end:
             raw = self.win.bytes(body_end, end)
-            first = body_end + next(i for i, b in enumerate(raw) if b)
-            yield finding("padding-nonzero", f"padding bytes {raw.hex(' ')} after len are not zero",
-                          offset=first, index=self.index, record_type=type_name(code))
+            yield finding("padding-nonzero", f"{_padding_bytes(raw, body_end)} after len are not zero",
+                          offset=body_end, index=self.index, record_type=type_name(code))
 
     def broken(self, pos: int, code: int, length: int, total: int, error: FormatError):
         """A record of a known type whose body does not decode."""
@@ -774,6 +774,13 @@ class Scanner:
             end = pos + count
         yield finding("trailing-bytes", f"{end - pos} bytes after the END record (C xenstored stops at END "
                       "and never reads them)", offset=pos, index=self.index, skipped=end - pos)
+
+
+def _padding_bytes(raw: bytes, start: int) -> str:
+    """The padding ``raw`` at ``start`` and where its first non-zero byte is."""
+    first = next(i for i, b in enumerate(raw) if b)
+    return (f"{len(raw)} padding byte{'s' if len(raw) != 1 else ''} at {start:#x} ({raw.hex(' ')}; the first non-zero, "
+            f"{raw[first]:#04x}, at {start + first:#x})")
 
 
 def scan(src: Source) -> Iterator:

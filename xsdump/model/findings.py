@@ -15,6 +15,27 @@ Severity:
   ``read_state_*`` functions), or the bytes are a known, harmless quirk of a
   daemon's writer, or they are kept but suspicious.  ``--strict`` makes
   warnings fail too.
+
+Consequence, per reader (``c``: C xenstored's ``lu_read_state``; ``ocaml``:
+oxenstored's ``DB.from_channel_f``, which reads only its text dump), the
+worst of what that reader does with the finding's bytes:
+
+- **refuses**: it stops with an error (barf, Bad_format) or crashes: nothing
+  is restored;
+- **truncates**: it stops early, without an error, silently dropping the
+  rest of the dump;
+- **loses**: it restores the dump but silently drops part of it (a record, a
+  watch, a transaction, an ACL entry, a quota) or overwrites it;
+- **misreads**: it restores something other than what the dump says;
+- **harmless**: it restores what the dump means;
+- ``None``: that reader never meets it (a binary framing problem for
+  oxenstored, a text-dump line for C xenstored).
+
+The verdict rule (``xsdump check``): a dump fails (exit status 1) when it has
+an error, when the reader of its format (C xenstored for a binary stream,
+oxenstored for a text dump) refuses it, truncates it or loses data, and with
+``--strict`` when it has a warning.  The other reader's consequences (C
+xenstored after ``xsdump convert`` of a text dump) are said, not counted.
 """
 
 from __future__ import annotations
@@ -35,6 +56,8 @@ class Code(NamedTuple):
     meaning: str
     daemon: str
     example: str
+    c: Optional[str] = None  # consequence for C xenstored's reader (CONSEQUENCES)
+    ocaml: Optional[str] = None  # consequence for oxenstored's reader
 
 
 class Finding(NamedTuple):
@@ -56,10 +79,14 @@ class Finding(NamedTuple):
     record_type: Optional[str]
     message: str
     skipped: Optional[int] = None
+    line: Optional[int] = None  # text dumps: the line (from 1) and column (from 1) of ``offset``
+    column: Optional[int] = None
 
     def where(self) -> str:
         parts = []
-        if self.offset is not None:
+        if self.line is not None:
+            parts.append(f"line {self.line}" + (f" column {self.column}" if self.column and self.column > 1 else ""))
+        elif self.offset is not None:
             parts.append(f"offset {self.offset:#x}")
         if self.index is not None:
             parts.append(f"record {self.index}")
@@ -420,16 +447,81 @@ _ENTRIES = [
          "store.ml Path.of_string raises Invalid_path (for a watch through Connections.add_watch) and "
          "DB.from_channel_f skips the line: the node or watch is not restored.",
          "An oxenstored dump with a store line for /x.y."),
+    Code("text-ring-mfn-zero", _W, "daemon",
+         "An oxenstored dom line for a guest (domid above 0) whose ring mfn is 0 (what `xsdump convert --to "
+         "oxenstored` writes for a binary stream's ring, which has no mfn).",
+         "xenstored.ml DB.from_channel_f -> domains.ml Domains.create maps the guest's ring with "
+         "Xenctrl.map_foreign_range at the mfn (4.17): frame 0 is not the ring, or the mapping fails and the line "
+         "is skipped; either way the guest's connection (and its watches) is not restored. Dom0 (Domains.create0) "
+         "ignores the mfn.",
+         "An oxenstored dump with a line dom,1,0,6."),
 ]
+
+# What each reader does with each code: (C xenstored's lu_read_state,
+# oxenstored's DB.from_channel_f); see the module's doc for the words.
+REFUSES, TRUNCATES, LOSES, MISREADS, HARMLESS = "refuses", "truncates", "loses", "misreads", "harmless"
+CONSEQUENCE_ORDER = (REFUSES, TRUNCATES, LOSES, MISREADS, HARMLESS)  # worst first
+FAILING = frozenset((REFUSES, TRUNCATES, LOSES))
+_R, _T, _L, _M, _H = CONSEQUENCE_ORDER
+CONSEQUENCES: dict[str, tuple[Optional[str], Optional[str]]] = {
+    "bad-magic": (_R, _R), "truncated-header": (_R, None), "bad-version": (_R, None),
+    "reserved-flags": (_R, None), "flags-little-endian": (_R, None),
+    "truncated": (_R, None), "compressed-damaged": (_R, _R), "missing-end": (_R, None),
+    "trailing-bytes": (_T, None), "skipped-bytes": (_R, None), "unknown-type": (_H, None),
+    "type-not-in-version": (_L, None), "len-unpadded": (_T, None), "padding-nonzero": (_H, None),
+    "padding-uninitialised": (_H, None), "extra-data": (_H, None), "field-overrun": (_M, None),
+    "string-no-nul": (_M, None), "watch-ext-no-depth": (_M, None), "watch-ext-len-overrun": (_T, None),
+    "watch-ext-no-pad": (_H, None), "watch-ext-c-misread": (_M, None), "watch-depth-on-plain": (_M, None),
+    "unknown-conn": (_R, _L), "undeclared-tx": (_H, None), "duplicate-conn": (_M, _M), "duplicate-tx": (_H, None),
+    "duplicate-domain": (_M, None), "duplicate-global": (_M, _M), "duplicate-path": (_R, _M),
+    "duplicate-ring-domid": (_M, _M), "conn-id-zero": (_H, None), "domain-unknown": (_R, None),
+    "global-order": (_M, None), "tx-dropped": (_L, None), "tx-node-as-committed": (_L, None),
+    "orphan-node": (_R, _M), "path-not-absolute": (_R, _L), "path-empty-component": (_R, _L),
+    "path-trailing-slash": (_M, _L), "path-nul": (_M, _L), "deleted-with-data": (_H, None),
+    "node-no-perms": (_R, _L), "access-reserved": (_H, None), "perm-char": (_M, _L), "perm-flags": (_H, None),
+    "owner-unknown": (_R, _H), "acl-domain-unknown": (_L, _H), "watch-nul": (_M, _H),
+    "watch-ext-unlimited": (_H, None), "conn-type-unknown": (_M, None), "fields-reserved": (_H, None),
+    "tdomid-self": (_M, None), "tdomid-unknown": (_M, None), "domid-reserved": (_M, _M),
+    "unique-id-socket": (_H, None), "unique-id-duplicate": (_L, None), "features-in-v1": (_H, None),
+    "quota-name-unknown": (_L, None), "quota-nodes-exceeded": (_H, None), "resp-len-overrun": (_M, None),
+    "wire-unknown-op": (_H, None), "wire-overrun": (_M, None), "wire-oversized": (_H, None),
+    "text-line": (None, _L), "text-crlf": (None, _L), "text-no-final-newline": (None, _M),
+    "text-ignored-fields": (None, _H), "text-path-refused": (None, _L), "text-ring-mfn-zero": (None, _L),
+}
+_ENTRIES = [e._replace(c=CONSEQUENCES[e.code][0], ocaml=CONSEQUENCES[e.code][1]) for e in _ENTRIES]
 
 CATALOGUE: dict[str, Code] = {entry.code: entry for entry in _ENTRIES}
 CODES = tuple(CATALOGUE)
+READERS = ("c", "ocaml")
+
+
+def consequence(f: Finding, reader: str) -> Optional[str]:
+    """What ``reader`` (``c`` or ``ocaml``) does with this finding: the
+    catalogue's word, sharpened where the finding says more than its code.
+
+    - ``owner-unknown`` for domain 0: dom0 always exists, so C xenstored's
+      look-up succeeds (harmless); for another domain it barfs if the domain
+      is gone (refuses).
+    - ``text-crlf``: a header so ended makes oxenstored refuse the dump; a
+      line it reads as intended is harmless; otherwise the line is lost.
+    """
+    entry = CATALOGUE[f.code]
+    word = entry.c if reader == "c" else entry.ocaml
+    if f.code == "owner-unknown" and reader == "c" and " owned by domain 0," in f.message:
+        return HARMLESS
+    if f.code == "text-crlf" and reader == "ocaml":
+        if "refuses the whole dump" in f.message:
+            return REFUSES
+        if "reads as intended" in f.message:
+            return HARMLESS
+    return word
 
 
 def catalogue_markdown() -> str:
     """The catalogue as a Markdown table (for the README)."""
-    lines = ["| code | severity | meaning | daemon | minimal failing example |", "|---|---|---|---|---|"]
+    lines = ["| code | severity | C xenstored | oxenstored | meaning | daemon | minimal failing example |",
+             "|---|---|---|---|---|---|---|"]
     for e in _ENTRIES:
-        cells = [f"`{e.code}`", e.severity, e.meaning, e.daemon, e.example]
+        cells = [f"`{e.code}`", e.severity, e.c or "-", e.ocaml or "-", e.meaning, e.daemon, e.example]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)

@@ -540,6 +540,12 @@ class _TextChecks:
                                    offset=r.offset, index=index, record_type="WATCH_DATA"))
         if layout is None:
             return out
+        if kind is ConnectionData and isinstance(r.spec, RingSpec) and r.spec.domid > 0 and layout.mfn == 0:
+            out.append(finding("text-ring-mfn-zero", f"dom line for domain {r.spec.domid} with ring mfn 0: oxenstored's "
+                               "Domains.create maps the guest's ring at that mfn (Xenctrl.map_foreign_range), which "
+                               "is not the ring: the domain's connection and its watches are not restored (xsdump "
+                               "convert writes mfn 0 for a binary stream's ring, which has none)",
+                               offset=r.offset, index=index, record_type="CONNECTION_DATA"))
         for keyword, text, eol, offset in self._lines(r, layout):
             if text is not None and keyword in (b"global", b"dom"):
                 try:
