@@ -133,13 +133,17 @@ def jbytes(v) -> bytes:
 
 
 def jencode(b: bytes):
+    """The JSON bytes rule: UTF-8 text (C0 controls included: JSON escapes
+    them) as a string, else the base64 and an escaped rendering."""
+    from xsdump.render.escape import escape_bytes
+
     try:
         s = b.decode("utf-8")
-        if s.isprintable():
+        if "".join(ch for ch in s if ord(ch) >= 0x20).isprintable():
             return s
     except UnicodeDecodeError:
         pass
-    return {"base64": base64.b64encode(b).decode()}
+    return {"base64": base64.b64encode(b).decode(), "text": escape_bytes(b)}
 
 
 def perm_strings(perms: list[dict]) -> list[str]:
