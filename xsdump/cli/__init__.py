@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover
 
 from .. import __version__
 from xsdump.cli.coercion import LeanCommand, LeanGroup
-from xsdump.cli.common import DEBUG
+from xsdump.cli.common import DEBUG, NO_PAGER
 from xsdump.cli.env import Environment, activate, hold_standard_descriptors, injected
 from xsdump.errors import ExitCode, ReaderGone, Terminated
 
@@ -49,7 +49,10 @@ COMMANDS = ("show", "records", "json", "encode", "diff", "check", "amplification
 
 # The options of the top level (none takes a value): what may come before
 # the name of the command.
-_TOP_OPTIONS = ("--debug", "--version", "-h", "--help")
+_TOP_OPTIONS = ("--debug", "--no-pager", "--version", "-h", "--help")
+
+# Set by the shell when it asks for completions (typer's completion).
+_COMPLETE_VAR = "_XSDUMP_COMPLETE"
 
 
 def _version(value: bool) -> None:
@@ -64,11 +67,15 @@ def _version(value: bool) -> None:
 def _main(
     ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show a traceback on errors."),
+    no_pager: bool = typer.Option(False, "--no-pager",
+                                  help="Never page long output on a terminal (as git --no-pager); every "
+                                  "command with long output also takes --no-pager."),
     version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
                                            help="Print the version and exit."),
 ) -> None:
     if debug:
         DEBUG["on"] = True
+    NO_PAGER["on"] = no_pager
     # The command runs in the environment given to run(), or in one made
     # from the process now; it ends with the command.
     ctx.call_on_close(activate())
@@ -140,6 +147,10 @@ def _top_options(argv: Sequence[str]) -> set:
 
 
 def _app_for(argv: Sequence[str]) -> typer.Typer:
+    import os
+
+    if os.environ.get(_COMPLETE_VAR):
+        return make_app()  # the shell asks for completions: every command's options and values
     name = command_named(argv)
     if name:
         return make_app((name,))

@@ -9,9 +9,9 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, JSON_HELP, binary_stdout, env, handle_errors, input_size,
-                               lenient_option, named_reads, naming, out_console, read_policy, strict_option, warn,
-                               with_progress)
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, binary_stdout, color_option, env, handle_errors,
+                               input_size, lenient_option, named_reads, naming, no_pager_option, out_console,
+                               read_policy, strict_option, terminal_output, warn, with_progress)
 
 EXAMPLES = """Examples:
 
@@ -51,6 +51,8 @@ def amplification(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     strict: bool = strict_option(),
     lenient: bool = lenient_option(),
+    color: Color = color_option(),
+    no_pager: bool = no_pager_option(),
 ) -> None:
     """Measure what each pending transaction costs the dump, and whether it
     will still commit after a restore.
@@ -74,7 +76,9 @@ def amplification(
     Reads the dump twice (committed tree, then transaction records), holding
     only the committed tree and a few counters per transaction.
     Exit status: 0, or 2 on errors."""
-    _run(dump, top, sort.value, as_json, read_policy(strict, lenient))
+    policy = read_policy(strict, lenient)
+    with terminal_output(color, pager=not no_pager):
+        _run(dump, top, sort.value, as_json, policy)
 
 
 COMMAND = amplification

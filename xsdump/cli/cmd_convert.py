@@ -7,9 +7,10 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (ALLOW_INCOMPLETE_HELP, FORCE_TERMINAL_HELP, Completeness, env, fail,
+from xsdump.cli.common import (ALLOW_INCOMPLETE_HELP, BYTE_ORDERS, CONVERT_TARGETS, FORCE_TERMINAL_HELP, Color,
+                               Completeness, color_option, complete_byte_orders, complete_targets, env, fail,
                                handle_errors, lenient_option, naming, read_policy, refuse_terminal, say, source_progress,
-                               strict_option, warn, write_output)
+                               strict_option, terminal_output, warn, write_output)
 
 EXAMPLES = """Examples:
 
@@ -31,12 +32,14 @@ ARTICLES = {"binary": "a ", "oxenstored": "an ", "json": ""}
 def convert(
     dump: str = typer.Argument(..., help="The dump to convert (binary stream, oxenstored text dump, "
                                          "or the JSON of `xsdump json`); - for standard input."),
-    to: str = typer.Option(..., "--to", "-t", help="The format to write: binary, oxenstored or json."),
-    output: Optional[str] = typer.Option(None, "--output", "-o",
+    to: str = typer.Option(..., "--to", metavar="[binary|oxenstored|json]", autocompletion=complete_targets,
+        help="The format to write: binary, oxenstored or json."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
         help="Where to write (default: standard output, if it is not a terminal)."),
-    byte_order: Optional[str] = typer.Option(None, "--byte-order",
+    byte_order: Optional[str] = typer.Option(None, "--byte-order", metavar="[little|big]",
+        autocompletion=complete_byte_orders,
         help="binary only: little or big (default: the input's, little for a text dump)."),
-    version: Optional[int] = typer.Option(None, "--version",
+    version: Optional[int] = typer.Option(None, "--version", metavar="[1|2]",
         help="binary only: stream version 1 or 2 (default: the input's, 1 for a text dump)."),
     allow_loss: bool = typer.Option(False, "--allow-loss",
         help="Exit 0 even when the target cannot carry everything (what is lost is still listed)."),
@@ -44,6 +47,7 @@ def convert(
     force_terminal: bool = typer.Option(False, "--force-terminal", help=FORCE_TERMINAL_HELP),
     strict: bool = strict_option(),
     lenient: bool = lenient_option(),
+    color: Color = color_option(),
 ) -> None:
     """Convert a dump between the binary migration stream, the oxenstored
     text dump ($xenstored-dump-format) and JSON.
@@ -65,13 +69,14 @@ def convert(
         raise fail(f"--to {to}: expected one of {', '.join(TARGETS)}")
     if to != "binary" and (byte_order is not None or version is not None):
         raise fail("--byte-order and --version apply to --to binary only")
-    if byte_order is not None and byte_order not in ("little", "big"):
+    if byte_order is not None and byte_order not in BYTE_ORDERS:
         raise fail(f"--byte-order {byte_order}: expected little or big")
     if version is not None and version not in (1, 2):
         raise fail(f"--version {version}: expected 1 or 2")
     if not force_terminal:
         refuse_terminal(output, ARTICLES[to] + TARGET_NAMES[to])
-    _run(dump, to, output, byte_order, version, allow_loss, allow_incomplete, policy)
+    with terminal_output(color, pager=False):
+        _run(dump, to, output, byte_order, version, allow_loss, allow_incomplete, policy)
 
 
 COMMAND = convert

@@ -7,9 +7,9 @@ from typing import List, Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, JSON_HELP, binary_stdout, env, fail, handle_errors, input_size,
-                               lenient_option, named_reads, out_console, read_policy, settle, strict_option, warn,
-                               with_progress)
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, binary_stdout, color_option, complete_diff_fields, env,
+                               fail, handle_errors, input_size, lenient_option, named_reads, no_pager_option,
+                               out_console, read_policy, settle, strict_option, terminal_output, warn, with_progress)
 
 EXAMPLES = """Examples:
 
@@ -55,7 +55,7 @@ def equivalent_help() -> str:
 # fills it in, so that importing this module (for the top-level help) does
 # not import the diff machinery.
 EQUIVALENT = typer.Option(False, "--equivalent", "-e")
-IGNORE = typer.Option(None, "--ignore", "-i", metavar="FIELD")
+IGNORE = typer.Option(None, "--ignore", "-i", metavar="FIELD", autocompletion=complete_diff_fields)
 
 
 def diff(
@@ -63,12 +63,14 @@ def diff(
     b: str = typer.Argument(..., help="The second dump (new): " + DUMP_HELP),
     equivalent: bool = EQUIVALENT,
     ignore: Optional[List[str]] = IGNORE,
-    path: Optional[str] = typer.Option(None, "--path", "-p",
+    path: Optional[str] = typer.Option(None, "--path", "-P", metavar="PATH",
         help="Compare only nodes, transaction records and watches at or below this path."),
     stat: bool = typer.Option(False, "--stat", help="Print only the number of changes of each kind."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     strict: bool = strict_option(),
     lenient: bool = lenient_option(),
+    color: Color = color_option(),
+    no_pager: bool = no_pager_option(),
 ) -> None:
     """Show what changed from dump A to dump B, like diff(1) over the tree.
 
@@ -93,7 +95,8 @@ def diff(
         raise fail(str(e)) from None
     if a == "-" and b == "-":
         raise fail("only one of A and B can be standard input")
-    _run(a, b, options, stat, as_json, policy)
+    with terminal_output(color, pager=not no_pager):
+        _run(a, b, options, stat, as_json, policy)
 
 
 COMMAND = diff

@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from xsdump.errors import DumpError, ExitCode
-from xsdump.cli.common import (ALLOW_INCOMPLETE_HELP, FORCE_TERMINAL_HELP, Completeness, env, handle_errors, naming,
-                               refuse_terminal, write_output)
+from xsdump.cli.common import (ALLOW_INCOMPLETE_HELP, FORCE_TERMINAL_HELP, Color, Completeness, color_option, env,
+                               handle_errors, naming, refuse_terminal, terminal_output, write_output)
 
 EXAMPLES = """Examples:
 
@@ -21,10 +21,11 @@ EXAMPLES = """Examples:
 
 def encode(
     json_input: str = typer.Argument(..., metavar="JSON", help="NDJSON or a JSON document from `xsdump json`; - for stdin."),
-    output: Optional[str] = typer.Option(None, "--output", "-o",
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
         help="Where to write the binary stream (default: standard output, if it is not a terminal)."),
     allow_incomplete: bool = typer.Option(False, "--allow-incomplete", help=ALLOW_INCOMPLETE_HELP),
     force_terminal: bool = typer.Option(False, "--force-terminal", help=FORCE_TERMINAL_HELP),
+    color: Color = color_option(),
 ) -> None:
     """Turn the JSON of `xsdump json` (either form) back into the dump it
     came from: a binary migration stream, or an oxenstored text dump when the
@@ -35,7 +36,8 @@ def encode(
     stays, incomplete (--allow-incomplete accepts it)."""
     if not force_terminal:
         refuse_terminal(output, "a binary stream")
-    _run(json_input, output, allow_incomplete)
+    with terminal_output(color, pager=False):
+        _run(json_input, output, allow_incomplete)
 
 
 COMMAND = encode

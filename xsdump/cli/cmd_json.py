@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, handle_errors, lenient_option, read_input, read_policy, strict_option,
-                               write_lines)
+from xsdump.cli.common import (DUMP_HELP, Color, color_option, handle_errors, lenient_option, read_input, read_policy,
+                               strict_option, terminal_output, write_lines)
 
 EXAMPLES = """Examples:
 
@@ -24,6 +24,7 @@ def to_json(
         help='One JSON document {"header": ..., "records": [...]} instead of NDJSON.'),
     strict: bool = strict_option(),
     lenient: bool = lenient_option(),
+    color: Color = color_option(),
 ) -> None:
     """Print the dump as JSON: by default NDJSON, one object per record, the
     header first, in constant memory.
@@ -31,7 +32,9 @@ def to_json(
     Every object has a "type"; byte strings (values, paths, tokens, pending
     data) are JSON strings when they are printable UTF-8, else {"base64": ...}.
     `xsdump encode` turns either form back into the identical stream."""
-    _run(dump, document, read_policy(strict, lenient))
+    policy = read_policy(strict, lenient)
+    with terminal_output(color, pager=False):
+        _run(dump, document, policy)
 
 
 COMMAND = to_json

@@ -7,8 +7,9 @@ from typing import List, Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, fail, handle_errors, lenient_option, read_input, read_policy,
-                               strict_option, write_lines)
+from xsdump.cli.common import (DUMP_HELP, Color, color_option, complete_record_types, fail, handle_errors,
+                               lenient_option, no_pager_option, read_input, read_policy, strict_option,
+                               terminal_output, write_lines)
 
 EXAMPLES = """Examples:
 
@@ -26,17 +27,20 @@ EXAMPLES = """Examples:
 
 def records(
     dump: str = typer.Argument(..., help=DUMP_HELP),
-    types: Optional[List[str]] = typer.Option(None, "--type", "-t",
+    types: Optional[List[str]] = typer.Option(None, "--type", "-t", metavar="TYPE",
+        autocompletion=complete_record_types,
         help="Only records of this type (node, watch, connection, ... or NODE_DATA or a number); repeatable."),
-    path: Optional[str] = typer.Option(None, "--path", "-p",
+    path: Optional[str] = typer.Option(None, "--path", "-P", metavar="PATH",
         help="Only node and watch records at or below this path."),
-    conn: Optional[int] = typer.Option(None, "--conn", help="Only records of this conn-id."),
-    tx: Optional[int] = typer.Option(None, "--tx", help="Only records of this tx-id."),
+    conn: Optional[int] = typer.Option(None, "--conn", metavar="CONN", help="Only records of this conn-id."),
+    tx: Optional[int] = typer.Option(None, "--tx", metavar="TX", help="Only records of this tx-id."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
         help="Decode each connection's pending data into wire messages."),
     as_json: bool = typer.Option(False, "--json", help="NDJSON: one object per record (the header first)."),
     strict: bool = strict_option(),
     lenient: bool = lenient_option(),
+    color: Color = color_option(),
+    no_pager: bool = no_pager_option(),
 ) -> None:
     """List the records of a dump, one line each: offset, type, key fields.
 
@@ -48,7 +52,8 @@ def records(
         codes = [parse_type(t) for t in types or ()]
     except ValueError as e:
         raise fail(str(e)) from None
-    _run(dump, codes, path, conn, tx, verbose, as_json, policy)
+    with terminal_output(color, pager=not no_pager):
+        _run(dump, codes, path, conn, tx, verbose, as_json, policy)
 
 
 COMMAND = records

@@ -8,8 +8,9 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, JSON_HELP, env, fail, handle_errors, lenient_option, out_console,
-                               read_input, read_policy, strict_option, write_lines)
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, color_option, env, fail, handle_errors, lenient_option,
+                               no_pager_option, out_console, read_input, read_policy, strict_option, terminal_output,
+                               write_lines)
 
 EXAMPLES = """Examples:
 
@@ -54,10 +55,11 @@ def parse_tx(text: str) -> tuple[int, int]:
 def show(
     dump: str = typer.Argument(..., help=DUMP_HELP),
     perms: bool = typer.Option(False, "--perms", "-p", help="Show each node's permissions (n0,r5: owner first)."),
-    path: Optional[str] = typer.Option(None, "--path", help="Show only the subtree at this path."),
-    depth: Optional[int] = typer.Option(None, "--depth", min=0,
+    path: Optional[str] = typer.Option(None, "--path", "-P", metavar="PATH",
+        help="Show only the subtree at this path."),
+    depth: Optional[int] = typer.Option(None, "--depth", min=0, metavar="N",
         help="Show at most this many levels below the shown root (0: the root alone)."),
-    domid: Optional[int] = typer.Option(None, "--domid", min=0, max=0xFFFF,
+    domid: Optional[int] = typer.Option(None, "--domid", min=0, max=0xFFFF, metavar="DOMID",
         help="Keep the nodes this domain owns or that grant it access (with their ancestors as context)."),
     tx: Optional[str] = typer.Option(None, "--tx", metavar="CONN:TX",
         help="Show the tree as this pending transaction sees it, each node marked "
@@ -75,6 +77,8 @@ def show(
     lenient: bool = lenient_option(),
     summary: bool = typer.Option(True, "--summary/--no-summary",
         help="Print the summary (format, records, connections, watches, quotas, transactions) before the tree."),
+    color: Color = color_option(),
+    no_pager: bool = no_pager_option(),
 ) -> None:
     """Show the store as a tree, in the spirit of xenstore-ls, after a summary
     of the dump.
@@ -89,8 +93,9 @@ def show(
     policy = read_policy(strict, lenient)
     from xsdump.render.show import Options
 
-    _run(dump, Options(perms=perms, full=full, verbose=verbose), path, depth, domid, key, transactions, fmt,
-         as_json, summary, policy)
+    with terminal_output(color, pager=not no_pager):
+        _run(dump, Options(perms=perms, full=full, verbose=verbose), path, depth, domid, key, transactions, fmt,
+             as_json, summary, policy)
 
 
 COMMAND = show

@@ -44,8 +44,13 @@ class _Lean:
             if (multi and typing.get_origin(annotation) is list and typing.get_args(annotation) == (str,)
                     and isinstance(value, (list, tuple)) and all(type(v) is str for v in value)):
                 return list(value)
-            if isinstance(annotation, type) and issubclass(annotation, enum.Enum) and type(value) is annotation:
-                return value
+            if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+                if type(value) is annotation:
+                    return value
+                if type(value) is str and not multi and getattr(info, "case_sensitive", True):
+                    member = _member(annotation, value)
+                    if member is not None:
+                        return member
             if annotation is int and type(value) is int and _in_range(value, info):
                 return value
         return self._typer().coerce(value, param=param, ctx=ctx)
@@ -58,6 +63,14 @@ class _Lean:
         return runtime
 
 
+def _member(annotation, value: str):
+    """The member of a string enum whose value is exactly ``value``."""
+    for member in annotation:
+        if type(member.value) is str and member.value == value:
+            return member
+    return None
+
+
 def _in_range(value: int, info) -> bool:
     low, high = getattr(info, "min", None), getattr(info, "max", None)
     if getattr(info, "clamp", False) and (low is not None or high is not None):
@@ -65,7 +78,30 @@ def _in_range(value: int, info) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
+def _display_type(param, ctx):
+    """What help shows after an option: nothing for a flag or an argument
+    (typer's ``<bool>``, ``<str>``), the metavar given, the values of a
+    fixed set (``[rich|plain]``), else the option's name in capitals."""
+    if param.param_type_name != "option" or getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return None
+    if param.metavar is not None:
+        return param.metavar
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None and descriptor.is_choice and descriptor.choices:
+        values = [getattr(c, "value", c) for c in descriptor.choices]
+        return "[" + "|".join(str(v) for v in values) + "]"
+    return (param.name or "value").upper()
+
+
+def _plain_help(params) -> None:
+    """Help without type noise: see :func:`_display_type`."""
+    for param in params:
+        if hasattr(param, "display_type_rich") and "display_type_rich" not in vars(param):
+            param.display_type_rich = lambda ctx, param=param: _display_type(param, ctx)
+
+
 def _lean(params) -> None:
+    _plain_help(params)
     for param in params:
         if (getattr(param, "_runtime_param", 0) is None and hasattr(param, "get_runtime_param")
                 and hasattr(param, "type_descriptor")):
@@ -93,6 +129,7 @@ class LeanCommand(TyperCommand):
         return super().parse_args(ctx, args)
 
     def format_help(self, ctx, formatter):
+        _plain_help(self.get_params(ctx))
         _help(super().format_help, ctx, formatter)
 
 
@@ -104,4 +141,5 @@ class LeanGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
     def format_help(self, ctx, formatter):
+        _plain_help(self.get_params(ctx))
         _help(super().format_help, ctx, formatter)

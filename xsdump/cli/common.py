@@ -14,11 +14,12 @@ import functools
 import os
 import tempfile
 import traceback
+from enum import Enum
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVar
 
 import typer
 
-from xsdump.cli.env import Environment, current
+from xsdump.cli.env import Environment, current, replace
 from xsdump.errors import DumpError, EncodeError, ExitCode, Terminated
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,6 +29,9 @@ T = TypeVar("T")
 
 # Set by the --debug option of the main callback (or XSDUMP_DEBUG=1).
 DEBUG = {"on": bool(os.environ.get("XSDUMP_DEBUG"))}
+
+# Set by the top-level --no-pager (each run).
+NO_PAGER = {"on": False}
 
 DUMP_HELP = "The dump to read: a path, or - for standard input."
 JSON_HELP = "Print the report as JSON (for jq) instead of text."
@@ -153,6 +157,108 @@ def _silence_stdout(environment: Environment) -> None:
 def env() -> Environment:
     """The environment of the running command."""
     return current()
+
+
+# --- output: --color on every command, the pager for long output --------------------
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+COLOR_HELP = ("Colour: auto (on a terminal only, not with NO_COLOR), always (even to a pipe or a pager), "
+              "never (no escape sequences at all).")
+NO_PAGER_HELP = ("Do not page long output on a terminal (the pager is $XSDUMP_PAGER, else $PAGER, "
+                 "else less -FRX).")
+
+
+def color_option():
+    return typer.Option(Color.auto, "--color", help=COLOR_HELP)
+
+
+def no_pager_option():
+    return typer.Option(False, "--no-pager", help=NO_PAGER_HELP)
+
+
+@contextlib.contextmanager
+def terminal_output(color: Color, pager: bool = True) -> Iterator[None]:
+    """Run a command body with the colour of ``--color`` and, when
+    ``pager`` (a command with long output, no --no-pager given on either
+    level) and standard output is a terminal, its output through the pager
+    once it is longer than the screen.
+
+    The pager is left to the user and waited for when the body ends; its
+    going away early (q) ends the command quietly, with the verdict
+    settled on as its exit status (see :func:`settle`)."""
+    environment = env()
+    if color is not None and Color(color).value != environment.color:
+        environment = environment.but(color=Color(color).value)
+        replace(environment)
+    command = environment.pager_command() if pager and not NO_PAGER["on"] else None
+    if command is None:
+        yield
+        return
+    environment = environment.paged(command)
+    replace(environment)
+    pager_ = environment.pager
+    try:
+        yield
+    finally:
+        try:
+            pager_.finish()
+        except BrokenPipeError:
+            raise typer.Exit(reader_gone()) from None
+        except OSError as e:
+            raise fail(os_error_text(e)) from None
+
+
+# --- completion: the values of options that take one of a fixed set --------------
+# Called by the shell's completion only: the modules that know the values are
+# imported then, never at start-up.
+
+
+def complete_record_types(incomplete: str) -> list:
+    """--type: the record types' JSON keys and names."""
+    from xsdump.codec.format import REGISTRY, UNKNOWN_KEY
+
+    keys = [rt.key for rt in REGISTRY.values()] + [UNKNOWN_KEY]
+    names = [rt.name for rt in REGISTRY.values()]
+    return [v for v in keys + names if v.startswith(incomplete)]
+
+
+def complete_diff_fields(incomplete: str) -> list:
+    """diff --ignore: the fields a comparison can leave out (after the
+    commas of a comma-separated list too)."""
+    from xsdump.analysis.diff import IGNORABLE
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = done + "," if done else ""
+    given = set(done.split(",")) if done else set()
+    return [(prefix + name, what) for name, what in IGNORABLE.items()
+            if name.startswith(last) and name not in given]
+
+
+def complete_finding_codes(incomplete: str) -> list:
+    """check --ignore: the codes of the finding catalogue."""
+    from xsdump.model.findings import CATALOGUE
+
+    return [(code, entry.meaning) for code, entry in CATALOGUE.items() if code.startswith(incomplete)]
+
+
+CONVERT_TARGETS = ("binary", "oxenstored", "json")
+BYTE_ORDERS = ("little", "big")
+
+
+def complete_targets(incomplete: str) -> list:
+    """convert --to."""
+    return [t for t in CONVERT_TARGETS if t.startswith(incomplete)]
+
+
+def complete_byte_orders(incomplete: str) -> list:
+    """convert --byte-order."""
+    return [o for o in BYTE_ORDERS if o.startswith(incomplete)]
 
 
 # --- read policies: --strict and --lenient on every command that reads dumps ---
@@ -450,10 +556,17 @@ def _columns() -> tuple:
 def _progress_bar(items: Iterable[T], total: int, what: str) -> Iterator[T]:
     from rich.progress import Progress
 
+    environment = env()
     with Progress(*_columns(), console=err_console(), transient=True) as bar:
         task = bar.add_task(terminal_safe(what), total=total)
+        items = iter(items)
         for n, item in enumerate(items):
             if not n % 4096:
+                if environment.paging:  # the pager has the screen now: no more bar over it
+                    bar.stop()
+                    yield item
+                    yield from items
+                    return
                 bar.update(task, completed=item["offset"] if type(item) is dict else getattr(item, "offset", 0))
             yield item
 
@@ -470,11 +583,15 @@ def source_progress(src, what: str):
     from rich.progress import Progress
 
     done = threading.Event()
+    environment = env()
     with Progress(*_columns(), console=err_console(), transient=True) as bar:
         task = bar.add_task(terminal_safe(what), total=src.size)
 
         def follow() -> None:
             while not done.wait(0.2):
+                if environment.paging:  # the pager has the screen now
+                    bar.stop()
+                    return
                 bar.update(task, completed=src.consumed)
 
         follower = threading.Thread(target=follow, daemon=True)

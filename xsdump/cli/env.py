@@ -21,6 +21,17 @@ non-empty value) takes the colours away but keeps bold, dim and the layout
 of a terminal.  Progress bars are drawn on standard error only when it is
 a real TTY and the size of the input is known.
 
+``color`` (the ``--color`` option) overrides the colour decision: ``always``
+treats both streams as terminals in colour (as ``FORCE_COLOR``, and even
+with ``NO_COLOR`` or a dumb ``TERM``), ``never`` writes no escape sequence at
+all, ``auto`` decides as above.
+
+Long output on a terminal goes through a pager, as git does it
+(:meth:`Environment.pager_command`, :class:`Pager`): ``$XSDUMP_PAGER``, else
+``$PAGER``, else ``less -FRX`` (with ``LESS=FRX`` when ``LESS`` is unset);
+an empty pager or ``cat`` means none.  Output that fits on the screen is
+written as it is, without a pager.
+
 Importing this module imports neither rich nor anything else heavy: the
 consoles are made on first use.
 """
@@ -28,9 +39,11 @@ consoles are made on first use.
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import io
 import os
+import re
 import sys
 from contextvars import ContextVar
 from typing import IO, TYPE_CHECKING, BinaryIO, Iterator, Mapping, Optional, TextIO
@@ -169,8 +182,11 @@ class Environment:
     status stays).  ``*_isatty`` answer whether each stream is
     a TTY (default: ask the stream).  ``environ``: the variables that decide
     colour and width (NO_COLOR, FORCE_COLOR, TTY_COMPATIBLE, TTY_INTERACTIVE,
-    TERM, COLORTERM, COLUMNS).  ``width``: the terminal width (default:
-    COLUMNS, else the terminal's, else 80).
+    TERM, COLORTERM, COLUMNS, LINES, XSDUMP_PAGER, PAGER, LESS).  ``width``:
+    the terminal width (default: COLUMNS, else the terminal's, else 80);
+    ``height``: its height (LINES, else the terminal's, else 24), the
+    length from which output is paged.  ``color``: auto, always or never
+    (see the module).
     """
 
     def __init__(
@@ -184,8 +200,13 @@ class Environment:
         stderr_isatty: Optional[bool] = None,
         environ: Optional[Mapping[str, str]] = None,
         width: Optional[int] = None,
+        height: Optional[int] = None,
+        color: str = "auto",
         encoding: str = "utf-8",
     ):
+        if color not in COLOR_MODES:
+            raise ValueError(f"color: expected one of {', '.join(COLOR_MODES)}, got {color!r}")
+        self.color = color
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
 
         if stdin is _UNSET:
@@ -222,13 +243,31 @@ class Environment:
         self.stdin_isatty = _isatty(self.stdin) if stdin_isatty is None else stdin_isatty
         self.stdout_isatty = _isatty(stdout) if stdout_isatty is None else stdout_isatty
         self._width = width
+        self._height = height
         self._consoles: dict = {}
+        self.pager: Optional["Pager"] = None  # the pager standard output goes through, once started
+
+    def but(self, **changes) -> "Environment":
+        """A copy of this environment with some attributes changed (``color``,
+        ``stdout``/``stdout_binary``, ``pager``...): the streams are shared,
+        the consoles are made anew."""
+        new = copy.copy(self)
+        new._consoles = {}
+        for name, value in changes.items():
+            if not hasattr(new, name):
+                raise TypeError(f"Environment has no attribute {name!r}")
+            setattr(new, name, value)
+        if new.color not in COLOR_MODES:
+            raise ValueError(f"color: expected one of {', '.join(COLOR_MODES)}, got {new.color!r}")
+        return new
 
     # --- decisions -----------------------------------------------------------
 
     def _terminal(self, isatty: bool) -> bool:
         """Whether output to a stream with this TTY answer is treated as a
         terminal (rich layout, colour unless NO_COLOR)."""
+        if self.color == "always":
+            return True
         compatible = self.environ.get("TTY_COMPATIBLE", "")
         if compatible in ("0", "1"):
             return compatible == "1"
@@ -252,11 +291,14 @@ class Environment:
 
     @property
     def no_color(self) -> bool:
-        """NO_COLOR is set (non-empty): no colours, other styles stay."""
+        """NO_COLOR is set (non-empty): no colours, other styles stay
+        (``--color always`` overrides it)."""
+        if self.color != "auto":
+            return self.color == "never"
         return self.environ.get("NO_COLOR", "") != ""
 
     def _colour_system(self, terminal: bool) -> Optional[str]:
-        if not terminal or self.dumb_terminal:
+        if self.color == "never" or not terminal or (self.dumb_terminal and self.color != "always"):
             return None
         if self.environ.get("COLORTERM", "").strip().lower() in ("truecolor", "24bit"):
             return "truecolor"
@@ -305,10 +347,69 @@ class Environment:
             return size or 80
         return 80
 
+    @property
+    def height(self) -> int:
+        """The terminal height: the one given, else LINES, else the
+        terminal's (of any of the three standard descriptors), else 24."""
+        if self._height is not None:
+            return self._height
+        lines = self.environ.get("LINES")
+        if lines is not None and lines.isdigit() and int(lines):
+            return int(lines)
+        for fd in (1, 2, 0):
+            try:
+                size = os.get_terminal_size(fd).lines
+            except (AttributeError, ValueError, OSError):
+                continue
+            return size or 24
+        return 24
+
     def shows_progress(self, total: Optional[int]) -> bool:
         """Whether a progress bar is drawn for input of this size: only on a
-        standard error that is a TTY, and only when the size is known."""
-        return bool(total) and self.stderr_isatty
+        standard error that is a TTY, only when the size is known, and not
+        once a pager has the screen."""
+        return bool(total) and self.stderr_isatty and not self.paging
+
+    # --- the pager -------------------------------------------------------------
+
+    def pager_command(self) -> Optional[str]:
+        """The pager for long output on a terminal, as git chooses it:
+        XSDUMP_PAGER, else PAGER, else ``less -FRX``; None when standard
+        output is not a TTY, or the pager is empty or ``cat``, or (the
+        default) less is not installed."""
+        if not self.stdout_isatty:
+            return None
+        for name in ("XSDUMP_PAGER", "PAGER"):
+            command = self.environ.get(name)
+            if command is not None:
+                command = command.strip()
+                return None if command in ("", "cat") else command
+        import shutil
+
+        return DEFAULT_PAGER if shutil.which("less") else None
+
+    def pager_environ(self) -> dict:
+        """The pager's variables: this environment's, with LESS=FRX and
+        LV=-c unless set (as git)."""
+        environ = dict(os.environ)
+        environ.update(self.environ)
+        environ.setdefault("LESS", "FRX")
+        environ.setdefault("LV", "-c")
+        return environ
+
+    @property
+    def paging(self) -> bool:
+        """A pager has been started and has the screen."""
+        return self.pager is not None and self.pager.started
+
+    def paged(self, command: str) -> "Environment":
+        """This environment with standard output going through a
+        :class:`Pager` running ``command`` once the output is longer than
+        the screen (its TTY, colour and width decisions stay those of the
+        terminal: colour codes reach the pager, which shows them)."""
+        pager = Pager(command, self)
+        encoding = getattr(self.stdout, "encoding", None) or "utf-8"
+        return self.but(pager=pager, stdout_binary=pager, stdout=_text_over(pager, encoding, "strict"))
 
     # --- consoles --------------------------------------------------------------
 
@@ -358,6 +459,137 @@ class Environment:
                 f"colour={self.colour}, width={self.width})")
 
 
+COLOR_MODES = ("auto", "always", "never")
+DEFAULT_PAGER = "less -FRX"
+
+# Escape sequences (CSI, OSC) take no room on the screen.
+_ESCAPES = re.compile(rb"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
+_CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes: no room either
+
+
+class Pager(io.BufferedIOBase):
+    """Standard output on a terminal, paged when it is long: what is
+    written is held until it fills the screen (``height - 1`` rows at
+    ``width`` columns); then the pager is started (``sh -c COMMAND``, as
+    git), given what was held, and everything after.  :meth:`finish`
+    writes output that never filled the screen straight to the terminal,
+    or closes the pager's input and waits for the user to leave it.
+
+    The pager's output goes to the environment's standard output (its
+    descriptor, or copied there from a pipe when the stream has none).
+    When the pager has gone (the user pressed q), the next write raises
+    BrokenPipeError once (the command ends as with ``| head``) and what
+    comes after is dropped."""
+
+    def __init__(self, command: str, env: "Environment"):
+        super().__init__()
+        self.command = command
+        self.out: BinaryIO = env.stdout_binary
+        self.environ = env.pager_environ()
+        self.rows_left = max(1, env.height - 1)
+        self.width = max(1, env.width)
+        self.column = 0
+        self.held: list = []
+        self.process = None
+        self.copier = None
+        self.gone = False
+
+    @property
+    def started(self) -> bool:
+        return self.process is not None
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        data = bytes(data)
+        if self.gone or not data:
+            return len(data)
+        if self.process is None:
+            self.held.append(data)
+            if self._fills_screen(data):
+                self._start()
+            return len(data)
+        self._send(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass  # held until the screen is full or the command ends
+
+    def _fills_screen(self, data: bytes) -> bool:
+        lines = _ESCAPES.sub(b"", data).translate(None, _CONTINUATION).split(b"\n")
+        for line in lines[:-1]:
+            self.rows_left -= 1 + max(0, self.column + len(line) - 1) // self.width
+            self.column = 0
+        self.column += len(lines[-1])
+        return self.rows_left < 0
+
+    def _start(self) -> None:
+        import subprocess
+        import threading
+
+        try:
+            fd = self.out.fileno()
+            self.out.flush()
+        except (AttributeError, OSError, ValueError):
+            fd = None
+        self.process = subprocess.Popen(self.command, shell=True, stdin=subprocess.PIPE, bufsize=0,
+                                        stdout=fd if fd is not None else subprocess.PIPE, env=self.environ)
+        if fd is None:
+            self.copier = threading.Thread(target=self._copy, daemon=True)
+            self.copier.start()
+        held, self.held = b"".join(self.held), []
+        self._send(held)
+
+    def _copy(self) -> None:
+        """The pager's output to a standard output that has no descriptor."""
+        assert self.process is not None and self.process.stdout is not None
+        for chunk in iter(lambda: self.process.stdout.read(65536), b""):
+            try:
+                self.out.write(chunk)
+                self.out.flush()
+            except (OSError, ValueError):
+                pass
+
+    def _send(self, data: bytes) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        fd = self.process.stdin.fileno()
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(fd, view):]
+        except BrokenPipeError:
+            self.gone = True
+            raise
+
+    def finish(self) -> None:
+        """The command is done: output that never filled the screen goes to
+        the terminal as it is; a pager is left to the user, and waited for."""
+        if self.process is None:
+            held, self.held = b"".join(self.held), []
+            self.gone = True
+            if held:
+                self.out.write(held)
+            self.out.flush()
+            return
+        self.gone = True
+        try:
+            self.process.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+        while True:
+            try:
+                self.process.wait()
+                break
+            except KeyboardInterrupt:  # the pager has the terminal and reads ^C itself (as git)
+                continue
+        if self.copier is not None:
+            self.copier.join()
+
+
 def hold_standard_descriptors() -> dict:
     """Open /dev/null on whichever of descriptors 0, 1 and 2 the process
     was started without (``<&-``, ``>&-``, ``2>&-``), so that no file the
@@ -394,6 +626,12 @@ def current() -> Environment:
         env = _injected.get() or Environment()
         _active.set(env)
     return env
+
+
+def replace(env: Environment) -> None:
+    """The running command goes on in ``env`` (a changed copy of its
+    environment: colour, pager); the end of the command ends it too."""
+    _active.set(env)
 
 
 def activate():
