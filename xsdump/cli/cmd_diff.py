@@ -71,6 +71,13 @@ def diff(
     lenient: bool = lenient_option(),
     color: Color = color_option(),
     no_pager: bool = no_pager_option(),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", "-x", metavar="PATH",
+        help="Leave out nodes, transaction records and watches at or below PATH (by path component: "
+             "/tool is /tool and /tool/xenstored, not /toolbox); repeatable."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing: the exit status only "
+                               "(0 no differences, 1 differences, 2 error)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+        help="Show a subtree only one dump has node by node, not as one line with its node count."),
 ) -> None:
     """Show what changed from dump A to dump B, like diff(1) over the tree.
 
@@ -90,20 +97,21 @@ def diff(
     policy = read_policy(strict, lenient)
     try:
         fields = {f.strip() for value in ignore or () for f in value.split(",") if f.strip()}
-        options = DiffOptions(frozenset(fields), equivalent, path)
+        options = DiffOptions(frozenset(fields), equivalent, path, tuple(exclude or ()))
     except ValueError as e:
         raise fail(str(e)) from None
     if a == "-" and b == "-":
         raise fail("only one of A and B can be standard input")
-    with terminal_output(color, pager=not no_pager):
-        _run(a, b, options, stat, as_json, policy)
+    with terminal_output(color, pager=not no_pager and not quiet):
+        _run(a, b, options, stat, as_json, policy, quiet=quiet, verbose=verbose)
 
 
 COMMAND = diff
 
 
 @handle_errors
-def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str) -> int:
+def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str, *, quiet: bool = False,
+         verbose: bool = False) -> int:
     from xsdump.analysis.diff import diff_dumps
     from xsdump.codec.source import display_name
     from xsdump.render.escape import escape_text
@@ -122,12 +130,14 @@ def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str) -> int
                         warn=warn)
     verdict = ExitCode.FINDINGS if result.differs else ExitCode.OK
     settle(verdict)  # the exit status even if the reader stops reading (| head)
+    if quiet:
+        return verdict
     if as_json:
         out = binary_stdout()
         out.write(json_document(result, with_changes=not stat))
         out.flush()
     else:
-        print_lines(out_console(), stat_lines(result) if stat else text_lines(result))
+        print_lines(out_console(), stat_lines(result) if stat else text_lines(result, verbose))
     return verdict
 
 

@@ -30,7 +30,7 @@ def to_json(
     header first, in constant memory.
 
     Every object has a "type"; byte strings (values, paths, tokens, pending
-    data) are JSON strings when they are printable UTF-8, else {"base64": ...}.
+    data) are JSON strings when they are UTF-8 text, else {"base64": ..., "text": ...}.
     `xsdump encode` turns either form back into the identical stream."""
     policy = read_policy(strict, lenient)
     with terminal_output(color, pager=False):

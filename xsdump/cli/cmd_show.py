@@ -79,6 +79,12 @@ def show(
         help="Print the summary (format, records, connections, watches, quotas, transactions) before the tree."),
     color: Color = color_option(),
     no_pager: bool = no_pager_option(),
+    summary_only: bool = typer.Option(False, "--summary-only",
+        help="Print the summary alone, without the tree (--summary/--no-summary says whether it comes first)."),
+    full_paths: bool = typer.Option(False, "--full-paths", "-f",
+        help="One node a line with its full path and no indent, as xenstore-ls -f."),
+    changed: bool = typer.Option(False, "--changed",
+        help="With --tx: list only the nodes the transaction writes, creates or deletes (full paths)."),
 ) -> None:
     """Show the store as a tree, in the spirit of xenstore-ls, after a summary
     of the dump.
@@ -90,19 +96,26 @@ def show(
     names), [duplicate-path]/[duplicate-record], [undeclared-tx C:T ...].
     Special nodes (@releaseDomain, @introduceDomain) are listed apart."""
     key = parse_tx(tx) if tx is not None else None
+    if changed and key is None:
+        raise typer.BadParameter("needs --tx CONN:TX (the transaction whose changes to list)",
+                                 param_hint="'--changed'")
+    if summary_only and (not summary or transactions or changed):
+        raise typer.BadParameter("prints the summary alone: not with --no-summary, --transactions or --changed",
+                                 param_hint="'--summary-only'")
     policy = read_policy(strict, lenient)
     from xsdump.render.show import Options
 
     with terminal_output(color, pager=not no_pager):
-        _run(dump, Options(perms=perms, full=full, verbose=verbose), path, depth, domid, key, transactions, fmt,
-             as_json, summary, policy)
+        _run(dump, Options(perms=perms, full=full, verbose=verbose, full_paths=full_paths or changed), path, depth,
+             domid, key, transactions, fmt, as_json, summary, policy, summary_only=summary_only, changed=changed)
 
 
 COMMAND = show
 
 
 @handle_errors
-def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary, policy) -> int:
+def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary, policy, *, summary_only=False,
+         changed=False) -> int:
     from xsdump.analysis.tree import TreeView, load, normalise_path
     from xsdump.render.escape import escape_text
     from xsdump.render.show import json_chunks, plain_lines, render_rich
@@ -119,20 +132,35 @@ def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summar
         raise fail(f"{escape_text(dump)}: no pending transaction conn={key[0]} tx={key[1]} (pending: {pending})")
     view = None
     if not transactions or not as_json:
-        view = TreeView(loaded, root=path or "/", depth=depth, domid=domid, overlay=key is not None)
+        view = TreeView(loaded, root=path or "/", depth=depth, domid=domid, overlay=key is not None, changed=changed)
         if path is not None and not view.exists(path):
             raise fail(f"{escape_text(dump)}: no node {escape_text(normalise_path(path))} in the dump")
     name = "<stdin>" if dump == "-" else dump
     if as_json:
-        write_lines(json_chunks(loaded, name, opts, view, transactions=transactions))
-        return ExitCode.OK
+        write_lines(json_chunks(loaded, name, opts, view, transactions=transactions, summary_only=summary_only))
+        return _matched(view, summary_only or transactions)
     if fmt is None:
         fmt = Format.rich if env().stdout_terminal else Format.plain
     if fmt is Format.plain:
-        write_lines(_encoded(plain_lines(loaded, name, opts, view, summary=summary, transactions=transactions)))
+        write_lines(_encoded(plain_lines(loaded, name, opts, view, summary=summary, transactions=transactions,
+                                         summary_only=summary_only)))
     else:
-        render_rich(out_console(), loaded, name, opts, view, summary=summary, transactions=transactions)
-    return ExitCode.OK
+        render_rich(out_console(), loaded, name, opts, view, summary=summary, transactions=transactions,
+                    summary_only=summary_only)
+    return _matched(view, summary_only or transactions)
+
+
+def _matched(view, no_tree) -> int:
+    """Exit 1 with a word on stderr when --domid or --changed kept nothing
+    (as grep exits 1 when nothing matches); ``no_tree``: no rows were shown."""
+    from xsdump.cli.common import say
+    from xsdump.render.show import nothing_matched
+
+    message = None if no_tree else nothing_matched(view)
+    if message is None:
+        return ExitCode.OK
+    say(f"xsdump: {message}")
+    return ExitCode.FINDINGS
 
 
 def _encoded(lines, batch: int = 512):
