@@ -119,11 +119,11 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
     return wrapper
 
 
-def named_reads(items: Iterable[T], name: str) -> Iterator[T]:
-    """Pass ``items`` through; an I/O error reading them (EIO...) that does
-    not say which file gets ``name`` (see :func:`naming`)."""
-    with naming(name):
-        yield from items
+def named_reads(items: Iterable[T], name: str) -> Iterable[T]:
+    """``items``: an I/O error reading a dump (EIO...) names the file where
+    it happens (:meth:`xsdump.codec.source.Source.read`), with no layer per
+    record here."""
+    return items
 
 
 @contextlib.contextmanager
@@ -325,11 +325,12 @@ def binary_stdout():
 
 
 class _Batch:
-    """Output lines gathered into one write of 512 lines (standard output
+    """Output lines gathered into one write of 512 lines or 1 MiB (standard output
     may be unbuffered), written out early whenever reading is about to wait
     for a pipe, so the output never lags behind the input."""
 
     LINES = 512
+    BYTES = 1 << 20
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -353,11 +354,14 @@ _OUTPUT = _Batch()
 def write_lines(lines: Iterable[bytes]) -> None:
     parts, flush, limit = _OUTPUT.parts, _OUTPUT.flush, _Batch.LINES
     add = parts.append
+    held = 0  # bytes gathered: a "line" may be a large chunk (show's batches of rows)
     try:
         for line in lines:
             add(line)
-            if len(parts) >= limit:
+            held += len(line)
+            if len(parts) >= limit or held >= _Batch.BYTES:
                 flush()
+                held = 0
     finally:
         _OUTPUT.flush()
     try:

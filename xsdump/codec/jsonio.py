@@ -60,7 +60,7 @@ def bytes_to_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         pass
     else:
-        if _json_safe(text):
+        if text.isprintable() or text.translate(_C0).isprintable():  # _json_safe, inline: per value
             return text
     return {"base64": base64.b64encode(raw).decode("ascii"), "text": escape_bytes(raw)}
 
@@ -304,7 +304,8 @@ def dumps(obj: dict) -> bytes:
 def ndjson_lines(items: Iterable[Item]) -> Iterator[bytes]:
     to_json, dumps, newline = _TO_JSON, orjson.dumps, orjson.OPT_APPEND_NEWLINE
     for item in items:
-        yield dumps(to_json[type(item)](item), option=newline)
+        kind = type(item)
+        yield dumps(item if kind is dict else to_json[kind](item), option=newline)  # dict: read as JSON already
 
 
 def document_chunks(items: Iterable[Item]) -> Iterator[bytes]:

@@ -342,8 +342,10 @@ class Scanner:
         # fields: decoded here directly (the common case, kept fast).
         plain = {code: fn for code, fn in self.fast[order].items()
                  if code in self.version_decoders and code not in (END, WATCH, WATCH_EXT)}
+        # The window changes only in the slow path: its buffer, its base and
+        # the record index are locals of the fast one.
+        buf, base, index = win.buf, win.base, self.index
         while True:
-            buf, base = win.buf, win.base
             i = pos - base
             if len(buf) - i >= RECORD_HEADER_SIZE:
                 code, length = framing(buf, i)
@@ -356,12 +358,13 @@ class Scanner:
                         pass
                     else:
                         if end - fields_end < ALIGN and buf.count(0, fields_end, end) == end - fields_end:
-                            self.at_index = self.index
+                            self.at_index = index
                             yield record
-                            self.index += 1
+                            index += 1
                             pos += RECORD_HEADER_SIZE + length
                             continue
             # The slow path: one step, its events through the read policy.
+            self.index = index
             self.covered = pos
             if keep_damage:
                 win.floor = pos
@@ -373,6 +376,7 @@ class Scanner:
                 yield from self.damaged(nxt)
             pos = nxt
             win.floor = 1 << 62
+            buf, base, index = win.buf, win.base, self.index
         yield from self.finish()
 
     def step(self, pos: int):

@@ -32,7 +32,7 @@ class Source:
     def peek(self, n: int) -> bytes:
         """The first ``n`` bytes (fewer at end of input), without consuming them."""
         while len(self._prefix) < n:
-            chunk = self.file.read(n - len(self._prefix))
+            chunk = self._read(n - len(self._prefix), whole=True)
             if not chunk:
                 break
             self._prefix += chunk
@@ -43,18 +43,30 @@ class Source:
         to fill ``n``), at least one byte unless the input has ended."""
         if self._prefix:
             if n < 0:
-                data, self._prefix = self._prefix + self.file.read(), b""
+                data, self._prefix = self._prefix + self._read(-1), b""
             else:
                 data, self._prefix = self._prefix[:n], self._prefix[n:]
         elif n < 0:
-            data = self.file.read()
+            data = self._read(-1)
         else:
             if self.size is None and self.on_wait is not None:
                 self.on_wait()
-            read1 = getattr(self.file, "read1", None)
-            data = read1(n) if read1 is not None else self.file.read(n)
+            data = self._read(n)
         self.consumed += len(data)
         return data
+
+    def _read(self, n: int, whole: bool = False) -> bytes:
+        """One read of the file (``whole``: ``read``, not ``read1``); an I/O
+        error (EIO...) names the file."""
+        try:
+            if n < 0 or whole:
+                return self.file.read(n)
+            read1 = getattr(self.file, "read1", None)
+            return read1(n) if read1 is not None else self.file.read(n)
+        except OSError as e:
+            if not e.filename:
+                e.filename = self.name
+            raise
 
 
 @contextlib.contextmanager
