@@ -18,8 +18,6 @@ command registered (made on first use).
 from __future__ import annotations
 
 import importlib
-import inspect
-import traceback
 from typing import Iterable, Optional, Sequence
 
 import typer
@@ -93,6 +91,8 @@ def _placeholder(app: typer.Typer, name: str) -> None:
 
     def placeholder() -> None:  # pragma: no cover - replaced before it could run
         raise RuntimeError(f"xsdump {name}: placeholder command run")
+
+    import inspect
 
     app.command(name, help=inspect.getdoc(module.COMMAND), epilog=module.EXAMPLES)(placeholder)
 
@@ -211,11 +211,15 @@ def _run_guarded(argv: list, env: Environment) -> int:
         return e.exit_code
     except OSError as e:
         if common.DEBUG["on"]:
+            import traceback
+
             traceback.print_exc()
         common.say(f"xsdump: {common.os_error_text(e)}")
         return int(ExitCode.ERROR)
     except Exception as e:  # a bug of ours: still exit 2, never 1 (diff's and check's "found something")
         if common.DEBUG["on"]:
+            import traceback
+
             traceback.print_exc()
         common.say(f"xsdump: internal error: {type(e).__name__}: {e} (--debug shows where)")
         return int(ExitCode.ERROR)

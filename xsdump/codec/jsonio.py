@@ -208,18 +208,21 @@ def _compile_to_json() -> dict:
     """One function per model class, generated from its fields: the JSON
     of a record without a loop over its fields (``json`` is per record)."""
     namespace = {**_JSON_NAMES, "_with_layout": _with_layout}
-    table = {}
+    table: dict = {}
+    sources: list[str] = []
+    functions: dict = {}  # model -> the name of its function
     for model, rt in BY_MODEL.items():
         names = model._fields[:-3]
         n = len(names)
         items = [f'"type": "{rt.key}"'] + [_field_expression(model, f"r[{i}]", name) for i, name in enumerate(names)]
         items += [f'"offset": r[{n}]', f'"size": r[{n + 1}]']
         fn = f"_{model.__name__}_to_json"
-        source = (f"def {fn}(r):\n"
-                  f"    out = {{{', '.join(items)}}}\n"
-                  f"    return out if r[{n + 2}] is None else _with_layout(out, r[{n + 2}])\n")
-        exec(compile(source, f"<xsdump.codec.jsonio {fn}>", "exec"), namespace)  # noqa: S102
-        table[model] = namespace[fn]
+        sources.append(f"def {fn}(r):\n"
+                       f"    out = {{{', '.join(items)}}}\n"
+                       f"    return out if r[{n + 2}] is None else _with_layout(out, r[{n + 2}])\n")
+        functions[model] = fn
+    exec(compile("\n".join(sources), "<xsdump.codec.jsonio generated>", "exec"), namespace)  # noqa: S102
+    table.update({model: namespace[fn] for model, fn in functions.items()})
     table[UnknownRecord] = _unknown_to_json
     table[Damaged] = _damaged_to_json
     table[Header] = header_to_json

@@ -441,7 +441,9 @@ class Scanner:
             return
         if record.offset > self.covered:
             yield from self.damaged(record.offset)
-        record = self.exact(record, kind is Salvaged)
+        if kind is Salvaged or self.pending or record.layout is not None:
+            # A record framed as declared, with nothing found, writes back as it was read.
+            record = self.exact(record, kind is Salvaged)
         self.pending.clear()
         self.covered = record.offset + record.size
         yield record
