@@ -143,14 +143,44 @@ def _verdict(counts: Counter, strict: bool, readers: Sequence[ReaderVerdict] = (
     return (ExitCode.FINDINGS if failed else ExitCode.OK), ("FAILED" if failed else "OK")
 
 
+class _Tally:
+    """What one file's findings add up to, for either output: counts by
+    severity and by code, the ignored ones, and each reader's verdict (the
+    readers depend on the kind of dump, known once reading has begun)."""
+
+    def __init__(self, ignored: set[str]):
+        self.ignored = ignored
+        self.read: dict = {}  # filled by _findings: the kind of dump
+        self.counts: Counter = Counter()  # by severity
+        self.per_code: Counter = Counter()
+        self.n_ignored = 0
+        self._readers: Optional[list[ReaderVerdict]] = None
+
+    @property
+    def readers(self) -> list[ReaderVerdict]:
+        if self._readers is None:
+            self._readers = _readers(self.read.get("format"))
+        return self._readers
+
+    def take(self, f: Finding) -> bool:
+        """Count ``f``; ``False`` when its code is ignored."""
+        if f.code in self.ignored:
+            self.n_ignored += 1
+            return False
+        self.counts[f.severity] += 1
+        self.per_code[f.code] += 1
+        for r in self.readers:
+            r.add(f)
+        return True
+
+    def verdict(self, strict: bool) -> tuple[ExitCode, str]:
+        return _verdict(self.counts, strict, self.readers)
+
+
 def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCode:
     out = binary_stdout()
-    counts: Counter = Counter()
-    per_code: Counter = Counter()
-    readers: Optional[list[ReaderVerdict]] = None
-    n_ignored = 0
-    read: dict = {}
-    findings = _findings(dump, read)
+    tally = _Tally(ignored)
+    findings = _findings(dump, tally.read)
     while True:
         try:  # errors reading the dump are the file's verdict; errors writing are not
             f = next(findings)
@@ -161,23 +191,15 @@ def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCo
                                       "message": _error_text(e)}) + b"\n")
             _flush(out)
             return ExitCode.ERROR
-        if f.code in ignored:
-            n_ignored += 1
-            continue
-        counts[f.severity] += 1
-        per_code[f.code] += 1
-        if readers is None:
-            readers = _readers(read.get("format"))
-        for r in readers:
-            r.add(f)
-        _write(out, orjson.dumps({"kind": "finding", "file": name, **f._asdict()}) + b"\n")
-    if readers is None:
-        readers = _readers(read.get("format"))
-    code, word = _verdict(counts, strict, readers)
-    _write(out, orjson.dumps({"kind": "verdict", "file": name, "format": read.get("format"), "verdict": word.lower(),
-                              "errors": counts[ERROR], "warnings": counts[WARNING], "ignored": n_ignored,
-                              "strict": strict, "codes": dict(sorted(per_code.items())),
-                              "readers": {r.key: r.as_json() for r in readers}}) + b"\n")
+        if tally.take(f):
+            _write(out, orjson.dumps({"kind": "finding", "file": name, **f._asdict()}) + b"\n")
+    code, word = tally.verdict(strict)
+    counts = tally.counts
+    _write(out, orjson.dumps({"kind": "verdict", "file": name, "format": tally.read.get("format"),
+                              "verdict": word.lower(), "errors": counts[ERROR], "warnings": counts[WARNING],
+                              "ignored": tally.n_ignored, "strict": strict,
+                              "codes": dict(sorted(tally.per_code.items())),
+                              "readers": {r.key: r.as_json() for r in tally.readers}}) + b"\n")
     _flush(out)
     return code
 
@@ -192,44 +214,30 @@ def _error_text(e: Exception) -> str:
 def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: int, verbose: bool = False) -> ExitCode:
     console = out_console()
     shown: dict[str, list[Finding]] = defaultdict(list)  # severity -> findings kept for display
-    per_code: Counter = Counter()
-    counts: Counter = Counter()
-    readers: Optional[list[ReaderVerdict]] = None
-    n_ignored = 0
-    read: dict = {}
+    tally = _Tally(ignored)
     keep = limit if verbose else (FEW if limit else 0)
     try:
-        for f in _findings(dump, read):
-            if f.code in ignored:
-                n_ignored += 1
-                continue
-            counts[f.severity] += 1
-            per_code[f.code] += 1
-            if readers is None:
-                readers = _readers(read.get("format"))
-            for r in readers:
-                r.add(f)
-            if not keep or per_code[f.code] <= keep:
+        for f in _findings(dump, tally.read):
+            if tally.take(f) and (not keep or tally.per_code[f.code] <= keep):
                 shown[f.severity].append(f)
     except (DumpError, OSError) as e:
         err_console().print(Text.assemble(f"xsdump: {name}: ", ("cannot read: ", "bold red"),
                                           terminal_safe(_error_text(e))))
         return ExitCode.ERROR
-    if readers is None:
-        readers = _readers(read.get("format"))
-    code, word = _verdict(counts, strict, readers)
+    code, word = tally.verdict(strict)
     try:
         if verbose:
-            _print_text(console, name, read, shown, per_code, counts, n_ignored, strict, limit, code, word)
+            _print_text(console, name, tally, shown, strict, limit, code, word)
         else:
-            _print_grouped(console, name, read, shown, per_code, counts, n_ignored, strict, keep, code, word)
-        _print_readers(console, readers, name_code=not verbose)
+            _print_grouped(console, name, tally, shown, strict, keep, code, word)
+        _print_readers(console, tally.readers, name_code=not verbose)
     except BrokenPipeError:
         reader_gone()  # the verdict stands; the other files are still checked
     return code
 
 
-def _print_text(console, name, read, shown, per_code, counts, n_ignored, strict, limit, code, word) -> None:
+def _print_text(console, name, tally: _Tally, shown, strict, limit, code, word) -> None:
+    counts = tally.counts
     if counts:
         console.print(Text(name, style="bold"))
     for severity in SEVERITIES:
@@ -239,15 +247,16 @@ def _print_text(console, name, read, shown, per_code, counts, n_ignored, strict,
                            style=STYLE[severity]))
         for f in shown[severity]:
             console.print(_line(f))
-        for code_, n in sorted(per_code.items()):
+        for code_, n in sorted(tally.per_code.items()):
             if limit and n > limit and CATALOGUE[code_].severity == severity:
                 console.print(Text(f"    ... and {n - limit} more {code_} (--limit 0 shows all)", style="dim"))
-    _print_summary(console, name, read, counts, n_ignored, strict, code, word)
+    _print_summary(console, name, tally, strict, code, word)
 
 
-def _print_grouped(console, name, read, shown, per_code, counts, n_ignored, strict, keep, code, word) -> None:
+def _print_grouped(console, name, tally: _Tally, shown, strict, keep, code, word) -> None:
     """Per severity, per code: ``code (severity) x N: meaning``, then the
     first few instances (where, short message)."""
+    counts = tally.counts
     if counts:
         console.print(Text(name, style="bold"))
     for severity in SEVERITIES:
@@ -259,7 +268,7 @@ def _print_grouped(console, name, read, shown, per_code, counts, n_ignored, stri
         for f in shown[severity]:
             by_code[f.code].append(f)
         for code_, instances in by_code.items():
-            n = per_code[code_]
+            n = tally.per_code[code_]
             console.print(Text.assemble("    ", (code_, STYLE[severity]), f" ({severity}) \u00d7 {n}: ",
                                         (CATALOGUE[code_].meaning, "dim")))
             for f in instances:
@@ -267,7 +276,7 @@ def _print_grouped(console, name, read, shown, per_code, counts, n_ignored, stri
                 console.print(Text.assemble("      ", (where, "cyan"), ": " if where else "", _short(f.message)))
             if keep and n > keep:
                 console.print(Text(f"      ... and {n - keep} more (-v lists them all)", style="dim"))
-    _print_summary(console, name, read, counts, n_ignored, strict, code, word)
+    _print_summary(console, name, tally, strict, code, word)
 
 
 def _short(message: str, width: int = 110) -> str:
@@ -282,14 +291,15 @@ def _print_readers(console, readers: Sequence[ReaderVerdict], name_code: bool = 
                                     "" if r.counted else " (said, not counted)"))
 
 
-def _print_summary(console, name, read, counts, n_ignored, strict, code, word) -> None:
+def _print_summary(console, name, tally: _Tally, strict, code, word) -> None:
+    counts, n_ignored = tally.counts, tally.n_ignored
     parts = [f"{counts[ERROR]} error{'s' if counts[ERROR] != 1 else ''}",
              f"{counts[WARNING]} warning{'s' if counts[WARNING] != 1 else ''}"]
     if n_ignored:
         parts.append(f"{n_ignored} ignored")
     if strict and counts[WARNING] and not counts[ERROR]:
         parts.append("warnings fail with --strict")
-    console.print(Text.assemble((f"{name}", "bold"), f" ({read['format']}): ",
+    console.print(Text.assemble((f"{name}", "bold"), f" ({tally.read['format']}): ",
                                 (word, "bold red" if code else "bold green"), f" ({', '.join(parts)})"))
 
 

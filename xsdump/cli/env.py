@@ -320,10 +320,6 @@ class Environment:
         """Standard output gets colours."""
         return self.stdout_colour_system is not None and not self.no_color
 
-    @property
-    def stderr_colour(self) -> bool:
-        return self.stderr_colour_system is not None and not self.no_color
-
     def _interactive(self, terminal: bool) -> bool:
         interactive = self.environ.get("TTY_INTERACTIVE")
         if interactive in ("0", "1"):

@@ -18,7 +18,6 @@ from typing import Optional
 import construct as c
 
 from xsdump.codec.format import (
-    ALIGN,
     HEADER_SIZE,
     IDENT,
     RECORD_HEADER_SIZE,
@@ -86,13 +85,6 @@ def frame_layout(fields_len: int, extra: bytes, padding: bytes) -> Optional[Layo
     if not extra:
         return Layout(unpadded_len=True, padding=kept_padding)
     return Layout(extra=extra, padding=kept_padding)
-
-
-def is_default_framing(buf: bytes, fields_end: int, body_end: int) -> bool:
-    """Whether ``len`` ends at ``body_end`` exactly after the fields and the
-    zero padding to the next 8-byte boundary."""
-    pad = body_end - fields_end
-    return pad < ALIGN and buf.count(0, fields_end, body_end) == pad
 
 
 def type_word_pattern(order: str) -> "re.Pattern[bytes]":

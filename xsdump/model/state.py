@@ -95,11 +95,6 @@ class DumpState:
     counts: Counter = field(default_factory=Counter)  # records by type name
     end: Optional[End] = None
 
-    @property
-    def special_nodes(self) -> dict[str, NodeData]:
-        """``@releaseDomain``, ``@introduceDomain`` and other ``@`` paths."""
-        return {p: n for p, n in self.nodes.items() if p.startswith("@")}
-
     def transaction(self, conn_id: int, tx_id: int) -> Transaction:
         key = (conn_id, tx_id)
         tx = self.transactions.get(key)
