@@ -21,8 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import fetch  # noqa: E402
-import harness  # noqa: E402
+from xsdump.lutest import debian, harness  # noqa: E402
 import scenario  # noqa: E402
 
 REPO = HERE.parent.parent
@@ -41,7 +40,7 @@ FILES = {
 }
 
 
-def capture(binaries: fetch.Binaries, kind: str, out: Path) -> Path:
+def capture(binaries: debian.Binaries, kind: str, out: Path) -> Path:
     with harness.make_daemon(kind, binaries) as d:
         scenario.run(d)
         dump = d.live_update()
@@ -55,8 +54,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=REPO / "samples" / "real")
     args = ap.parse_args()
     try:
-        b = fetch.ensure()
-    except fetch.SetupError as e:
+        b = debian.ensure()
+    except debian.SetupError as e:
         print(f"cannot run the real daemons: {e}", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Fixtures for the real-daemon tests (marker ``daemons``).
 
 The session fixture ``daemon_binaries`` fetches Debian's xen-utils-4.17 (and
-friends) into a cache dir and compiles fakexen.c once; where that cannot work
+friends) into a cache dir and compiles fakexen.c once (xsdump.lutest.debian); where that cannot work
 here -- no apt-get, no access to the Debian archive, no gcc -- every test that
 needs the daemons is SKIPPED with the reason, which is also repeated at the
 end of the run.  Set XSDUMP_SKIP_DAEMONS=1 to skip them on purpose.
@@ -20,8 +20,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import fetch  # noqa: E402
-import harness  # noqa: E402
+from xsdump.lutest import debian, harness  # noqa: E402
 
 _status: dict[str, str] = {}
 
@@ -40,13 +39,13 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(scope="session")
-def daemon_binaries() -> fetch.Binaries:
+def daemon_binaries() -> debian.Binaries:
     if os.environ.get("XSDUMP_SKIP_DAEMONS"):
         _status["skip"] = "XSDUMP_SKIP_DAEMONS is set"
         pytest.skip(_status["skip"])
     try:
-        b = fetch.ensure()
-    except fetch.SetupError as e:
+        b = debian.ensure()
+    except debian.SetupError as e:
         _status["skip"] = f"real xenstore daemons unavailable here: {e}"
         pytest.skip(_status["skip"])
     _status["version"] = b.version

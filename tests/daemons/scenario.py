@@ -30,8 +30,8 @@ daemon produce equivalent state.
 """
 from __future__ import annotations
 
-import xsclient
-from xsclient import XS_WRITE
+from xsdump.lutest import client as xsclient
+from xsdump.lutest.client import XS_WRITE
 
 # domid, event channel port (fakexen binds it as the local port too, so
 # ports are distinct), mfn/gfn given in XS_INTRODUCE, name

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-import harness
+from xsdump.lutest import harness
 import scenario
-import xsclient
+from xsdump.lutest import client as xsclient
 
 pytestmark = pytest.mark.daemons
 

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import pytest
 
-import harness
+from xsdump.lutest import harness
 import scenario
-import xsclient
+from xsdump.lutest import client as xsclient
 
 pytestmark = pytest.mark.daemons
 

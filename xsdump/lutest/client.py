@@ -1,4 +1,4 @@
-"""A small client for the xenstore wire protocol, for the real-daemon tests.
+"""A small client for the xenstore wire protocol, over a socket or a guest ring.
 
 A message is a 16-byte header -- u32 type, req_id, tx_id, len, in the host's
 native byte order -- followed by ``len`` payload bytes.  The same framing runs

@@ -1,6 +1,6 @@
 """Exec a program with open files placed at chosen descriptor numbers.
 
-    python fdexec.py SRC=DST[,SRC=DST...] -- PROGRAM [ARGS...]
+    python -S fdexec.py SRC=DST[,SRC=DST...] -- PROGRAM [ARGS...]
 
 Each inherited descriptor SRC is moved to number DST (inheritable), the SRC
 numbers themselves are closed, then PROGRAM replaces this process.  The

@@ -1,12 +1,14 @@
-"""Run Debian's real xenstore daemons in the foreground, in a temp dir.
+"""Run a real xenstore daemon in the foreground, in a private temp dir.
 
-    b = fetch.ensure()
-    with CDaemon(b) as d:                   # or OcamlDaemon(b)
+    runtime = Runtime(preload=preload.build())
+    with CDaemon(Path("/usr/sbin/xenstored"), runtime) as d:   # or OcamlDaemon
         c = d.connect()
         c.write("/a", b"\\x00\\xff")
         dump = d.live_update()              # bytes of the live-update dump
-    with CDaemon(b, restore=dump) as d2:    # a fresh process from a dump
+    with CDaemon(binary, runtime, restore=dump) as d2:   # a fresh process from a dump
         d2.restored[conn_id]                # its socket connections, our end
+
+``make_daemon(kind, debian.ensure())`` runs the Debian 4.17 daemons.
 
 Everything a daemon writes stays in its temp dir (``Daemon.dir``): the C
 daemon gets ``XENSTORED_RUNDIR``/``XENSTORED_PATH``; the OCaml daemon's
@@ -20,7 +22,10 @@ Live update: XS_CONTROL ``live-update -f <script>`` then ``live-update -s -t
 old process just wrote (C: ``$XENSTORED_RUNDIR/state_dump``, OCaml:
 ``/var/run/xenstored/db``) to ``Daemon.dir/captures/`` and execs the real
 daemon with the arguments it was given (the C daemon adds ``-U``, the OCaml
-one ``--live --restart``).
+one ``--live --restart``) -- or the binary given as ``update_to``.  A
+``transform`` shell command, when given, is run by the script on the dump
+between the capture and the new process (standard input the dump, standard
+output the dump the new process reads), to inject a fault.
 """
 from __future__ import annotations
 
@@ -34,20 +39,49 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import fetch
-import xsclient
+from xsdump.lutest import client as xsclient
+from xsdump.lutest.errors import DaemonError
 
-HERE = Path(__file__).resolve().parent
-FDEXEC = HERE / "fdexec.py"
+FDEXEC = Path(__file__).resolve().parent / "fdexec.py"
 DOM0_PORT = 1          # written to xsd_port: dom0's event channel
 READY_TIMEOUT = 15.0
 SUN_PATH_MAX = 107
 
 
-class DaemonError(RuntimeError):
-    pass
+class UpdateRefused(Exception):
+    """The daemon declined the live update; ``answer`` is what it said."""
+
+    def __init__(self, answer: str):
+        super().__init__(answer)
+        self.answer = answer
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What every daemon runs with: the compiled hypervisor fake and, for
+    daemons unpacked outside the system, their libraries' directories."""
+
+    preload: Path
+    library_path: str = ""
+
+
+def kind_of(binary: Path) -> str:
+    """``c`` or ``ocaml``: by the file name, else by the OCaml runtime's
+    symbols in the executable."""
+    name = Path(binary).name
+    if "oxenstored" in name:
+        return "ocaml"
+    if name.startswith("xenstored"):
+        return "c"
+    try:
+        with open(binary, "rb") as f:
+            data = f.read(64 << 20)
+    except OSError as e:
+        raise DaemonError(f"{binary}: {e.strerror or e}") from None
+    return "ocaml" if b"caml_startup" in data or b"caml_main" in data else "c"
 
 
 def _short_tmpdir(prefix: str) -> Path:
@@ -120,10 +154,16 @@ class Daemon:
     kind = "?"
     dump_suffix = ".dump"
 
-    def __init__(self, binaries: fetch.Binaries, keep: bool | None = None,
-                 restore: bytes | None = None):
-        """``restore``: a dump for ``with``/``start()`` to restore from."""
-        self.b = binaries
+    def __init__(self, binary: Path, runtime: Runtime, keep: bool | None = None,
+                 restore: bytes | None = None, update_to: Path | None = None,
+                 transform: str | None = None):
+        """``restore``: a dump for ``with``/``start()`` to restore from;
+        ``update_to``: the binary live updates go to (default: ``binary``);
+        ``transform``: a shell command filtering the dump at each live update."""
+        self.binary = Path(binary)
+        self.update_to = Path(update_to) if update_to else self.binary
+        self.runtime = runtime
+        self.transform = transform
         self.restore_from = restore
         self.dir = _short_tmpdir(f"xsd-{self.kind}-")
         self.fx = self.dir / "fx"                # $FAKEXEN_ROOT
@@ -143,11 +183,18 @@ class Daemon:
     def argv(self, restore: bool) -> list[str]:
         raise NotImplementedError
 
-    def real_binary(self) -> Path:
-        raise NotImplementedError
-
     def _script_body(self, capture: Path) -> str:
         raise NotImplementedError
+
+    def _capture_lines(self, capture: Path) -> str:
+        """Keep a copy of the dump; apply the transform, keeping its result too."""
+        dump, copy = shlex.quote(str(self.dump_path)), shlex.quote(str(capture))
+        lines = f"cp {dump} {copy} || exit 1\n"
+        if self.transform:
+            edited = shlex.quote(str(capture.with_name(capture.stem + ".transformed" + capture.suffix)))
+            lines += (f"(unset LD_PRELOAD; exec sh -c {shlex.quote(self.transform)}) < {copy} > {edited} || exit 1\n"
+                      f"cp {edited} {dump} || exit 1\n")
+        return lines
 
     def scan_dump(self, data: bytes) -> dict:
         raise NotImplementedError
@@ -164,8 +211,9 @@ class Daemon:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(FAKEXEN_ROOT=str(self.fx), LD_PRELOAD=str(self.b.fakexen),
-                   LD_LIBRARY_PATH=self.b.library_path())
+        env.update(FAKEXEN_ROOT=str(self.fx), LD_PRELOAD=str(self.runtime.preload))
+        if self.runtime.library_path:
+            env["LD_LIBRARY_PATH"] = self.runtime.library_path
         return env
 
     @property
@@ -331,18 +379,22 @@ class Daemon:
     def _write_script(self, capture: Path) -> Path:
         script = self.dir / f"lu-{self._lu}.sh"
         script.write_text("#!/bin/sh\n"
-                          "# generated by the xsdump test harness: keep a copy of the\n"
+                          "# generated by xsdump lu-test: keep a copy of the\n"
                           "# live-update dump, then run the real daemon\n"
                           + self._script_body(capture))
         script.chmod(0o755)
         return script
 
     def live_update(self, conn: xsclient.Connection | None = None, timeout_s: int = 5,
-                    deadline: float = 30.0) -> bytes:
+                    deadline: float = 30.0, force: bool = False) -> bytes:
         """Live-update the daemon in place; return the dump it handed over.
 
         Uses a fresh socket connection (closed afterwards) unless ``conn`` is
         given; that connection is the one whose ``OK`` reply is in the dump.
+        ``timeout_s``: how long the daemon may wait for its connections to be
+        quiet (``-t``); ``force``: update even when they are not (``-F``).
+        Raises :class:`UpdateRefused` with the daemon's answer when it
+        declines (the daemon goes on running the old binary).
         """
         self._lu += 1
         capture = self.captures / f"lu-{self._lu}{self.dump_suffix}"
@@ -350,18 +402,23 @@ class Daemon:
         c = conn or xsclient.connect_socket(self.socket_path, f"lu-control-{self._lu}")
         end = time.monotonic() + deadline
         try:
-            r = c.control("live-update", "-f", str(script))
+            try:
+                r = c.control("live-update", "-f", str(script))
+            except xsclient.XenstoreError as e:
+                raise UpdateRefused(f"live-update -f: error {e.name}") from None
             if r != b"OK":
-                raise DaemonError(f"live-update -f refused: {r!r}\n" + self.log_tail())
+                raise UpdateRefused("live-update -f: " + r.decode("utf-8", "replace"))
+            start = b"live-update\0-s\0" + (b"-F\0" if force else b"") + b"-t\0" + str(timeout_s).encode() + b"\0"
             while True:
-                rid = c.send_request(xsclient.XS_CONTROL,
-                                     b"live-update\0-s\0-t\0" + str(timeout_s).encode() + b"\0")
+                rid = c.send_request(xsclient.XS_CONTROL, start)
                 while True:  # the C daemon answers only from the new process
                     if time.monotonic() > end:
                         raise DaemonError("live update did not finish\n" + self.log_tail())
                     try:
                         r = c.wait_reply(rid, timeout=0.2).rstrip(b"\0")
                         break
+                    except xsclient.XenstoreError as e:
+                        raise UpdateRefused(f"live-update -s: error {e.name}") from None
                     except TimeoutError:
                         if not self.alive():
                             raise DaemonError("daemon died during live update\n"
@@ -371,7 +428,7 @@ class Daemon:
                 if r == b"OK":
                     break
                 if r != b"BUSY":
-                    raise DaemonError(f"live update failed: {r!r}\n" + self.log_tail())
+                    raise UpdateRefused("live-update -s: " + r.decode("utf-8", "replace"))
                 time.sleep(0.005)  # oxenstored answers BUSY until the new process runs
         finally:
             if conn is None:
@@ -379,6 +436,7 @@ class Daemon:
         if not capture.exists():
             raise DaemonError(f"live-update script did not capture {capture}\n" + self.log_tail())
         self.wait_ready()
+        self.binary = self.update_to
         return capture.read_bytes()
 
 
@@ -419,15 +477,11 @@ class CDaemon(Daemon):
         env.update(XENSTORED_RUNDIR=str(self.rundir), XENSTORED_PATH=str(self.socket_path))
         return env
 
-    def real_binary(self) -> Path:
-        return self.b.xenstored
-
     def argv(self, restore: bool) -> list[str]:
-        return [str(self.b.xenstored), "-N"] + (["-U"] if restore else [])
+        return [str(self.binary), "-N"] + (["-U"] if restore else [])
 
     def _script_body(self, capture: Path) -> str:
-        return (f"cp {shlex.quote(str(self.dump_path))} {shlex.quote(str(capture))} || exit 1\n"
-                f'exec {shlex.quote(str(self.b.xenstored))} "$@"\n')
+        return self._capture_lines(capture) + f'exec {shlex.quote(str(self.update_to))} "$@"\n'
 
     def scan_dump(self, data: bytes) -> dict:
         return scan_c_dump(data)
@@ -454,26 +508,22 @@ class OcamlDaemon(Daemon):
         super()._layout()
         log = self.dir / "log"
         self.config_path.write_text(
-            "# generated by the xsdump test harness\n"
+            "# generated by xsdump lu-test\n"
             f"pid-file = {self.dir / 'xenstored.pid'}\n"
             f"xenstored-log-file = {log / 'xenstored.log'}\n"
             f"access-log-file = {log / 'xenstored-access.log'}\n"
             f"xenstored-kva = {self.fx / 'proc/xen/xsd_kva'}\n"
             f"xenstored-port = {self.fx / 'proc/xen/xsd_port'}\n")
 
-    def real_binary(self) -> Path:
-        return self.b.oxenstored
-
     def argv(self, restore: bool) -> list[str]:
-        return ([str(self.b.oxenstored)] + (["--live", "--restart"] if restore else [])
+        return ([str(self.binary)] + (["--live", "--restart"] if restore else [])
                 + ["--no-fork", "--config-file", str(self.config_path)])
 
     def _script_body(self, capture: Path) -> str:
-        real = shlex.quote(str(self.b.oxenstored))
+        real = shlex.quote(str(self.update_to))
         # oxenstored first runs the new binary with --help to validate it.
         return (f'for a in "$@"; do [ "$a" = --help ] && exec {real} "$@"; done\n'
-                f"cp {shlex.quote(str(self.dump_path))} {shlex.quote(str(capture))} || exit 1\n"
-                f'exec {real} "$@"\n')
+                + self._capture_lines(capture) + f'exec {real} "$@"\n')
 
     def scan_dump(self, data: bytes) -> dict:
         return scan_ocaml_dump(data)
@@ -482,5 +532,11 @@ class OcamlDaemon(Daemon):
 DAEMONS = {"c": CDaemon, "ocaml": OcamlDaemon}
 
 
-def make_daemon(kind: str, binaries: fetch.Binaries, **kw) -> Daemon:
-    return DAEMONS[kind](binaries, **kw)
+def make_daemon(kind: str, binaries, **kw) -> Daemon:
+    """A daemon of the Debian packages ``binaries`` (:class:`xsdump.lutest.debian.Binaries`)."""
+    return DAEMONS[kind](binaries.binary(kind), binaries.runtime, **kw)
+
+
+def daemon_for(binary: Path, runtime: Runtime, **kw) -> Daemon:
+    """A daemon of ``binary``, C or OCaml as :func:`kind_of` tells."""
+    return DAEMONS[kind_of(binary)](binary, runtime, **kw)

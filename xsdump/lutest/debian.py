@@ -5,16 +5,15 @@ Nothing is installed system-wide: the packages are fetched with
 ``$XSDUMP_DAEMONS_CACHE`` or ``~/.cache/xsdump-daemons``, one subdirectory per
 Debian version of ``xen-utils-4.17``.  The version is whatever apt offers (it
 is never pinned: security updates replace it) and is logged in
-``<version>/packages.txt``.  ``fakexen.c`` is compiled with gcc into the same
-directory.
+``<version>/packages.txt``.  The hypervisor fake is built by
+:mod:`xsdump.lutest.preload`.
 
-Run ``python tests/daemons/fetch.py`` to populate the cache by hand.
+Run ``python -m xsdump.lutest.debian`` to populate the cache by hand.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import shutil
 import subprocess
@@ -23,8 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-FAKEXEN_SRC = HERE / "fakexen.c"
+from xsdump.lutest import preload
+from xsdump.lutest.errors import SetupError
 
 MAIN_PACKAGE = "xen-utils-4.17"
 PACKAGES = [
@@ -34,10 +33,6 @@ PACKAGES = [
 ]
 XEN_BIN = "usr/lib/xen-4.17/bin"
 LIB_DIRS = ["usr/lib/x86_64-linux-gnu", "usr/lib/xen-4.17/lib/x86_64-linux-gnu"]
-
-
-class SetupError(RuntimeError):
-    """The daemons cannot be made available here; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +53,16 @@ class Binaries:
     @property
     def xenstore_control(self) -> Path:
         return self.root / XEN_BIN / "xenstore-control"
+
+    @property
+    def runtime(self) -> "Runtime":
+        """What a daemon of these packages runs with."""
+        from xsdump.lutest.harness import Runtime
+
+        return Runtime(preload=self.fakexen, library_path=self.library_path())
+
+    def binary(self, kind: str) -> Path:
+        return self.xenstored if kind == "c" else self.oxenstored
 
     @property
     def packages_txt(self) -> Path:
@@ -139,23 +144,6 @@ def _download(dest: Path, version: str) -> None:
     _log(f"unpacked {MAIN_PACKAGE} {version} into {dest}")
 
 
-def _build_fake(dest: Path) -> Path:
-    src = FAKEXEN_SRC.read_bytes()
-    digest = hashlib.sha256(src).hexdigest()[:12]
-    out = dest / f"fakexen-{digest}.so"
-    if out.exists():
-        return out
-    gcc = shutil.which("gcc") or shutil.which("cc")
-    if not gcc:
-        raise SetupError("no C compiler (gcc) to build the hypervisor fake fakexen.c")
-    tmp = out.with_suffix(".tmp")
-    r = _run([gcc, "-shared", "-fPIC", "-O2", "-Wall", "-o", str(tmp), str(FAKEXEN_SRC), "-ldl"])
-    if r.returncode != 0:
-        raise SetupError(f"building fakexen.c failed: {r.stderr.strip()[-800:]}")
-    tmp.rename(out)
-    return out
-
-
 def _download_or_fallback(base: Path, version: str) -> Path:
     """Download ``version``; on failure refresh the lists (the archive may have
     replaced that version) and retry once; last resort: an older cached copy."""
@@ -216,7 +204,7 @@ def ensure() -> Binaries:
             if not (dest / ".complete").exists():
                 dest = _download_or_fallback(base, version)
         version = (dest / ".complete").read_text().strip()
-        fake = _build_fake(dest)
+    fake = preload.build()
     b = Binaries(root=dest / "root", version=version, fakexen=fake)
     for p in (b.xenstored, b.oxenstored):
         if not p.exists():

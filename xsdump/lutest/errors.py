@@ -1,0 +1,18 @@
+"""What can stop ``lu-test`` short of a verdict: the set-up or a daemon."""
+
+from __future__ import annotations
+
+
+class LuTestError(Exception):
+    """An error of the live-update test that is not a divergence: one line
+    for the user, exit status 2."""
+
+
+class SetupError(LuTestError):
+    """The daemons or the hypervisor fake cannot be made available here;
+    the message says why."""
+
+
+class DaemonError(LuTestError):
+    """A daemon did not start, died, or stopped answering; the message ends
+    with the tail of its log."""
