@@ -166,7 +166,7 @@ def best(argv: list[str], runs: int, env: dict) -> float:
 
 def main() -> None:
     guests = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 9
     env = dict(os.environ)
     env.pop("FORCE_COLOR", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))

@@ -75,11 +75,15 @@ def _cstrings(buf: bytes, p: int, end: int, n: int, field: str):
 class _Compiler:
     """Turns one Model declaration into Python source."""
 
-    def __init__(self, returns=None, env: Optional[dict] = None) -> None:
+    def __init__(self, returns=None, env: Optional[dict] = None, elements=None) -> None:
         # ``returns(cls, values)``: the expression a top-level decoder returns
         # for a record of model ``cls`` whose fields are in the local
         # variables ``values`` (name -> variable); the model tuple by default.
+        # ``elements(cls, values)``: likewise for an element of an array of
+        # structs, whose array is then a list of them (a tuple of the model
+        # tuples by default).
         self.returns = returns
+        self.elements = elements
         self.env: dict = {
             "_new": tuple.__new__, "_short": _short, "_no_nul": _no_nul,
             "_not_zero": _not_zero, "_cstrings": _cstrings, "_CHR": _CHR,
@@ -237,14 +241,19 @@ class _Compiler:
             cls = self.constant("C", item.cls)
             cache = self.constant("K", {})
             vars_ = ", ".join(f"a{i}" for i in range(len(fields)))
-            vals = ", ".join(f"_CHR[a{i}]" if isinstance(f, Char) else f"a{i}" for i, (_, f) in enumerate(fields))
+            values = {n: f"_CHR[a{i}]" if isinstance(f, Char) else f"a{i}" for i, (n, f) in enumerate(fields)}
+            if self.elements is None:
+                element = f"_new({cls}, ({', '.join(values.values())},))"
+                array = f"tuple([{element} for {vars_} in {it}(raw)])"
+            else:
+                array = f"[{self.elements(item.cls, values)} for {vars_} in {it}(raw)]"
             return [
                 f"{ind}n = {n} * {s.size}",
                 f"{ind}if p + n > end: raise _short({name!r}, n, end - p)",
                 f"{ind}raw = buf[p:p + n]",
                 f"{ind}v_{name} = {cache}.get(raw)",
                 f"{ind}if v_{name} is None:",
-                f"{ind}    v_{name} = tuple([_new({cls}, ({vals},)) for {vars_} in {it}(raw)])",
+                f"{ind}    v_{name} = {array}",
                 f"{ind}    if len({cache}) >= {ARRAY_CACHE_SIZE}: {cache}.clear()",
                 f"{ind}    {cache}[raw] = v_{name}",
                 f"{ind}p += n",
@@ -269,22 +278,36 @@ def _field_order(model: Model) -> list[str]:
     return order
 
 
-def compile_decoders(returns=None, env: Optional[dict] = None) -> dict[str, dict[int, object]]:
+class ByteOrders(dict):
+    """``[byte_order]`` -> what ``build(byte_order)`` gives, built on first
+    use: a stream has one byte order, so a run compiles for that one only."""
+
+    def __init__(self, build) -> None:
+        super().__init__()
+        self.build = build
+
+    def __missing__(self, order: str):
+        if order not in BYTE_ORDERS:
+            raise KeyError(order)
+        table = self[order] = self.build(order)
+        return table
+
+
+def compile_decoders(returns=None, env: Optional[dict] = None, elements=None) -> ByteOrders:
     """A body decoder per byte order and record type, compiled from the
-    declarations; ``returns`` (see :class:`_Compiler`) makes them return
-    something other than the model record (with ``env`` for its names)."""
-    compiler = _Compiler(returns, env)
-    entry_names: dict[str, dict[int, str]] = {order: {} for order in BYTE_ORDERS}
-    for order in BYTE_ORDERS:
-        for code, rt in REGISTRY.items():
-            entry_names[order][code] = compiler.model(rt.body[order], top_level=True)
-    source = "\n\n".join(compiler.functions)
-    namespace = dict(compiler.env)
-    exec(compile(source, "<xsdump.codec.fastdecode generated>", "exec"), namespace)  # noqa: S102
-    return {
-        order: {code: namespace[fn] for code, fn in names.items()}
-        for order, names in entry_names.items()
-    }
+    declarations when a byte order is first asked for; ``returns`` and
+    ``elements`` (see :class:`_Compiler`) make them return something other
+    than the model record (with ``env`` for their names)."""
+
+    def build(order: str) -> dict[int, object]:
+        compiler = _Compiler(returns, env, elements)
+        names = {code: compiler.model(rt.body[order], top_level=True) for code, rt in REGISTRY.items()}
+        namespace = dict(compiler.env)
+        exec(compile("\n\n".join(compiler.functions), f"<xsdump.codec.fastdecode generated, {order}>",  # noqa: S102
+                     "exec"), namespace)
+        return {code: namespace[fn] for code, fn in names.items()}
+
+    return ByteOrders(build)
 
 
 DECODERS = compile_decoders()

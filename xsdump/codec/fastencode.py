@@ -17,7 +17,7 @@ from itertools import count
 import construct as c
 
 from xsdump.errors import EncodeError
-from xsdump.codec.fastdecode import _field_order, _merged_format, _Compiler as _DecodeCompiler
+from xsdump.codec.fastdecode import ByteOrders, _field_order, _merged_format, _Compiler as _DecodeCompiler
 from xsdump.codec.format import BYTE_ORDERS, FRAMING, REGISTRY, Char, CString, CStrings, Model, ZeroPadding
 
 
@@ -130,17 +130,18 @@ def _pack_count(order: str, code: str, values) -> bytes:
     return struct.pack(f"{order}{len(values)}{code}", *values)
 
 
-def _compile_all() -> dict[str, dict[int, object]]:
+def _compile(order: str) -> dict[int, object]:
     compiler = _Compiler()
-    names = {order: {code: compiler.model(rt.body[order], top_level=True) for code, rt in REGISTRY.items()}
-             for order in BYTE_ORDERS}
+    names = {code: compiler.model(rt.body[order], top_level=True) for code, rt in REGISTRY.items()}
     namespace = dict(compiler.env)
-    exec(compile("\n\n".join(compiler.functions), "<xsdump.codec.fastencode generated>", "exec"), namespace)  # noqa: S102
-    return {order: {code: namespace[fn] for code, fn in by_code.items()} for order, by_code in names.items()}
+    exec(compile("\n\n".join(compiler.functions), f"<xsdump.codec.fastencode generated, {order}>",  # noqa: S102
+                 "exec"), namespace)
+    return {code: namespace[fn] for code, fn in names.items()}
 
 
-ENCODERS = _compile_all()
-"""``ENCODERS[byte_order][type_code](record) -> bytes``: the compiled body encoder."""
+ENCODERS = ByteOrders(_compile)
+"""``ENCODERS[byte_order][type_code](record) -> bytes``: the compiled body
+encoder (compiled when its byte order is first used)."""
 
 
 def encode_body_fast(code: int, record, order: str) -> bytes:

@@ -169,8 +169,8 @@ def _field_expression(model: type, v: str, name: str) -> str:
         return f"**_spec_to_json({v})"
     if name == "conn_type":
         return f'"conn_type": _CONN_TYPES.get({v}, {v})'
-    if name == "perms":
-        return f'"perms": _perms_to_json({v})'
+    if kind == "structs":
+        return f'"{name}": _perms_to_json({v})'
     if kind is bytes:
         return f'"{name}": _bytes_to_json({v})'
     if kind is str:
@@ -189,19 +189,37 @@ def _json_names() -> dict:
 
 def _decoded_json(cls: type, values: dict) -> str:
     """What a decoder compiled by :func:`compile_json_decoders` returns: the
-    record's JSON built from the decoded field values, without the record."""
+    record's JSON built from the decoded field values, without the record.
+    An array of structs is JSON already (:func:`_element_json`); bytes that
+    are printable ASCII, the common case, are their string without a call."""
     rt = BY_MODEL[cls]
-    items = [f'"type": "{rt.key}"'] + [_field_expression(cls, values[name], name) for name in cls._fields[:-3]]
+    items = [f'"type": "{rt.key}"']
+    for name in cls._fields[:-3]:
+        v, kind = values[name], _FIELD_KINDS.get((cls.__name__, name))
+        if kind == "structs":
+            items.append(f'"{name}": {v}')
+        elif kind is bytes:
+            items.append(f'"{name}": (_s if {v}.isascii() and (_s := {v}.decode("ascii")).isprintable() '
+                         f'else _bytes_to_json({v}))')
+        else:
+            items.append(_field_expression(cls, v, name))
     return "{" + ", ".join(items + ['"offset": offset', '"size": size']) + "}"
+
+
+def _element_json(cls: type, values: dict) -> str:
+    """The JSON of an element of an array of structs (a permission): its
+    fields are integers and characters, JSON as they are."""
+    return "{" + ", ".join(f'"{name}": {values[name]}' for name in cls._fields) + "}"
 
 
 def compile_json_decoders() -> dict:
     """``[byte_order][type]``: body decoders that give a default-framed
     record's JSON directly, compiled from the same declarations as
-    :data:`~xsdump.codec.fastdecode.DECODERS` (``json`` skips the records)."""
+    :data:`~xsdump.codec.fastdecode.DECODERS` (``json`` skips the records).
+    Equal permission lists share one JSON list, which nothing changes."""
     from xsdump.codec.fastdecode import compile_decoders
 
-    return compile_decoders(_decoded_json, _JSON_NAMES)
+    return compile_decoders(_decoded_json, _JSON_NAMES, _element_json)
 
 
 def _compile_to_json() -> dict:
@@ -449,6 +467,7 @@ _FIELD_KINDS = {
     ("WatchDataExtended", "wpath"): str,
     ("WatchDataExtended", "token"): str,
     ("NodeData", "path"): str,
+    ("NodeData", "perms"): "structs",
     ("NodeData", "value"): bytes,
     ("GlobalQuotaData", "values"): "ints",
     ("GlobalQuotaData", "names"): "texts",

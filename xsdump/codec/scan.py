@@ -155,7 +155,7 @@ class Scanner:
         # The decoders of records that need no look beyond their own fields
         # ([byte order][type]); others than DECODERS give something else
         # than the record (its JSON: xsdump.codec.jsonio.compile_json_decoders).
-        self.fast = fast or DECODERS
+        self.fast = DECODERS if fast is None else fast
 
     # --- the header -------------------------------------------------------
 
@@ -357,7 +357,8 @@ class Scanner:
                     except FormatError:
                         pass
                     else:
-                        if end - fields_end < ALIGN and buf.count(0, fields_end, end) == end - fields_end:
+                        if fields_end == end or (end - fields_end < ALIGN
+                                                 and buf.count(0, fields_end, end) == end - fields_end):
                             self.at_index = index
                             yield record
                             index += 1
