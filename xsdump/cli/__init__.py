@@ -43,7 +43,7 @@ from xsdump.errors import ExitCode, ReaderGone, Terminated
 
 __all__ = ["COMMANDS", "Environment", "app", "main", "make_app", "run"]
 
-COMMANDS = ("show", "records", "json", "encode", "diff", "check", "amplification", "convert")
+COMMANDS = ("show", "records", "json", "encode", "diff", "check", "amplification", "convert", "lu-test")
 
 # The options of the top level (none takes a value): what may come before
 # the name of the command.
@@ -80,7 +80,7 @@ def _main(
 
 
 def _module(name: str):
-    return importlib.import_module(f"{__name__}.cmd_{name}")
+    return importlib.import_module(f"{__name__}.cmd_{name.replace('-', '_')}")
 
 
 def _placeholder(app: typer.Typer, name: str) -> None:

@@ -173,6 +173,7 @@ class Daemon:
         self.restored: dict[int, xsclient.Connection] = {}
         self._conns: list[xsclient.Connection] = []
         self._lu = 0
+        self.handed_over: Path | None = None   # the dump the last live update restored from
         self._layout()
 
     # -- subclass specifics -----------------------------------------------------
@@ -437,6 +438,8 @@ class Daemon:
             raise DaemonError(f"live-update script did not capture {capture}\n" + self.log_tail())
         self.wait_ready()
         self.binary = self.update_to
+        edited = capture.with_name(capture.stem + ".transformed" + capture.suffix)
+        self.handed_over = edited if self.transform else capture
         return capture.read_bytes()
 
 

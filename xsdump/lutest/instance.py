@@ -1,0 +1,125 @@
+"""One daemon driven by a workload: its connections, its transaction ids,
+its answers to each step as :class:`~xsdump.lutest.equivalence.Observation`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from xsdump.lutest import client
+from xsdump.lutest.equivalence import Observation, Reply, TxNames, error_reply, normal_reply
+from xsdump.lutest.harness import Daemon, UpdateRefused
+from xsdump.lutest.workload import ROOT, Step, Workload
+
+REPLY_TIMEOUT = 5.0
+GUEST_PORT_BASE = 10   # guest domid D's event channel: port 10 + D
+
+_OPS = {
+    "read": client.XS_READ, "write": client.XS_WRITE, "mkdir": client.XS_MKDIR, "rm": client.XS_RM,
+    "directory": client.XS_DIRECTORY, "get-perms": client.XS_GET_PERMS, "set-perms": client.XS_SET_PERMS,
+    "watch": client.XS_WATCH, "unwatch": client.XS_UNWATCH,
+    "tx-start": client.XS_TRANSACTION_START, "tx-end": client.XS_TRANSACTION_END,
+}
+
+
+def payload(step: Step) -> bytes:
+    """The wire payload of a step."""
+    path = step.path.encode()
+    if step.op == "write":
+        return path + b"\0" + step.value
+    if step.op == "set-perms":
+        return path + b"\0" + b"".join(p.encode() + b"\0" for p in step.perms)
+    if step.op in ("watch", "unwatch"):
+        return path + b"\0" + step.token.encode() + b"\0"
+    if step.op == "tx-start":
+        return b"\0"
+    if step.op == "tx-end":
+        return b"T\0" if step.commit else b"F\0"
+    return path + b"\0"
+
+
+class UpdateOutcome:
+    """What a live update came to: ``accepted``, or refused with the
+    daemon's ``answer``; the transactions open at that moment."""
+
+    def __init__(self, accepted: bool, answer: str = "", open_tx: tuple = (), dump: Optional[Path] = None):
+        self.accepted = accepted
+        self.answer = answer
+        self.open_tx = open_tx
+        self.dump = dump
+
+    def to_json(self) -> dict:
+        out = {"accepted": self.accepted, "open_transactions": list(self.open_tx)}
+        if not self.accepted:
+            out["answer"] = self.answer
+        return out
+
+
+class Instance:
+    """A started daemon with the workload's connections open and its set-up done."""
+
+    def __init__(self, daemon: Daemon, workload: Workload, update_timeout: int = 0, force: bool = False):
+        self.daemon = daemon
+        self.workload = workload
+        self.update_timeout = update_timeout
+        self.force = force
+        self.tx = TxNames()
+        self.conns: dict = {}
+
+    def start(self) -> "Instance":
+        d = self.daemon
+        d.start()
+        for i in range(self.workload.sockets):
+            self.conns[f"s{i}"] = d.connect(f"s{i}")
+        dom0 = self.conns["s0"]
+        for g in self.workload.guests:   # a domain must exist before it owns a node
+            self.conns[f"g{g}"] = d.introduce_guest(dom0, g, GUEST_PORT_BASE + g)
+        for g in self.workload.guests:
+            home = f"/local/domain/{g}"
+            dom0.write(home, b"")
+            dom0.set_perms(home, [f"n{g}", "r0"])
+        dom0.write(ROOT, b"")
+        dom0.set_perms(ROOT, ["n0"] + [f"b{g}" for g in self.workload.guests])
+        return self
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+    def apply(self, step: Step) -> Observation:
+        """Send one step on its connection and wait for the reply."""
+        conn = self.conns[step.conn]
+        tx_id = self.tx.id_of(step.tx) if step.op != "tx-start" else 0
+        try:
+            rid = conn.send_request(_OPS[step.op], payload(step), tx_id)
+            data = conn.wait_reply(rid, timeout=REPLY_TIMEOUT)
+            reply = normal_reply(step.op, data)
+            if step.op == "tx-start":
+                self.tx.bind(step.tx, int(data.rstrip(b"\0") or b"0"))
+        except client.XenstoreError as e:
+            reply = error_reply(e.name)
+        except TimeoutError:
+            reply = Reply("timeout")
+        if step.op == "tx-end":
+            self.tx.unbind(step.tx)
+        events, conn.events = tuple(conn.events), []
+        return Observation(reply, events)
+
+    def update(self) -> UpdateOutcome:
+        """Live-update the daemon; a refusal is an outcome, not an error."""
+        open_tx = tuple(self.tx.open())
+        try:
+            self.daemon.live_update(timeout_s=self.update_timeout, force=self.force)
+        except UpdateRefused as e:
+            return UpdateOutcome(False, e.answer, open_tx)
+        return UpdateOutcome(True, "", open_tx, self.daemon.handed_over)
+
+    def trailing_events(self) -> dict:
+        """Each connection's events still queued at the end (after a round trip)."""
+        out = {}
+        for name, conn in self.conns.items():
+            try:
+                conn.sync()
+            except (client.XenstoreError, TimeoutError):
+                pass
+            out[name], conn.events = tuple(conn.events), []
+        return out

@@ -1,0 +1,176 @@
+"""``lu-test``'s report: the summary, the divergence, the files in ``--out``.
+
+Everything that came from a daemon (values, paths, tokens, answers) is
+escaped by :mod:`xsdump.render.escape` before it is text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator, Optional
+
+from xsdump.lutest.equivalence import ERROR_CLASSES, Observation, event_difference
+from xsdump.lutest.session import Evidence, Outcome
+from xsdump.lutest.trial import Divergence
+from xsdump.render.escape import escape_bytes, escape_text
+
+FILES = {
+    "workload": "workload.ndjson",              # the shrunk workload, replayable with --replay
+    "original": "original-workload.ndjson",     # the whole workload that diverged
+    "divergence": "divergence.json",            # the two diverging replies / events
+    "state_diff": "state.diff",                 # diff --equivalent of the two states
+    "state_json": "state-diff.json",
+    "dump_a": "a",                               # + the dump's suffix
+    "dump_b": "b",
+}
+
+
+def _reply_text(obs: Optional[Observation]) -> str:
+    if obs is None or obs.reply is None:
+        return "-"
+    r = obs.reply
+    if r.status == "error":
+        return f"error {escape_text(str(r.detail))}"
+    if isinstance(r.detail, bytes):
+        return f'ok "{escape_bytes(r.detail)}"'
+    if isinstance(r.detail, tuple):
+        return "ok [" + ", ".join(escape_bytes(d) if isinstance(d, bytes) else escape_text(d) for d in r.detail) + "]"
+    return r.status
+
+
+def _events_text(events) -> str:
+    return ", ".join(f"{escape_bytes(p)} ({escape_bytes(t)})" for p, t in events) or "none"
+
+
+def divergence_lines(ev_div: Divergence, workload) -> Iterator[str]:
+    steps = workload.steps
+    where = f"step {ev_div.index + 1}: {escape_text(steps[ev_div.index].describe())}" \
+        if ev_div.index < len(steps) else "after the last step (events still queued)"
+    yield f"divergence ({ev_div.kind}) at {where}"
+    if ev_div.kind in ("reply", "events"):
+        yield f"  A: {_reply_text(ev_div.a)}   events: {_events_text(ev_div.a.events)}"
+        yield f"  B: {_reply_text(ev_div.b)}   events: {_events_text(ev_div.b.events)}"
+        if ev_div.kind == "events":
+            only_a, only_b = event_difference(ev_div.a.events, ev_div.b.events)
+            yield f"  only A: {_events_text(only_a)};  only B: {_events_text(only_b)}"
+    if ev_div.message:
+        for line in ev_div.message.splitlines()[:12]:
+            yield "  " + escape_text(line)
+    if ev_div.state_diff is not None:
+        yield f"  the dumps differ: {_counts(ev_div.state_diff)}"
+
+
+def _counts(diff) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in diff.counts().items()) or "no differences"
+
+
+def summary_lines(outcome: Outcome, written: Optional[dict] = None) -> Iterator[str]:
+    s = outcome.result.stats
+    setup = outcome.setup
+    mode = (f"against {escape_text(str(setup.against))}" if setup.against_mode
+            else "live update" + (f" into {escape_text(str(setup.update_to))}" if setup.update_to else ""))
+    yield f"lu-test: {escape_text(str(setup.binary))}, {mode}, seed {outcome.workload.seed}"
+    yield (f"operations {s.operations}  transactions {s.transactions} (committed {s.committed}, aborted {s.aborted}, "
+           f"conflicted {s.conflicted}, other end errors {s.failed_ends}, open across an update "
+           f"{s.open_across_update})  updates {s.updates} (refused {len(s.refused)})  events {s.events}")
+    for i, refusal in enumerate(s.refused, 1):
+        answer = escape_text(refusal.answer.replace("\n", "; "))
+        yield f"update refused ({len(refusal.open_tx)} transactions open): {answer}"
+    for note in outcome.notes:
+        yield escape_text(note)
+    div = outcome.result.divergence
+    if div is None:
+        yield f"no divergence ({outcome.seconds:.1f} s)"
+        return
+    yield from divergence_lines(div, outcome.workload)
+    ev = outcome.evidence
+    if ev is not None:
+        if ev.calls:
+            state = "1-minimal" if ev.minimal else "not shown minimal: --shrink-budget spent"
+            yield f"shrunk to {len(ev.workload.steps)} steps ({ev.calls} trials, {state}):"
+        else:
+            yield f"not shrunk: the {len(ev.workload.steps)} steps up to the divergence:"
+        for n, step in enumerate(ev.workload.steps, 1):
+            yield f"  {n:3d}  {escape_text(step.describe())}"
+        yield from divergence_lines(ev.divergence, ev.workload)
+        if ev.state_diff is not None:
+            yield f"state ({escape_text(ev.state_note)}): {_counts(ev.state_diff)}"
+        elif ev.state_note:
+            yield escape_text(ev.state_note)
+    if written:
+        yield "written: " + ", ".join(escape_text(str(p)) for p in written.values())
+    yield f"({outcome.seconds:.1f} s)"
+
+
+def _divergence_json(div: Divergence, workload) -> dict:
+    out = {"index": div.index, "kind": div.kind, "connection": div.conn,
+           "step": workload.steps[div.index].to_json() if div.index < len(workload.steps) else None}
+    for side, obs in (("a", div.a), ("b", div.b)):
+        if obs is not None:
+            out[side] = {"reply": obs.reply.to_json() if obs.reply else None,
+                         "events": [[escape_bytes(p), escape_bytes(t)] for p, t in obs.events]}
+    if div.message:
+        out["message"] = div.message
+    if div.state_diff is not None:
+        out["state_counts"] = div.state_diff.counts()
+    return out
+
+
+def json_report(outcome: Outcome, written: Optional[dict] = None) -> dict:
+    setup = outcome.setup
+    doc = {
+        "binary": str(setup.binary),
+        "mode": "against" if setup.against_mode else "update",
+        "against": str(setup.against) if setup.against else None,
+        "update_to": str(setup.update_to) if setup.update_to else None,
+        "seed": outcome.workload.seed,
+        "steps": len(outcome.workload.steps),
+        "error_classes": [sorted(c) for c in setup.error_classes],
+        "summary": outcome.result.stats.to_json(),
+        "diverged": outcome.diverged,
+        "seconds": round(outcome.seconds, 3),
+        "notes": outcome.notes,
+    }
+    if outcome.diverged:
+        doc["divergence"] = _divergence_json(outcome.result.divergence, outcome.workload)
+    ev = outcome.evidence
+    if ev is not None:
+        doc["shrunk"] = {"steps": [s.to_json() for s in ev.workload.steps], "trials": ev.calls,
+                         "minimal": ev.minimal, "divergence": _divergence_json(ev.divergence, ev.workload),
+                         "state_note": ev.state_note,
+                         "state_counts": ev.state_diff.counts() if ev.state_diff is not None else None}
+    if written:
+        doc["files"] = {k: str(v) for k, v in written.items()}
+    return doc
+
+
+def write_out(outcome: Outcome, out: Path) -> dict:
+    """Write the evidence of a divergence into ``out``; return what was written."""
+    ev: Evidence = outcome.evidence
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+
+    def put(key: str, data: bytes, name: Optional[str] = None) -> None:
+        path = out / (name or FILES[key])
+        path.write_bytes(data)
+        written[key] = path
+
+    put("original", outcome.workload.to_ndjson())
+    if ev is None:
+        return written
+    put("workload", ev.workload.with_steps(ev.workload.steps).to_ndjson())
+    put("divergence", json.dumps(_divergence_json(ev.divergence, ev.workload), indent=2).encode() + b"\n")
+    if ev.state_diff is not None:
+        from xsdump.render.diffreport import json_document, text_lines
+
+        put("state_diff", "".join(str(line) + "\n" for line in text_lines(ev.state_diff, verbose=True)).encode())
+        put("state_json", json_document(ev.state_diff))
+    if ev.dumps:
+        data_a, data_b, suffix_a, suffix_b = ev.dumps
+        put("dump_a", data_a, FILES["dump_a"] + suffix_a)
+        put("dump_b", data_b, FILES["dump_b"] + suffix_b)
+    return written
+
+
+__all__ = ["ERROR_CLASSES", "FILES", "json_report", "summary_lines", "write_out"]

@@ -1,0 +1,118 @@
+"""The whole ``lu-test``: a trial, and on a divergence the shrinking and the
+evidence (the minimal workload's divergence and both daemons' states)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from xsdump.lutest import trial
+from xsdump.lutest.errors import DaemonError
+from xsdump.lutest.harness import UpdateRefused
+from xsdump.lutest.shrink import ddmin
+from xsdump.lutest.workload import Workload
+
+
+@dataclass
+class Evidence:
+    """The shrunk failure: its workload, divergence, and the two daemons'
+    states right after it (dumps taken by a forced live update of both)."""
+
+    workload: Workload
+    divergence: trial.Divergence
+    calls: int = 0
+    minimal: bool = True
+    dumps: tuple = ()              # (bytes of A's dump, bytes of B's dump, suffix A, suffix B)
+    state_diff: object = None      # DiffResult of the two dumps
+    state_note: str = ""           # why there is no state diff
+
+
+@dataclass
+class Outcome:
+    workload: Workload
+    setup: trial.Setup
+    result: trial.TrialResult
+    evidence: Optional[Evidence] = None
+    seconds: float = 0.0
+    notes: list = field(default_factory=list)
+
+    @property
+    def diverged(self) -> bool:
+        return self.result.divergence is not None
+
+
+def run(workload: Workload, setup: trial.Setup, *, shrink: bool = True, budget: int = 300,
+        progress: Callable[[str], None] = lambda message: None) -> Outcome:
+    start = time.monotonic()
+    total = len(workload.steps)
+    result = trial.run(workload, setup, on_step=lambda i: progress(f"step {i + 1}/{total}") if i % 25 == 0 else None)
+    trial.finish(result)
+    outcome = Outcome(workload, setup, result)
+    if setup.against_mode and workload.updates:
+        outcome.notes.append(f"--against: the workload's {workload.updates} update steps were skipped")
+    div = result.divergence
+    if div is not None:
+        steps = list(workload.steps[:div.index + 1])
+        shrunk = None
+        if shrink:
+            shrunk = _shrink(workload, steps, div, setup, budget, progress)
+            steps = shrunk.items
+        outcome.evidence = evidence(workload.with_steps(steps), setup, div,
+                                    calls=shrunk.calls if shrunk else 0,
+                                    minimal=shrunk.minimal if shrunk else False)
+    outcome.seconds = time.monotonic() - start
+    return outcome
+
+
+def _shrink(workload, steps, div, setup, budget, progress):
+    wanted = div.signature()
+
+    def fails(candidate: list) -> bool:
+        progress(f"shrinking: trying {len(candidate)} of {len(steps)} steps")
+        r = trial.run(workload.with_steps(candidate), setup)
+        trial.finish(r)
+        return r.divergence is not None and r.divergence.signature() == wanted
+
+    return ddmin(steps, fails, budget=budget)
+
+
+def evidence(workload: Workload, setup: trial.Setup, original: trial.Divergence, *, calls: int = 0,
+             minimal: bool = True) -> Evidence:
+    """Run the (shrunk) workload once more, and dump both daemons where it diverges."""
+    r = trial.run(workload, setup)
+    try:
+        div = r.divergence or original
+        ev = Evidence(workload, div, calls, minimal)
+        if div.kind == "state" and div.state_diff is not None:
+            ev.state_diff = div.state_diff
+            ev.dumps = div.dumps
+            ev.state_note = "the dumps at the live update (A's handed-over dump, the reference's)"
+        else:
+            _dump_both(r, setup, ev)
+        return ev
+    finally:
+        trial.finish(r)
+
+
+def _dump_both(r: trial.TrialResult, setup: trial.Setup, ev: Evidence) -> None:
+    dumps = []
+    for inst in r.instances:
+        if inst.daemon.proc is None or not inst.daemon.alive():
+            ev.state_note = "no state diff: a daemon is not running"
+            return
+        inst.daemon.update_to = inst.daemon.binary
+        inst.daemon.transform = None
+        try:
+            data = inst.daemon.live_update(timeout_s=setup.update_timeout, force=True)
+        except UpdateRefused as e:
+            ev.state_note = f"no state diff: the daemon refused to write its dump: {e.answer}"
+            return
+        except DaemonError as e:
+            ev.state_note = f"no state diff: {str(e).splitlines()[0]}"
+            return
+        dumps.append((inst.daemon.handed_over, data))
+    (path_a, data_a), (path_b, data_b) = dumps
+    ev.dumps = (data_a, data_b, path_a.suffix, path_b.suffix)
+    ev.state_diff = trial.state_diff(path_a, path_b, exclude=("/tool",) if setup.against_mode else ())
+    ev.state_note = "both daemons' dumps right after the divergence"

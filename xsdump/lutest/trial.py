@@ -1,0 +1,236 @@
+"""One trial: a workload on a fresh pair of daemons, compared step by step.
+
+Update mode: instance A (under test) is live-updated at each ``update`` step
+(into ``update_to`` when given); instance B, the reference, never is.  At each
+accepted update A's handed-over dump is compared, with ``diff --equivalent``,
+to the dump of a *shadow*: a fresh reference daemon that replays the steps
+so far and is live-updated there -- what B would have handed over.
+
+Against mode: A runs ``binary``, B runs ``against``; ``update`` steps are
+skipped.  The first step whose answers differ ends the trial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from xsdump.lutest.equivalence import ERROR_CLASSES, Observation, compare, event_difference
+from xsdump.lutest.errors import DaemonError
+from xsdump.lutest.harness import Runtime, daemon_for
+from xsdump.lutest.instance import Instance, UpdateOutcome
+from xsdump.lutest.workload import Workload
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How to make the daemons of a trial."""
+
+    binary: Path
+    runtime: Runtime
+    against: Optional[Path] = None
+    update_to: Optional[Path] = None
+    transform: Optional[str] = None
+    update_timeout: int = 0
+    force: bool = False
+    state_check: bool = True
+    error_classes: tuple = ERROR_CLASSES
+    keep: bool = False
+
+    @property
+    def against_mode(self) -> bool:
+        return self.against is not None
+
+    def under_test(self, workload: Workload, **kw) -> Instance:
+        d = daemon_for(self.binary, self.runtime, keep=self.keep, update_to=self.update_to,
+                       transform=self.transform, **kw)
+        return Instance(d, workload, self.update_timeout, self.force)
+
+    def reference(self, workload: Workload) -> Instance:
+        d = daemon_for(self.against or self.binary, self.runtime, keep=self.keep)
+        return Instance(d, workload, self.update_timeout, self.force)
+
+
+@dataclass
+class Divergence:
+    """The first difference: at step ``index`` (``len(steps)`` for the
+    events still queued at the end), of ``kind`` ``reply``, ``events``,
+    ``state`` (the dumps at an update) or ``crash`` (A died)."""
+
+    index: int
+    kind: str
+    a: Optional[Observation] = None
+    b: Optional[Observation] = None
+    conn: str = ""
+    state_diff: object = None        # a DiffResult, for kind state
+    message: str = ""
+    dumps: tuple = ()                # kind state: (A's dump, B's dump, A's suffix, B's suffix)
+
+    def signature(self) -> tuple:
+        """What a shrunk workload must still show to count as the same failure."""
+        return (self.kind,)
+
+
+@dataclass
+class Stats:
+    operations: int = 0
+    transactions: int = 0
+    committed: int = 0
+    aborted: int = 0
+    conflicted: int = 0
+    failed_ends: int = 0
+    open_across_update: int = 0
+    updates: int = 0
+    refused: list = field(default_factory=list)
+    events: int = 0
+
+    def to_json(self) -> dict:
+        return {"operations": self.operations,
+                "transactions": {"started": self.transactions, "committed": self.committed,
+                                 "aborted": self.aborted, "conflicted": self.conflicted,
+                                 "other_end_errors": self.failed_ends,
+                                 "open_across_update": self.open_across_update},
+                "updates": {"done": self.updates, "refused": len(self.refused),
+                            "refusals": [r.to_json() for r in self.refused]},
+                "events": self.events}
+
+    def count(self, step, obs: Observation) -> None:
+        self.operations += 1
+        self.events += len(obs.events)
+        if step.op == "tx-start" and obs.reply.status == "ok":
+            self.transactions += 1
+        elif step.op == "tx-end":
+            if obs.reply.status == "ok":
+                if step.commit:
+                    self.committed += 1
+                else:
+                    self.aborted += 1
+            elif obs.reply.detail == "EAGAIN":
+                self.conflicted += 1
+            else:
+                self.failed_ends += 1
+
+    def count_update(self, outcome: UpdateOutcome) -> None:
+        if outcome.accepted:
+            self.updates += 1
+            self.open_across_update += len(outcome.open_tx)
+        else:
+            self.refused.append(outcome)
+
+
+@dataclass
+class TrialResult:
+    workload: Workload
+    stats: Stats
+    divergence: Optional[Divergence] = None
+    updates: list = field(default_factory=list)     # UpdateOutcome per update step
+    instances: tuple = ()                            # (A, B), running until finish()
+
+
+def state_diff(dump_a: Path, dump_b: Path, exclude: tuple = ()):
+    """``diff --equivalent`` of two dumps (xsdump's own library)."""
+    from xsdump.analysis.diff import DiffOptions, diff_dumps
+
+    return diff_dumps(str(dump_a), str(dump_b), DiffOptions(equivalent=True, exclude=exclude),
+                      name_a=f"A {dump_a.name}", name_b=f"B {dump_b.name}")
+
+
+def shadow_dump(setup: Setup, workload: Workload, upto: int) -> Optional[tuple]:
+    """Replay the steps before ``upto`` on a fresh reference and live-update
+    it: ``(outcome, instance)`` (the caller stops the instance)."""
+    shadow = setup.reference(workload)
+    shadow.start()
+    try:
+        for step in workload.steps[:upto]:
+            if step.op != "update":
+                shadow.apply(step)
+        return shadow.update(), shadow
+    except BaseException:
+        shadow.stop()
+        raise
+
+
+def run(workload: Workload, setup: Setup, *, on_step: Optional[Callable[[int], None]] = None) -> TrialResult:
+    """Run ``workload`` on a fresh pair; stop at the first divergence."""
+    stats = Stats()
+    result = TrialResult(workload, stats)
+    a, b = setup.under_test(workload), setup.reference(workload)
+    result.instances = (a, b)
+    try:
+        b.start()
+        a.start()
+        for i, step in enumerate(workload.steps):
+            if on_step:
+                on_step(i)
+            if step.op == "update":
+                if setup.against_mode:
+                    continue
+                div = _update(a, setup, workload, i, result)
+                if div:
+                    result.divergence = div
+                    return result
+                continue
+            try:
+                obs_a = a.apply(step)
+            except (DaemonError, ConnectionError, OSError) as e:
+                result.divergence = Divergence(i, "crash", conn=step.conn, message=_crash(a, e))
+                return result
+            obs_b = b.apply(step)
+            stats.count(step, obs_b)
+            kind = compare(obs_a, obs_b, setup.error_classes)
+            if kind:
+                result.divergence = Divergence(i, kind, obs_a, obs_b, conn=step.conn)
+                return result
+        end = len(workload.steps)
+        try:
+            tail_a = a.trailing_events()
+        except (DaemonError, ConnectionError, OSError) as e:
+            result.divergence = Divergence(end, "crash", message=_crash(a, e))
+            return result
+        tail_b = b.trailing_events()
+        for name in tail_b:
+            stats.events += len(tail_b[name])
+            if event_difference(tail_a[name], tail_b[name]) != ((), ()):
+                result.divergence = Divergence(end, "events", Observation(None, tail_a[name]),
+                                               Observation(None, tail_b[name]), conn=name)
+                return result
+        return result
+    except BaseException:
+        finish(result)
+        raise
+
+
+def _crash(instance: Instance, e: BaseException) -> str:
+    tail = instance.daemon.log_tail(1200) if instance.daemon.proc else ""
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}\n{tail}".strip()
+
+
+def _update(a: Instance, setup: Setup, workload: Workload, i: int, result: TrialResult) -> Optional[Divergence]:
+    try:
+        outcome = a.update()
+    except DaemonError as e:
+        return Divergence(i, "crash", message=str(e))
+    result.updates.append(outcome)
+    result.stats.count_update(outcome)
+    if not outcome.accepted or not setup.state_check:
+        return None
+    shadow_outcome, shadow = shadow_dump(setup, workload, i)
+    try:
+        if not shadow_outcome.accepted:
+            return Divergence(i, "state", message="the reference refused the same live update: "
+                              + shadow_outcome.answer)
+        diff = state_diff(outcome.dump, shadow_outcome.dump)
+        if diff.differs:
+            return Divergence(i, "state", state_diff=diff,
+                              dumps=(outcome.dump.read_bytes(), shadow_outcome.dump.read_bytes(),
+                                     outcome.dump.suffix, shadow_outcome.dump.suffix))
+    finally:
+        shadow.stop()
+    return None
+
+
+def finish(result: TrialResult) -> None:
+    """Stop the trial's daemons."""
+    for inst in result.instances:
+        inst.stop()
