@@ -59,9 +59,9 @@ def lu_test(
     force: bool = typer.Option(False, "--force", "-F",
         help="Update even with transactions open (live-update -F); without it a daemon may refuse, and "
              "the refusal is reported with its answer."),
-    update_timeout: int = typer.Option(0, "--update-timeout", min=0, metavar="SECONDS",
-        help="How long a daemon may wait for quiet connections at an update (live-update -t; the workload "
-             "waits meanwhile, so nothing changes by waiting)."),
+    update_timeout: Optional[int] = typer.Option(None, "--update-timeout", min=0, metavar="SECONDS",
+        help="How long a daemon may wait for quiet connections at an update (live-update -t; default 0 for "
+             "C xenstored, 1 for oxenstored, which needs it for the control connection's own reply)."),
     error_class: Optional[List[str]] = typer.Option(None, "--error-class", metavar="E1,E2",
         help="Errors that count as the same (comma-separated errno names); repeatable."),
     no_state_check: bool = typer.Option(False, "--no-state-check",

@@ -317,6 +317,14 @@ class Daemon:
             return
         raise DaemonError(f"{self.kind} daemon not ready after {timeout}s ({last})\n" + self.log_tail())
 
+    def _answers(self) -> bool:
+        try:
+            with xsclient.connect_socket(self.socket_path, "probe") as c:
+                c.request(xsclient.XS_READ, b"/\0", timeout=0.2)
+            return True
+        except (OSError, TimeoutError):
+            return False
+
     def _fd_count(self) -> int:
         try:
             return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
@@ -414,6 +422,9 @@ class Daemon:
                 rid = c.send_request(xsclient.XS_CONTROL, start)
                 while True:  # the C daemon answers only from the new process
                     if time.monotonic() > end:
+                        if self.alive() and self._answers() and not capture.exists():
+                            raise UpdateRefused(f"no answer to live-update -s within {deadline:g} s; "
+                                                "the old process goes on serving")
                         raise DaemonError("live update did not finish\n" + self.log_tail())
                     try:
                         r = c.wait_reply(rid, timeout=0.2).rstrip(b"\0")
@@ -424,6 +435,11 @@ class Daemon:
                         if not self.alive():
                             raise DaemonError("daemon died during live update\n"
                                               + self.log_tail()) from None
+                        if capture.exists() and self._answers():
+                            # The new process runs (the script ran): the
+                            # answer to -s was lost (oxenstored, forced).
+                            r = b"OK"
+                            break
                     except ConnectionError as e:
                         raise DaemonError(f"live update: {e}\n" + self.log_tail()) from e
                 if r == b"OK":

@@ -12,6 +12,11 @@ from xsdump.lutest.harness import Daemon, UpdateRefused
 from xsdump.lutest.workload import ROOT, Step, Workload
 
 REPLY_TIMEOUT = 5.0
+# live-update -t when not given: the C daemon decides at once; oxenstored
+# needs a moment for the control connection's own reply to leave (with -t 0
+# it refuses for that connection: "out: true").
+DEFAULT_UPDATE_TIMEOUT = {"c": 0, "ocaml": 1}
+UPDATE_GRACE = 3.0     # seconds an update may take beyond -t before it counts as refused
 GUEST_PORT_BASE = 10   # guest domid D's event channel: port 10 + D
 
 _OPS = {
@@ -58,10 +63,11 @@ class UpdateOutcome:
 class Instance:
     """A started daemon with the workload's connections open and its set-up done."""
 
-    def __init__(self, daemon: Daemon, workload: Workload, update_timeout: int = 0, force: bool = False):
+    def __init__(self, daemon: Daemon, workload: Workload, update_timeout: Optional[int] = None,
+                 force: bool = False):
         self.daemon = daemon
         self.workload = workload
-        self.update_timeout = update_timeout
+        self.update_timeout = DEFAULT_UPDATE_TIMEOUT[daemon.kind] if update_timeout is None else update_timeout
         self.force = force
         self.tx = TxNames()
         self.conns: dict = {}
@@ -108,7 +114,8 @@ class Instance:
         """Live-update the daemon; a refusal is an outcome, not an error."""
         open_tx = tuple(self.tx.open())
         try:
-            self.daemon.live_update(timeout_s=self.update_timeout, force=self.force)
+            self.daemon.live_update(timeout_s=self.update_timeout, force=self.force,
+                                    deadline=self.update_timeout + UPDATE_GRACE)
         except UpdateRefused as e:
             return UpdateOutcome(False, e.answer, open_tx)
         return UpdateOutcome(True, "", open_tx, self.daemon.handed_over)

@@ -104,12 +104,13 @@ def _dump_both(r: trial.TrialResult, setup: trial.Setup, ev: Evidence) -> None:
         inst.daemon.update_to = inst.daemon.binary
         inst.daemon.transform = None
         try:
-            data = inst.daemon.live_update(timeout_s=setup.update_timeout, force=True)
+            data = inst.daemon.live_update(timeout_s=inst.update_timeout, force=True,
+                                           deadline=inst.update_timeout + 3.0)
         except UpdateRefused as e:
             ev.state_note = f"no state diff: the daemon refused to write its dump: {e.answer}"
             return
-        except DaemonError as e:
-            ev.state_note = f"no state diff: {str(e).splitlines()[0]}"
+        except (DaemonError, OSError) as e:
+            ev.state_note = f"no state diff: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
             return
         dumps.append((inst.daemon.handed_over, data))
     (path_a, data_a), (path_b, data_b) = dumps

@@ -32,7 +32,7 @@ class Setup:
     against: Optional[Path] = None
     update_to: Optional[Path] = None
     transform: Optional[str] = None
-    update_timeout: int = 0
+    update_timeout: Optional[int] = None   # None: the daemon kind's default
     force: bool = False
     state_check: bool = True
     error_classes: tuple = ERROR_CLASSES
@@ -67,9 +67,15 @@ class Divergence:
     message: str = ""
     dumps: tuple = ()                # kind state: (A's dump, B's dump, A's suffix, B's suffix)
 
+    op: str = ""
+
     def signature(self) -> tuple:
-        """What a shrunk workload must still show to count as the same failure."""
-        return (self.kind,)
+        """What a shrunk workload must still show to count as the same
+        failure: the kind, the operation, and each side's status and error."""
+        def side(obs):
+            r = obs.reply if obs is not None else None
+            return (r.status, r.detail if r.status == "error" else None) if r is not None else None
+        return (self.kind, self.op, side(self.a), side(self.b))
 
 
 @dataclass
@@ -180,7 +186,7 @@ def run(workload: Workload, setup: Setup, *, on_step: Optional[Callable[[int], N
             stats.count(step, obs_b)
             kind = compare(obs_a, obs_b, setup.error_classes)
             if kind:
-                result.divergence = Divergence(i, kind, obs_a, obs_b, conn=step.conn)
+                result.divergence = Divergence(i, kind, obs_a, obs_b, conn=step.conn, op=step.op)
                 return result
         end = len(workload.steps)
         try:
@@ -215,7 +221,10 @@ def _update(a: Instance, setup: Setup, workload: Workload, i: int, result: Trial
     result.stats.count_update(outcome)
     if not outcome.accepted or not setup.state_check:
         return None
-    shadow_outcome, shadow = shadow_dump(setup, workload, i)
+    try:
+        shadow_outcome, shadow = shadow_dump(setup, workload, i)
+    except OSError as e:
+        raise DaemonError(f"the reference's shadow daemon: {e}") from None
     try:
         if not shadow_outcome.accepted:
             return Divergence(i, "state", message="the reference refused the same live update: "
