@@ -84,12 +84,11 @@ def ndjson_loop() -> str:
 
 def write_host(path: Path, guests: int, snapshots: int) -> None:
     """Write the host dump (in this process: called in a child)."""
-    from synthetic import host
-    from xsdump.codec.writer import encode_items
+    from synthetic import encode_host, host
 
     items = host(guests, delta_transactions=0, snapshot_transactions=snapshots, snapshot_root="/")
     with open(path, "wb") as f:
-        for chunk in encode_items(items):
+        for chunk in encode_host(items):
             f.write(chunk)
 
 
@@ -136,9 +135,11 @@ def main() -> None:
         for size in sizes:
             guests, snapshots = (int(n) for n in size.split("x"))
             dump = work / f"host-{guests}g-{snapshots}s.xsd"
-            if not dump.exists():
-                subprocess.run([sys.executable, __file__, "--write", str(dump), str(guests), str(snapshots)],
+            if not dump.exists():  # written aside, renamed when whole: an interrupted write is not reused
+                part = dump.with_suffix(".part")
+                subprocess.run([sys.executable, __file__, "--write", str(part), str(guests), str(snapshots)],
                                check=True, env=env)
+                part.rename(dump)
             mb = dump.stat().st_size / 1e6
             n = count_records(dump, framing, env)
             rows = {"cat": ["cat", str(dump)], "framing loop": [sys.executable, str(framing), str(dump)],

@@ -15,3 +15,18 @@ def test_suite_runs_every_command_and_baseline(tmp_path):
             if line.startswith("5x2 ") and not line.split()[1].startswith("(")]
     assert rows == ["cat", "framing", "ndjson", "records", "json", "show", "check", "amplification", "diff", "convert"]
     assert "(exit" not in out.stdout  # every command and baseline succeeded
+
+
+def test_the_benchmark_hosts_are_written_as_the_writer_writes_them():
+    """encode_host (the suite's fast writer of snapshot-heavy hosts) gives
+    the bytes encode_items gives, in both byte orders."""
+    sys.path.insert(0, str(ROOT / "samples"))
+    from synthetic import encode_host, host
+
+    from xsdump.codec.writer import encode_stream
+
+    for order in ("little", "big"):
+        for version in (1, 2):
+            kw = dict(delta_transactions=2, snapshot_transactions=4, snapshot_root="/", byte_order=order,
+                      version=version)
+            assert b"".join(encode_host(host(4, **kw))) == encode_stream(host(4, **kw))

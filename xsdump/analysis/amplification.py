@@ -54,6 +54,7 @@ from xsdump.codec.format import BY_MODEL, RECORD_HEADER_SIZE, pad_to_align
 from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
+    CopyRun,
     Header,
     Item,
     NodeData,
@@ -101,6 +102,10 @@ class Count:
 
     def add(self, size: int) -> None:
         self.records += 1
+        self.bytes += size
+
+    def add_many(self, records: int, size: int) -> None:
+        self.records += records
         self.bytes += size
 
 
@@ -231,6 +236,32 @@ class TransactionCost:
             self.access[OTHER].add(size)
         self.delta_nodes.add(size)
 
+    def observe_run(self, run: CopyRun, committed: "Committed") -> None:
+        """Count a run of copies as :meth:`observe` counts each of its
+        records, looking one by one only at those whose reference record is
+        not the committed node (stale reads, created nodes)."""
+        bits = run.access & (ACCESS_READ | ACCESS_WRITTEN)
+        lo, hi = run.first, run.first + run.count
+        if bits == ACCESS_READ:
+            same = committed.same(run.source)
+            n, size = run.count, run.size
+            k = same.find(0, lo, hi)
+            while k >= 0:
+                record = run.record(k - lo)
+                self.observe(record, committed.nodes.get(record.path))
+                n -= 1
+                size -= record.size
+                k = same.find(0, k + 1, hi)
+            self.access[READ].add_many(n, size)
+            self.redundant.add_many(n, size)
+        elif bits:
+            self.access[WRITTEN if bits == ACCESS_WRITTEN else READ_WRITTEN].add_many(run.count, run.size)
+            self.created += run.count - committed.exists(run.source).count(1, lo, hi)
+            self.delta_nodes.add_many(run.count, run.size)
+        else:
+            for record in run.records():
+                self.observe(record, committed.nodes.get(record.path))
+
     def _stale(self, record: NodeData, committed_value: Optional[bytes], reason: str) -> None:
         # Read-only records only: nodes the transaction also modified are
         # not checked at commit (transaction.c), and their recorded content
@@ -346,6 +377,34 @@ class Amplification:
         return total
 
 
+class Committed:
+    """The committed tree, and what each reference record of the runs
+    (:mod:`xsdump.codec.copies`) is to it, worked out once per record."""
+
+    def __init__(self, nodes: dict[str, NodeData]):
+        self.nodes = nodes
+        self._same = bytearray()  # 1: the committed node has the record's value and permissions
+        self._exists = bytearray()  # 1: there is a committed node at its path
+        self._source = None
+
+    def same(self, source) -> bytearray:
+        self._learn(source)
+        return self._same
+
+    def exists(self, source) -> bytearray:
+        self._learn(source)
+        return self._exists
+
+    def _learn(self, source) -> None:
+        if source is not self._source:  # another reading of the dump: its reference is its own
+            self._source, self._same, self._exists = source, bytearray(), bytearray()
+        get = self.nodes.get
+        for r in source.records[len(self._same):]:
+            node = get(r.path)
+            self._exists.append(node is not None)
+            self._same.append(node is not None and node.value == r.value and node.perms == r.perms)
+
+
 def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplification:
     """Measure a dump that ``reopen`` can read twice (each call starts a
     fresh read: header first, then the records)."""
@@ -355,6 +414,7 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
     state = load_state(_without_transaction_nodes(progress(reopen(), "pass 1/2: committed tree")),
                        keep_transaction_nodes=False)
     nodes = state.nodes
+    committed = Committed(nodes)
     declared = {key for key, tx in state.transactions.items() if tx.declared}
     txs: dict[tuple[int, int], TransactionCost] = {}
 
@@ -398,6 +458,14 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
             if key in declared and key not in seen_declarations:
                 tx.records_before_declaration += 1
             tx.observe(record, get_node(record.path))
+        elif kind is CopyRun:
+            tx_records += record.count
+            tx_bytes += size
+            key = (record.conn_id, record.tx_id)
+            tx = get_tx(key) or tx_of(*key)
+            if key in declared and key not in seen_declarations:
+                tx.records_before_declaration += record.count
+            tx.observe_run(record, committed)
         elif kind is TransactionData:
             tx_records += 1
             tx_bytes += size
@@ -471,7 +539,8 @@ def _without_transaction_nodes(items: Iterable[Item]) -> Iterator[Item]:
     (and finds the undeclared transactions) itself, so pass 1 skips folding
     them."""
     for item in items:
-        if type(item) is not NodeData or item.conn_id == 0:
+        kind = type(item)
+        if kind is not CopyRun and (kind is not NodeData or item.conn_id == 0):
             yield item
 
 
@@ -481,14 +550,15 @@ def _no_progress(items: Iterable[Item], what: str) -> Iterable[Item]:
 
 @contextlib.contextmanager
 def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "default",
-               warn: Optional[Callable[[str], None]] = None) -> Iterator[Reopen]:
+               warn: Optional[Callable[[str], None]] = None, runs: bool = False) -> Iterator[Reopen]:
     """A function that starts a fresh read of the dump each time it is called.
 
     A regular file is simply opened again.  Standard input (``-``), a path
     that is a pipe (``<(xz -dc dump.xz)``) and other streams that cannot seek
     are first copied to a temporary file (in ``$TMPDIR``), removed on exit,
     so that the report can read them twice.  ``warn`` is told what the
-    lenient reader reads past, on the first read only."""
+    lenient reader reads past, on the first read only; ``runs``: a
+    transaction's copies of earlier records come as CopyRun blocks."""
     reads = []
 
     def warn_first() -> Optional[Callable[[str], None]]:
@@ -497,10 +567,10 @@ def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "de
 
     if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
         if _regular_file(source):
-            yield lambda: read_dump(source, name=name, policy=policy, warn=warn_first())
+            yield lambda: read_dump(source, name=name, policy=policy, warn=warn_first(), runs=runs)
             return
         with open_source(source, name) as src, _spooled(src) as spool:
-            yield _reader(spool, 0, src.name, policy, warn_first)
+            yield _reader(spool, 0, src.name, policy, warn_first, runs)
         return
     if isinstance(source, (str, os.PathLike)):
         stream, name = sys.stdin.buffer, name or "<stdin>"
@@ -508,10 +578,10 @@ def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "de
         stream, name = source, name or getattr(source, "name", None) or "<stream>"
     if _seekable(stream):
         start = stream.tell()
-        yield _reader(stream, start, name, policy, warn_first)
+        yield _reader(stream, start, name, policy, warn_first, runs)
         return
     with _spooled(stream) as spool:
-        yield _reader(spool, 0, name, policy, warn_first)
+        yield _reader(spool, 0, name, policy, warn_first, runs)
 
 
 @contextlib.contextmanager
@@ -537,10 +607,10 @@ def _seekable(stream) -> bool:
         return False
 
 
-def _reader(stream, start: int, name: str, policy: str, warn_first) -> Reopen:
+def _reader(stream, start: int, name: str, policy: str, warn_first, runs: bool) -> Reopen:
     def reopen() -> Iterator[Item]:
         stream.seek(start)
-        yield from read_dump(stream, name=name, policy=policy, warn=warn_first())
+        yield from read_dump(stream, name=name, policy=policy, warn=warn_first(), runs=runs)
 
     return reopen
 

@@ -16,33 +16,38 @@ from xsdump.codec.scan import Scanner
 from xsdump.codec.source import Source, SourceLike, open_source
 from xsdump.errors import DumpError
 from xsdump.model.findings import Finding, finding
-from xsdump.model.records import Header
+from xsdump.model.records import CopyRun, Header
 from xsdump.model.validate import Validator
 
 
-def check_source(src: Source) -> Iterator[Finding]:
-    """Findings of an opened dump, in stream order (cross-record ones last)."""
+def check_source(src: Source, runs: bool = True) -> Iterator[Finding]:
+    """Findings of an opened dump, in stream order (cross-record ones last);
+    ``runs``: a transaction's copies of earlier records are read as blocks
+    (:mod:`xsdump.codec.copies`) and only the unusual ones checked one by one."""
     from xsdump.codec.dump import TEXT_MAGIC, sniff
 
     try:
         if sniff(src.peek(len(TEXT_MAGIC))) == "oxenstored":
             yield from _check_text(src)
         else:
-            yield from _check_binary(src)
+            yield from _check_binary(src, runs)
     except DumpError as e:  # the input itself fails: compressed data cut short or corrupt
         yield finding("compressed-damaged", e.message, skipped=0)
 
 
-def _check_binary(src: Source) -> Iterator[Finding]:
+def _check_binary(src: Source, runs: bool) -> Iterator[Finding]:
     validator = Validator()
     dispatch = validator._dispatch
-    scanner = Scanner(src)
+    scanner = Scanner(src, runs=runs)
     for event in scanner.run():
         kind = type(event)
         if kind is Finding:
             yield event
         elif kind is Header:
             validator.header = event
+        elif kind is CopyRun:  # a transaction's copies of earlier records: only the unusual ones are checked
+            for j, record in validator.copies_to_check(event):
+                yield from validator.node(scanner.at_index + j, record)
         else:
             check = dispatch.get(kind)
             if check is not None:
@@ -118,7 +123,7 @@ def _text_line(file: str, message: str) -> Finding:
                    offset=getattr(message, "offset", None), skipped=0)
 
 
-def check_dump(source: SourceLike, name: Optional[str] = None) -> Iterator[Finding]:
+def check_dump(source: SourceLike, name: Optional[str] = None, runs: bool = True) -> Iterator[Finding]:
     """Findings of the dump at ``source`` (a path, ``-`` or a binary file)."""
     with open_source(source, name) as src:
-        yield from check_source(src)
+        yield from check_source(src, runs)

@@ -245,13 +245,16 @@ class DiffResult:
 
 def diff_dumps(a, b, options: DiffOptions = DiffOptions(), *, name_a: Optional[str] = None,
                name_b: Optional[str] = None, policy: str = "default", warn: Optional[Callable[[str], None]] = None,
-               wrap: Callable[[Iterable[Item], Any], Iterable[Item]] = lambda items, source: items) -> DiffResult:
+               wrap: Callable[[Iterable[Item], Any], Iterable[Item]] = lambda items, source: items,
+               runs: bool = True) -> DiffResult:
     """Compare two dumps (paths, ``-`` or binary files), each of either format.
     ``wrap(items, source)`` may wrap each record stream (a progress bar);
     ``policy``: the read policy (:mod:`xsdump.codec.dump`); ``warn``: told
-    what the lenient reader reads past."""
-    items_a = wrap(read_dump(a, name=name_a, policy=policy, warn=warn), a)
-    items_b = wrap(read_dump(b, name=name_b, policy=policy, warn=warn), b)
+    what the lenient reader reads past; ``runs``: read a transaction's
+    copies of earlier records as blocks (memory then grows with the stores,
+    not with the transaction records)."""
+    items_a = wrap(read_dump(a, name=name_a, policy=policy, warn=warn, runs=runs), a)
+    items_b = wrap(read_dump(b, name=name_b, policy=policy, warn=warn, runs=runs), b)
     return diff_items(items_a, items_b, options,
                       name_a=name_a or _display(a), name_b=name_b or _display(b))
 

@@ -27,13 +27,18 @@ OVERLAP_FANOUT = 64
 class Tx:
     """A transaction as one side of a match."""
 
-    __slots__ = ("tx", "owner", "content", "paths")
+    __slots__ = ("tx", "owner", "content")
 
-    def __init__(self, tx: Transaction, owner: Hashable, content: int, paths: frozenset):
+    def __init__(self, tx: Transaction, owner: Hashable, content: int):
         self.tx = tx
         self.owner = owner
         self.content = content
-        self.paths = paths
+
+    @property
+    def paths(self) -> frozenset:
+        """The paths its node records name (made when asked: a snapshot
+        transaction names the whole store)."""
+        return frozenset(n.path for n in self.tx.node_records())
 
 
 class TxMatch(NamedTuple):
@@ -44,7 +49,7 @@ class TxMatch(NamedTuple):
 
 def content_keys(states: Iterable[DumpState], rules: _Rules) -> dict[int, int]:
     """The multiset of node records each transaction carries, as one key, by id(Transaction)."""
-    return {id(tx): hash(tuple(sorted(record_key(n, rules) for n in tx.nodes)))
+    return {id(tx): hash(tuple(sorted(record_key(n, rules) for n in tx.node_records())))
             for state in states for tx in state.transactions.values()}
 
 
@@ -67,8 +72,7 @@ def match_transactions(a: DumpState, b: DumpState, rules: _Rules, conn_pairs: li
         return ("no connection", conn_id if r.compares("conn-id") else None)
 
     def wrap(tx: Transaction, side: str, state: DumpState, pairs_of: dict) -> Tx:
-        return Tx(tx, owner(side, tx.conn_id, state, pairs_of), contents[id(tx)],
-                  frozenset(n.path for n in tx.nodes))
+        return Tx(tx, owner(side, tx.conn_id, state, pairs_of), contents[id(tx)])
 
     ta = [wrap(t, "a", a, owner_a) for t in a.transactions.values()]
     tb = [wrap(t, "b", b, owner_b) for t in b.transactions.values()]
@@ -115,12 +119,13 @@ def _pair_by_overlap(left_a: list[Tx], left_b: list[Tx]):
             for path in left_b[j].paths:
                 holders[path].append(j)
         carried: dict[str, int] = defaultdict(int)
+        paths_a = {i: left_a[i].paths for i in mine}
         for i in mine:
-            for path in left_a[i].paths:
+            for path in paths_a[i]:
                 carried[path] += 1
         for i in mine:
             shared: dict[int, int] = defaultdict(int)
-            for path in left_a[i].paths:
+            for path in paths_a.pop(i):
                 js = holders.get(path)
                 if js and len(js) <= OVERLAP_FANOUT and carried[path] <= OVERLAP_FANOUT:
                     for j in js:
@@ -145,8 +150,10 @@ def compare_transactions(pairs: list[tuple[Tx, Tx]], rules: _Rules, conn_names: 
         ta, tb = x.tx, y.tx
         ident = _tx_identity(ta, tb, conn_names)
         a_off, b_off = _tx_offset(ta), _tx_offset(tb)
-        in_scope = (r.path is None or any(r.in_scope(p) for p in x.paths | y.paths)) \
-            and not r.excludes_all(x.paths | y.paths)
+        in_scope = True
+        if r.path is not None or r.exclude:
+            paths = x.paths | y.paths
+            in_scope = (r.path is None or any(r.in_scope(p) for p in paths)) and not r.excludes_all(paths)
         if in_scope:
             if r.compares("tx-id") and ta.tx_id != tb.tx_id:
                 out.append(Change("transaction-changed", identity=ident, field="tx-id",
@@ -163,11 +170,11 @@ def _record_changes(ta: Transaction, tb: Transaction, ident: str, rules: _Rules)
     """Node records of two paired transactions, matched by path in order, in tree order."""
     r = rules
     by_path_b: dict[str, list[NodeData]] = defaultdict(list)
-    for n in tb.nodes:
+    for n in tb.node_records():
         if r.in_scope(n.path):
             by_path_b[n.path].append(n)
     found: list[Change] = []
-    for n in ta.nodes:
+    for n in ta.node_records():
         if not r.in_scope(n.path):
             continue
         queue = by_path_b.get(n.path)
@@ -187,9 +194,9 @@ def _record_changes(ta: Transaction, tb: Transaction, ident: str, rules: _Rules)
 def _tx_whole(kind: str, tx: Transaction, side: str, rules: _Rules, conn_names: ConnNames) -> list[Change]:
     """A transaction only one side has (none when it is out of the path's scope)."""
     r = rules
-    if r.path is not None and not any(r.in_scope(n.path) for n in tx.nodes):
+    if r.path is not None and not any(r.in_scope(n.path) for n in tx.node_records()):
         return []
-    if r.excludes_all(n.path for n in tx.nodes):  # every record it carries is --exclude'd
+    if r.excludes_all(n.path for n in tx.node_records()):  # every record it carries is --exclude'd
         return []
     ident = _tx_identity(tx if side == "a" else None, tx if side == "b" else None, conn_names)
     off = _tx_offset(tx)
@@ -210,4 +217,4 @@ def _tx_identity(ta: Optional[Transaction], tb: Optional[Transaction], conn_name
 def _tx_offset(tx: Transaction) -> Optional[int]:
     if tx.record is not None:
         return tx.record.offset
-    return tx.nodes[0].offset if tx.nodes else None
+    return tx.nodes[0].offset if tx.nodes else None  # a record or a run: where its first record is

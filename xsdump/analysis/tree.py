@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.render.notation import access_str
-from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, Item, NodeData, RingSpec, TransactionData
+from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, CopyRun, Item, NodeData, RingSpec, TransactionData
 from xsdump.model.paths import ancestor_ends, ancestor_keys
 from xsdump.model.state import DumpState, TxKey, load_state, parent_path
 
@@ -155,6 +155,14 @@ class _Tap:
                     kept.append(item)
                 if touches is not None and (overlay is None or key == overlay):
                     touches[key].append(Touch(item.path, item.access, item.deleted))
+            elif kind is CopyRun:  # the records of a run, when the view keeps them
+                key = (item.conn_id, item.tx_id)
+                if key not in declared:
+                    undeclared.extend(item.records())
+                if key == overlay:
+                    kept.extend(item.records())
+                if touches is not None and (overlay is None or key == overlay):
+                    touches[key].extend(Touch(r.path, r.access, r.deleted) for r in item.records())
             elif kind is TransactionData:
                 declared.add((item.conn_id, item.tx_id))
             yield item

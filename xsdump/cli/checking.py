@@ -62,7 +62,7 @@ def _findings(dump: str, read: dict):
 def _read(source, name, read: dict):
     with open_source(source, name) as src, source_progress(src, "checking"):
         read["format"] = FORMAT_NAMES.get(sniff(src.peek(len(TEXT_MAGIC))), "not a dump")
-        yield from check_source(src)
+        yield from check_source(src, runs=env().copy_runs)
 
 
 FORMAT_NAMES = {"binary": "binary stream", "oxenstored": "oxenstored text dump"}

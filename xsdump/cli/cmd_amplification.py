@@ -101,7 +101,7 @@ def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy: str) -
     # Nothing is written before the report: an I/O error until then is the
     # input's (a read error names the file).
     with naming(shown):
-        with rereadable(source, name, policy=policy, warn=warn) as reopen:
+        with rereadable(source, name, policy=policy, warn=warn, runs=env().copy_runs) as reopen:
             report = measure(reopen, progress)
     rows = sort_transactions(report.transactions, sort)[:top]
     if as_json:

@@ -127,7 +127,7 @@ def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str, *, qui
         return with_progress(named_reads(items, name), size, f"reading {escape_text(name)}")
 
     result = diff_dumps(source_a, source_b, options, name_a=name_a, name_b=name_b, policy=policy, wrap=progress,
-                        warn=warn)
+                        warn=warn, runs=env().copy_runs)
     verdict = ExitCode.FINDINGS if result.differs else ExitCode.OK
     settle(verdict)  # the exit status even if the reader stops reading (| head)
     if quiet:

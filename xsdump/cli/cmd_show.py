@@ -121,7 +121,7 @@ def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summar
     from xsdump.render.show import json_chunks, plain_lines, render_rich
 
     findings: list = []
-    items = read_input(dump, policy, findings.append)
+    items = read_input(dump, policy, findings.append, runs=True)
     loaded = load(items, tx=key, digest=transactions or key is not None, findings=findings)
     state = loaded.state
     if key is not None and key not in state.transactions:

@@ -186,7 +186,9 @@ class Environment:
     the terminal width (default: COLUMNS, else the terminal's, else 80);
     ``height``: its height (LINES, else the terminal's, else 24), the
     length from which output is paged.  ``color``: auto, always or never
-    (see the module).
+    (see the module).  ``copy_runs``: read a transaction's copies of
+    earlier records as blocks (:mod:`xsdump.codec.copies`; ``False``:
+    decode every record, the reference the block reading is tested against).
     """
 
     def __init__(
@@ -203,10 +205,15 @@ class Environment:
         height: Optional[int] = None,
         color: str = "auto",
         encoding: str = "utf-8",
+        copy_runs: bool = True,
     ):
         if color not in COLOR_MODES:
             raise ValueError(f"color: expected one of {', '.join(COLOR_MODES)}, got {color!r}")
         self.color = color
+        # Whether the whole-state commands read a transaction's copies of
+        # earlier records as blocks (xsdump.codec.copies); the tests compare
+        # their outputs with the plain decode of every record.
+        self.copy_runs = copy_runs
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
 
         if stdin is _UNSET:

@@ -37,6 +37,7 @@ def read_dump(
     on_finding: Optional[Callable[[Finding], None]] = None,
     on_wait: Optional[Callable[[], None]] = None,
     as_json: bool = False,
+    runs: bool = False,
 ) -> Iterator[Item]:
     """Header first, then the records of a dump of either kind.
 
@@ -46,7 +47,9 @@ def read_dump(
     keeps them); ``warn`` receives one line for each stretch of input the
     lenient reader could not read as what it was meant to be; ``on_wait``
     is called before each read that may wait for a pipe; ``as_json``: records
-    may come as their JSON dicts already (see :func:`xsdump.codec.reader.read_binary`)."""
+    may come as their JSON dicts already, and with ``runs`` a transaction's
+    copies of committed records as :class:`~xsdump.model.records.CopyRun`
+    blocks (see :func:`xsdump.codec.reader.read_binary`)."""
 
     def found(f: Finding) -> None:
         if on_finding is not None:
@@ -69,4 +72,4 @@ def read_dump(
         else:
             from xsdump.codec.reader import read_binary
 
-            yield from read_binary(src, policy, found, as_json=as_json)
+            yield from read_binary(src, policy, found, as_json=as_json, runs=runs)

@@ -39,11 +39,13 @@ def read_stream(source: SourceLike, *, name: Optional[str] = None, chunk: int = 
 
 
 def read_binary(src: Source, policy: str = "strict", on_finding: Optional[OnFinding] = None,
-                chunk: int = CHUNK, as_json: bool = False) -> Iterator[Item]:
+                chunk: int = CHUNK, as_json: bool = False, runs: bool = False) -> Iterator[Item]:
     """The records of an already opened binary stream; ``as_json``: the
     default-framed ones come as their JSON (what ``json`` writes), decoded
-    straight from the bytes without building the record."""
+    straight from the bytes without building the record; ``runs``: a
+    transaction's copies of committed records come as
+    :class:`~xsdump.model.records.CopyRun` blocks."""
     fast = None
     if as_json:
         from xsdump.codec.jsonio import JSON_DECODERS as fast
-    return Scanner(src, policy, on_finding, chunk, fast).run()
+    return Scanner(src, policy, on_finding, chunk, fast, runs=runs).run()

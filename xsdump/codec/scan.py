@@ -48,6 +48,7 @@ from xsdump.codec.fastdecode import DECODERS, FRAMING_UNPACK
 from xsdump.model.findings import Finding, finding
 from xsdump.codec.format import (
     ALIGN,
+    BY_MODEL,
     HEADER_SIZE,
     IDENT,
     RECORD_HEADER_SIZE,
@@ -61,14 +62,16 @@ from xsdump.codec.format import (
     record_type,
     type_name,
 )
+from xsdump.codec.copies import IDS, ACCESS, Copies
 from xsdump.codec.dialects import CODES as DIALECT_CODES
 from xsdump.codec.dialects import WATCH, WATCH_EXT, c_string, c_watch_ext_view, describe_watch, watch_variant, wpath_len
 from xsdump.codec.framing import extent, frame_layout, header_fields, parse_header, type_word_pattern
 from xsdump.codec.source import Source
 from xsdump.codec.window import CHUNK, Window
-from xsdump.model.records import Damaged, Header, Layout, UnknownRecord
+from xsdump.model.records import CopyRun, Damaged, Header, Layout, NodeData, UnknownRecord
 
 RESYNC_MAX_LEN = 1 << 24  # a record longer than this is not taken as a resynchronisation point
+NODE = BY_MODEL[NodeData].code
 END, GLOBAL_QUOTA, DOMAIN = 0, 6, 7
 C_GARBAGE_PADDING = (GLOBAL_QUOTA, DOMAIN)  # built with talloc_size: padding not zeroed
 POLICIES = ("strict", "default", "lenient")
@@ -140,7 +143,7 @@ class Scanner:
 
     def __init__(self, src: Source, policy: str = "check",
                  on_finding: Optional[Callable[[Finding], None]] = None, chunk: int = CHUNK,
-                 fast: Optional[dict] = None):
+                 fast: Optional[dict] = None, runs: bool = False):
         if policy not in POLICIES + ("check",):
             raise ValueError(f"unknown read policy {policy!r}")
         self.src = src
@@ -156,6 +159,9 @@ class Scanner:
         # ([byte order][type]); others than DECODERS give something else
         # than the record (its JSON: xsdump.codec.jsonio.compile_json_decoders).
         self.fast = DECODERS if fast is None else fast
+        # ``runs``: a transaction's copies of committed records come as
+        # CopyRun blocks (xsdump.codec.copies), not decoded one by one.
+        self.copies = Copies() if runs else None
 
     # --- the header -------------------------------------------------------
 
@@ -345,6 +351,7 @@ class Scanner:
         # The window changes only in the slow path: its buffer, its base and
         # the record index are locals of the fast one.
         buf, base, index = win.buf, win.base, self.index
+        copies = self.copies
         while True:
             i = pos - base
             if len(buf) - i >= RECORD_HEADER_SIZE:
@@ -363,6 +370,9 @@ class Scanner:
                             yield record
                             index += 1
                             pos += RECORD_HEADER_SIZE + length
+                            if copies is not None and code == NODE and record.conn_id \
+                                    and not copies.add(record, buf[i:end]):
+                                index, pos = yield from self.copy_run(record, buf, i, end, index, pos)
                             continue
             # The slow path: one step, its events through the read policy.
             self.index = index
@@ -379,6 +389,20 @@ class Scanner:
             win.floor = 1 << 62
             buf, base, index = win.buf, win.base, self.index
         yield from self.finish()
+
+    def copy_run(self, record: NodeData, buf: bytes, i: int, end: int, index: int, pos: int):
+        """After transaction record ``record`` (``buf[i:end]``): the records
+        that follow it in the buffer and copy the reference records after
+        its path (:mod:`xsdump.codec.copies`), as one CopyRun; returns the
+        record index and position after them."""
+        first, count, size = self.copies.match(buf, end, len(buf), record.path, buf[i + IDS.start:i + IDS.stop])
+        if count:
+            access = int.from_bytes(buf[end + ACCESS.start:end + ACCESS.stop], self.order)
+            self.at_index = index
+            yield CopyRun(record.conn_id, record.tx_id, access, first, count, self.copies, pos, size)
+            index += count
+            pos += size
+        return index, pos
 
     def step(self, pos: int):
         """Frame what starts at ``pos``; returns where the next record
@@ -437,6 +461,8 @@ class Scanner:
             return
         index, record = event
         self.at_index = index
+        if self.copies is not None and type(record) is NodeData and record.conn_id:
+            self.copies.add(record, None)  # not framed by the fast path: no copy of it is matched
         if self.policy == "check":
             yield record
             return

@@ -16,7 +16,7 @@ here are the names of its non-length fields, in order (a test pins that).
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Union
+from typing import Any, Iterator, NamedTuple, Optional, Union
 
 DOMID_INVALID = 0x7FF4
 WATCH_DEPTH_UNLIMITED = 0xFFFF
@@ -259,6 +259,36 @@ class Damaged(NamedTuple):
     layout: Optional[Layout] = None
 
 
+class CopyRun(NamedTuple):
+    """``count`` NODE_DATA records of transaction (``conn_id``, ``tx_id``),
+    one after another from ``offset``, all with access ``access``, each
+    identical in every other field to the reference records ``first``,
+    ``first + 1``... of ``source`` (:class:`xsdump.codec.copies.Copies`: the
+    first transaction record read for each path): a snapshot transaction's
+    copy of the store, read as one block.  Only a reader asked for runs
+    gives them; :meth:`records` gives the records themselves, equal to what
+    decoding them one by one would give."""
+
+    conn_id: int
+    tx_id: int
+    access: int
+    first: int
+    count: int
+    source: Any
+    offset: int = 0
+    size: int = 0
+
+    def records(self) -> Iterator[NodeData]:
+        return map(self.record, range(self.count))
+
+    def record(self, j: int) -> NodeData:
+        """Its ``j``-th record."""
+        k = self.first + j
+        r, ends = self.source.records[k], self.source.ends
+        return NodeData(self.conn_id, self.tx_id, self.access, r.perms, r.path, r.value,
+                        self.offset + ends[k] - ends[self.first], r.size)
+
+
 Record = Union[
     End,
     GlobalData,
@@ -274,3 +304,4 @@ Record = Union[
 ]
 
 Item = Union[Header, Record]
+"""What a reader gives (with runs asked for, :class:`CopyRun` too)."""

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Union
+from typing import Iterable, Iterator, Optional, Union
 
 from xsdump.codec.format import record_type_of
 from xsdump.model.findings import Finding
 from xsdump.model.paths import depth, parent_path  # noqa: F401 - where the fold's users find them
 from xsdump.model.records import (
     ConnectionData,
+    CopyRun,
     Damaged,
     DomainData,
     End,
@@ -43,6 +44,7 @@ from xsdump.model.records import (
 )
 from xsdump.model.validate import Validator
 
+NODE_DATA = "NODE_DATA"
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
 
@@ -66,9 +68,18 @@ class Transaction:
     conn_id: int
     tx_id: int
     record: Optional[TransactionData] = None
-    nodes: list[NodeData] = field(default_factory=list)
+    nodes: list[Union[NodeData, CopyRun]] = field(default_factory=list)  # see node_records
     n_records: int = 0
     n_bytes: int = 0
+
+    def node_records(self) -> Iterator[NodeData]:
+        """Its node records, in stream order (``nodes`` holds a run of
+        copies as one :class:`~xsdump.model.records.CopyRun`)."""
+        for item in self.nodes:
+            if type(item) is CopyRun:
+                yield from item.records()
+            else:
+                yield item
 
     @property
     def key(self) -> TxKey:
@@ -118,7 +129,16 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, ke
     counts, anomalies = state.counts, state.anomalies
     found = findings if findings is not None else []
     _take_findings(anomalies, found)
-    for index, record in enumerate(it):
+    index = 0
+    for record in it:
+        if type(record) is CopyRun:
+            counts[NODE_DATA] += record.count
+            add_record(state, record, keep_transaction_nodes)
+            for j, copy in validator.copies_to_check(record):
+                for f in check(index + j, copy):
+                    anomalies.append(Anomaly(f.code, f.message, copy, f.offset))
+            index += record.count
+            continue
         counts[record_type_of(record)[1]] += 1
         if keep_committed or type(record) is not NodeData or record.conn_id:
             add_record(state, record, keep_transaction_nodes)
@@ -126,6 +146,7 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, ke
             _take_findings(anomalies, found)
         for f in check(index, record):
             anomalies.append(Anomaly(f.code, f.message, record, f.offset))
+        index += 1
     _take_findings(anomalies, found)
     anomalies.extend(Anomaly(f.code, f.message, None, f.offset) for f in validator.finish())
     return state
@@ -138,7 +159,13 @@ def _take_findings(anomalies: list[Anomaly], found: list[Finding]) -> None:
 
 def add_record(state: DumpState, record, keep_transaction_nodes: bool = True) -> None:
     kind = type(record)
-    if kind is NodeData:
+    if kind is CopyRun:
+        tx = state.transaction(record.conn_id, record.tx_id)
+        tx.n_records += record.count
+        tx.n_bytes += record.size
+        if keep_transaction_nodes:
+            tx.nodes.append(record)
+    elif kind is NodeData:
         if record.conn_id == 0:
             if record.path not in state.nodes:
                 state.nodes[record.path] = record

@@ -15,13 +15,14 @@ committed paths, per-domain node counts), nothing per record otherwise.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import Iterator, NamedTuple, Optional
 
 from xsdump.render.escape import escape_text
 from xsdump.model.findings import ERROR, WARNING, Finding, finding
 from xsdump.codec.format import record_type_of
 from xsdump.render.notation import perm_str
 from xsdump.model.records import (
+    CopyRun,
     ACCESS_READ,
     ACCESS_WRITTEN,
     DOMID_INVALID,
@@ -114,6 +115,29 @@ class Validator:
             GlobalQuotaData: self.global_quota, GlobalData: self.global_data,
         }
         self._text: Optional[_TextChecks] = None  # an oxenstored text dump's line checks
+        self._plain_copies = bytearray()  # per reference record of the runs: 1 if a copy of it needs no check
+
+    def copies_to_check(self, run: CopyRun) -> Iterator[tuple[int, NodeData]]:
+        """The records of a run of copies that :meth:`node` could find
+        something in, as ``(j, record)`` (the ``j``-th of the run): all of
+        them when the transaction is new here or the access mark unusual,
+        else those whose reference record is (a path that is not plain, a
+        permission list that is empty or unusual).  The others would give
+        no finding: their fields are the reference record's."""
+        if not run.access or run.access & ~ACCESS_BITS or (run.conn_id, run.tx_id) not in self.tx_seen:
+            yield from enumerate(run.records())
+            return
+        plain = self._plain_copies
+        for r in run.source.records[len(plain):]:  # reference records new since the last run
+            path = r.path
+            plain.append(bool(
+                path[:1] == "/" and "\0" not in path and "//" not in path and (path[-1] != "/" or len(path) == 1)
+                and r.perms and all(p.perm in PERM_CHARS and not p.flags & ~PERM_FLAG_STALE for p in r.perms)))
+        lo, hi = run.first, run.first + run.count
+        k = plain.find(0, lo, hi)
+        while k >= 0:
+            yield k - lo, run.record(k - lo)
+            k = plain.find(0, k + 1, hi)
 
     def record(self, index: int, record) -> list[Finding]:
         check = self._dispatch.get(type(record))
