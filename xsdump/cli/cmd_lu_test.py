@@ -47,9 +47,9 @@ def lu_test(
         help="Live-update into this binary instead of DAEMON itself."),
     against: Optional[str] = typer.Option(None, "--against", metavar="DAEMON",
         help="Cross-implementation mode: run the same workload on DAEMON and on this one, without updates."),
-    seed: Optional[int] = typer.Option(None, "--seed", "-s", help="The workload's seed (default: a random one, "
+    seed: Optional[int] = typer.Option(None, "--seed", help="The workload's seed (default: a random one, "
                                        "reported)."),
-    operations: int = typer.Option(200, "--operations", "-n", min=1, help="Steps in the generated workload."),
+    operations: int = typer.Option(200, "--operations", min=1, help="Steps in the generated workload."),
     updates: Optional[int] = typer.Option(None, "--updates", "-u", min=0,
         help="Live updates at seeded points (default 2; 0 with --against)."),
     sockets: int = typer.Option(2, "--sockets", min=1, max=16, help="dom0 socket connections."),
@@ -72,7 +72,7 @@ def lu_test(
     transform: Optional[str] = typer.Option(None, "--transform", metavar="COMMAND",
         help="A shell filter applied to each dump between the old and the new process (standard input to "
              "standard output), to inject a fault: e.g. \"xsdump json - | jq -c ... | xsdump encode -\"."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="DIR",
+    out: Optional[str] = typer.Option(None, "--out", metavar="DIR",
         help="On a divergence write the workload (original and shrunk), the diverging replies, the state "
              "diff and both dumps here."),
     keep_dirs: bool = typer.Option(False, "--keep-dirs", help="Keep each daemon's private directory."),
