@@ -203,9 +203,27 @@ def test_json_decoders_agree_with_decoding_then_converting(items):
     from xsdump.codec.jsonio import record_to_json
 
     data = encode_stream(items)
-    direct = [record_to_json(r) for r in read_dump(io.BytesIO(data), as_json=True)]
+    from xsdump.codec.jsonio import JSON_DECODERS
+
+    direct = [record_to_json(r) for r in read_dump(io.BytesIO(data), decoders=JSON_DECODERS)]
     converted = [record_to_json(r) for r in read_dump(io.BytesIO(data))]
     assert direct == converted and [list(d) for d in direct] == [list(c) for c in converted]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams())
+def test_line_decoders_agree_with_decoding_then_listing(items):
+    """The decoders that give a node's ``records`` line straight from the
+    bytes give exactly the line of the decoded record."""
+    from xsdump.codec.dump import read_dump
+    from xsdump.model.records import Header
+    from xsdump.render.listing import compile_line_decoders, record_line
+
+    data = encode_stream(items)
+    direct = [r if type(r) is str else record_line(r)
+              for r in read_dump(io.BytesIO(data), decoders=compile_line_decoders()) if type(r) is not Header]
+    listed = [record_line(r) for r in read_dump(io.BytesIO(data)) if type(r) is not Header]
+    assert direct == listed
 
 
 @pytest.mark.parametrize("layout", ["ndjson", "pretty", "concatenated", "document", "pretty document"])

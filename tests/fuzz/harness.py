@@ -41,10 +41,10 @@ def _quiet(_message) -> None:
 def json_of(data: bytes, policy: str, *, as_json: bool = True) -> bytes:
     """What ``xsdump json [--strict|--lenient]`` prints for ``data``."""
     from xsdump.codec.dump import read_dump
-    from xsdump.codec.jsonio import ndjson_lines
+    from xsdump.codec.jsonio import JSON_DECODERS, ndjson_lines
 
     return b"".join(ndjson_lines(read_dump(io.BytesIO(data), name="fuzz.xsd", policy=policy,
-                                           warn=_quiet, as_json=as_json)))
+                                           warn=_quiet, decoders=JSON_DECODERS if as_json else None)))
 
 
 def encode_json(js: bytes) -> bytes:

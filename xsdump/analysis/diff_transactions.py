@@ -5,11 +5,12 @@ the same transaction.  Paired transactions are compared record by record."""
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from typing import TYPE_CHECKING, Callable, Hashable, Iterable, NamedTuple, Optional
 
 from xsdump.analysis.diff_common import Change, ConnNames, pair_up, path_sort_key
-from xsdump.model.records import NodeData
+from xsdump.model.records import CopyRun, NodeData
 from xsdump.model.state import DumpState, Transaction
 
 if TYPE_CHECKING:
@@ -48,9 +49,51 @@ class TxMatch(NamedTuple):
 
 
 def content_keys(states: Iterable[DumpState], rules: _Rules) -> dict[int, int]:
-    """The multiset of node records each transaction carries, as one key, by id(Transaction)."""
-    return {id(tx): hash(tuple(sorted(record_key(n, rules) for n in tx.node_records())))
-            for state in states for tx in state.transactions.values()}
+    """The multiset of node records each transaction carries, as one key,
+    by id(Transaction): the count, sum and xor of the records' hashes (a
+    run of copies adds its records' figures from sums kept per reference
+    record, without making its records)."""
+    sums = _RunSums(rules)
+    keys = {}
+    for state in states:
+        for tx in state.transactions.values():
+            n = total = mixed = 0
+            for item in tx.nodes:
+                if type(item) is CopyRun:
+                    s, x = sums.of(item)
+                    n, total, mixed = n + item.count, total + s, mixed ^ x
+                else:
+                    h = hash(record_key(item, rules)) & _MASK
+                    n, total, mixed = n + 1, total + h, mixed ^ h
+            keys[id(tx)] = hash((n, total & _MASK, mixed))
+    return keys
+
+
+_MASK = (1 << 64) - 1
+
+
+class _RunSums:
+    """Per reference (:mod:`xsdump.codec.copies`) and access mark: running
+    sums and xors of the hashes of its records' keys, so that a run's are
+    two subtractions."""
+
+    def __init__(self, rules: _Rules):
+        self.rules = rules
+        self.tables: dict[tuple[int, int], tuple[object, array, array]] = {}
+
+    def of(self, run: CopyRun) -> tuple[int, int]:
+        key = (id(run.source), run.access)
+        table = self.tables.get(key)
+        if table is None or table[0] is not run.source:
+            table = self.tables[key] = (run.source, array("Q", [0]), array("Q", [0]))
+        _, sums, xors = table
+        records = run.source.records
+        for r in records[len(sums) - 1:run.first + run.count]:  # learnt up to the run's end
+            h = hash(record_key(r._replace(access=run.access), self.rules)) & _MASK
+            sums.append((sums[-1] + h) & _MASK)
+            xors.append(xors[-1] ^ h)
+        lo, hi = run.first, run.first + run.count
+        return (sums[hi] - sums[lo]) & _MASK, xors[hi] ^ xors[lo]
 
 
 def record_key(n: NodeData, rules: _Rules) -> tuple:

@@ -36,7 +36,13 @@ def select(
     tx: Optional[int] = None,
 ) -> Iterator[Item]:
     """Keep the header and the records matching every given criterion."""
-    wanted = set(types)
+    if not types and path is None and conn is None and tx is None:
+        return iter(items)
+    return _selected(items, set(types), path, conn, tx)
+
+
+def _selected(items: Iterable[Item], wanted: set, path: Optional[str], conn: Optional[int],
+              tx: Optional[int]) -> Iterator[Item]:
     for item in items:
         if isinstance(item, Header):
             yield item

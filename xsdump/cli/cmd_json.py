@@ -42,9 +42,9 @@ COMMAND = to_json
 
 @handle_errors
 def _run(dump: str, document: bool, policy: str) -> int:
-    from xsdump.codec.jsonio import document_chunks, ndjson_lines
+    from xsdump.codec.jsonio import JSON_DECODERS, document_chunks, ndjson_lines
 
-    items = read_input(dump, policy, as_json=True)
+    items = read_input(dump, policy, decoders=JSON_DECODERS)
     write_lines(document_chunks(items) if document else ndjson_lines(items))
     return ExitCode.OK
 

@@ -62,14 +62,18 @@ COMMAND = records
 @handle_errors
 def _run(dump, codes, path, conn, tx, verbose, as_json, policy) -> int:
     from xsdump.analysis.select import select
-    from xsdump.codec.jsonio import ndjson_lines
 
-    items = read_input(dump, policy)
-    items = select(items, codes, path, conn, tx)
     if as_json:
-        write_lines(ndjson_lines(items))
+        from xsdump.codec.jsonio import ndjson_lines
+
+        write_lines(ndjson_lines(select(read_input(dump, policy), codes, path, conn, tx)))
         return ExitCode.OK
-    write_lines(_lines(items, verbose))
+    decoders = None
+    if not (codes or path is not None or conn is not None or tx is not None or verbose):
+        from xsdump.render.listing import compile_line_decoders
+
+        decoders = compile_line_decoders()  # nothing to select by: node lines straight from the bytes
+    write_lines(_lines(select(read_input(dump, policy, decoders=decoders), codes, path, conn, tx), verbose))
     return ExitCode.OK
 
 
@@ -79,6 +83,9 @@ def _lines(items, verbose: bool):
 
     order = "little"
     for item in items:
+        if type(item) is str:  # a node's line already (compile_line_decoders)
+            yield (item + "\n").encode()
+            continue
         if isinstance(item, Header):
             order = item.byte_order
             yield (header_line(item) + "\n").encode()

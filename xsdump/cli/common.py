@@ -301,11 +301,12 @@ def warn(message: str) -> None:
     say(f"xsdump: warning: {message}")
 
 
-def read_input(dump: str, policy: str = "default", on_finding=None, as_json: bool = False, runs: bool = False):
+def read_input(dump: str, policy: str = "default", on_finding=None, decoders=None, runs: bool = False):
     """The records of ``dump`` (either format; ``-`` is standard input),
     with a progress bar on a terminal, read with the policy of
     :func:`read_policy`; what the lenient policy reads past is said on stderr;
-    ``on_finding`` receives what the reader finds (for the fold); ``runs``:
+    ``on_finding`` receives what the reader finds (for the fold);
+    ``decoders``: see :func:`xsdump.codec.reader.read_binary`; ``runs``:
     a transaction's copies of earlier records may come as CopyRun blocks
     (unless the environment says otherwise)."""
     from xsdump.codec.dump import read_dump
@@ -314,7 +315,7 @@ def read_input(dump: str, policy: str = "default", on_finding=None, as_json: boo
 
     source, name = env().input(dump)
     items = read_dump(source, name=name, policy=policy, warn=warn, on_finding=on_finding, on_wait=_OUTPUT.flush,
-                      as_json=as_json, runs=runs and env().copy_runs)
+                      decoders=decoders, runs=runs and env().copy_runs)
     return with_progress(named_reads(items, name or display_name(dump)), input_size(dump), "reading")
 
 

@@ -36,7 +36,7 @@ def read_dump(
     warn: Optional[Warn] = None,
     on_finding: Optional[Callable[[Finding], None]] = None,
     on_wait: Optional[Callable[[], None]] = None,
-    as_json: bool = False,
+    decoders: Optional[dict] = None,
     runs: bool = False,
 ) -> Iterator[Item]:
     """Header first, then the records of a dump of either kind.
@@ -46,10 +46,11 @@ def read_dump(
     reader makes, in stream order (the fold of :mod:`xsdump.model.state`
     keeps them); ``warn`` receives one line for each stretch of input the
     lenient reader could not read as what it was meant to be; ``on_wait``
-    is called before each read that may wait for a pipe; ``as_json``: records
-    may come as their JSON dicts already, and with ``runs`` a transaction's
-    copies of committed records as :class:`~xsdump.model.records.CopyRun`
-    blocks (see :func:`xsdump.codec.reader.read_binary`)."""
+    is called before each read that may wait for a pipe; ``decoders``: a
+    binary stream's default-framed records may come as what these give
+    (their JSON, say), and with ``runs`` a transaction's copies of earlier
+    records as :class:`~xsdump.model.records.CopyRun` blocks (see
+    :func:`xsdump.codec.reader.read_binary`)."""
 
     def found(f: Finding) -> None:
         if on_finding is not None:
@@ -72,4 +73,4 @@ def read_dump(
         else:
             from xsdump.codec.reader import read_binary
 
-            yield from read_binary(src, policy, found, as_json=as_json, runs=runs)
+            yield from read_binary(src, policy, found, decoders=decoders, runs=runs)

@@ -78,7 +78,8 @@ class _Compiler:
     def __init__(self, returns=None, env: Optional[dict] = None, elements=None) -> None:
         # ``returns(cls, values)``: the expression a top-level decoder returns
         # for a record of model ``cls`` whose fields are in the local
-        # variables ``values`` (name -> variable); the model tuple by default.
+        # variables ``values`` (name -> variable); the model tuple by default
+        # (or when it gives None for that model).
         # ``elements(cls, values)``: likewise for an element of an array of
         # structs, whose array is then a list of them (a tuple of the model
         # tuples by default).
@@ -146,9 +147,11 @@ class _Compiler:
             flush()
             lines.extend(self.variable(name, inner))
         flush()
+        returned = None
         if top_level and self.returns is not None:
-            names = _field_order(model)
-            lines.append(f"    return {self.returns(model.cls, {n: f'v_{n}' for n in names})}, p")
+            returned = self.returns(model.cls, {n: f"v_{n}" for n in _field_order(model)})
+        if returned is not None:
+            lines.append(f"    return {returned}, p")
             self.functions.append("\n".join(lines))
             return fname
         fields = [f"v_{n}" for n in _field_order(model)]

@@ -477,7 +477,7 @@ _FIELD_KINDS = {
 
 _JSON_NAMES = _json_names()
 _TO_JSON = _compile_to_json()
-_TO_JSON[dict] = lambda obj: obj  # already JSON (read with as_json)
+_TO_JSON[dict] = lambda obj: obj  # already JSON (read with JSON_DECODERS)
 JSON_DECODERS = compile_json_decoders()
 
 

@@ -39,13 +39,11 @@ def read_stream(source: SourceLike, *, name: Optional[str] = None, chunk: int = 
 
 
 def read_binary(src: Source, policy: str = "strict", on_finding: Optional[OnFinding] = None,
-                chunk: int = CHUNK, as_json: bool = False, runs: bool = False) -> Iterator[Item]:
-    """The records of an already opened binary stream; ``as_json``: the
-    default-framed ones come as their JSON (what ``json`` writes), decoded
-    straight from the bytes without building the record; ``runs``: a
-    transaction's copies of committed records come as
+                chunk: int = CHUNK, decoders: Optional[dict] = None, runs: bool = False) -> Iterator[Item]:
+    """The records of an already opened binary stream; ``decoders``: body
+    decoders (``[byte order][type]``) compiled from the declarations to give
+    a default-framed record as something else than the record, straight
+    from its bytes (``json``: its JSON, :data:`xsdump.codec.jsonio.JSON_DECODERS`);
+    ``runs``: a transaction's copies of earlier records come as
     :class:`~xsdump.model.records.CopyRun` blocks."""
-    fast = None
-    if as_json:
-        from xsdump.codec.jsonio import JSON_DECODERS as fast
-    return Scanner(src, policy, on_finding, chunk, fast, runs=runs).run()
+    return Scanner(src, policy, on_finding, chunk, decoders, runs=runs).run()

@@ -44,6 +44,10 @@ def escape_bytes(raw: bytes) -> str:
 def preview(raw: bytes, limit: int = 60) -> str:
     """An escaped value cut to at most ``limit`` characters, never inside an
     escape, with an ellipsis when something was cut."""
+    if len(raw) <= limit and raw.isascii():  # the common case, kept fast: short ASCII
+        text = raw.decode("ascii")
+        if text.isprintable() and "\\" not in text:
+            return text
     text = escape_bytes(raw[: limit * 4 + 4])
     if len(text) <= limit and len(raw) <= limit * 4:
         return text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from xsdump.render.escape import escape_text, preview
 from xsdump.codec.format import record_type_of
 from xsdump.render.notation import dump_format, access_str, conn_str, depth_str, perms_str
@@ -28,12 +30,16 @@ def header_line(header: Header) -> str:
     return f"{header.offset:#010x}  HEADER              {dump_format(header)}"
 
 
+def node_fields(conn_id: int, tx_id: int, access: int, perms, path: str, value: bytes, width: int = 60) -> str:
+    """The key fields of a NODE_DATA record, given one by one."""
+    where = "" if not conn_id else f"  [conn={conn_id} tx={tx_id} {access_str(access, perms)}]"
+    return f"{escape_text(path)} = \"{preview(value, width)}\" ({len(value)} B) perms={perms_str(perms)}{where}"
+
+
 def record_fields(record, width: int = 60) -> str:
     """The key fields of a record, escaped."""
     if isinstance(record, NodeData):
-        where = "" if record.committed else f"  [conn={record.conn_id} tx={record.tx_id} {access_str(record.access, record.perms)}]"
-        return (f"{escape_text(record.path)} = \"{preview(record.value, width)}\" "
-                f"({len(record.value)} B) perms={perms_str(record.perms)}{where}")
+        return node_fields(*record[:6], width)
     if isinstance(record, ConnectionData):
         text = f"conn={record.conn_id} {conn_str(record)}"
         if record.unique_id is not None:
@@ -60,6 +66,31 @@ def record_fields(record, width: int = 60) -> str:
 def record_line(record, width: int = 60) -> str:
     _, name = record_type_of(record)
     return f"{record.offset:#010x}  {name:<19} {record_fields(record, width)}".rstrip()
+
+
+def node_line(offset: int, conn_id: int, tx_id: int, access: int, perms, path: str, value: bytes) -> str:
+    """:func:`record_line` of a NODE_DATA record, given its fields."""
+    return f"{offset:#010x}  {_NODE_NAME} {node_fields(conn_id, tx_id, access, perms, path, value)}"
+
+
+_NODE_NAME = f"{record_type_of(NodeData(0, 0, 0, (), '', b''))[1]:<19}"
+
+
+def _decoded_line(cls: type, values: dict) -> Optional[str]:
+    """What a decoder compiled by :func:`compile_line_decoders` returns for a
+    NODE_DATA record: its line (other records: the record)."""
+    if cls is not NodeData:
+        return None
+    return f"_node_line(offset, {', '.join(values[name] for name in cls._fields[:6])})"
+
+
+def compile_line_decoders():
+    """``[byte_order][type]``: body decoders compiled from the declarations
+    that give a default-framed NODE_DATA record's line directly (``records``
+    prints one per record; most are nodes), other records as records."""
+    from xsdump.codec.fastdecode import compile_decoders
+
+    return compile_decoders(_decoded_line, {"_node_line": node_line})
 
 
 def message_lines(conn: ConnectionData, order: str, width: int = 60) -> list[str]:

@@ -39,8 +39,16 @@ def perm_str(perm: Perm) -> str:
     return text
 
 
+_PERMS_STR: dict = {}  # a dump repeats a few permission lists many times
+
+
 def perms_str(perms) -> str:
-    return ",".join(perm_str(p) for p in perms) if perms else "-"
+    text = _PERMS_STR.get(perms)
+    if text is None:
+        text = ",".join(perm_str(p) for p in perms) if perms else "-"
+        if len(_PERMS_STR) < 4096:
+            _PERMS_STR[perms] = text
+    return text
 
 
 def access_str(access: int, perms=()) -> str:
