@@ -95,7 +95,7 @@ def _declaration_size() -> int:
     return RECORD_HEADER_SIZE + body + pad_to_align(body)
 
 
-@dataclass
+@dataclass(slots=True)
 class Count:
     records: int = 0
     bytes: int = 0
@@ -125,7 +125,7 @@ def stale_order(read: StaleRead) -> tuple[int, str]:
     return (read.depth, read.path)
 
 
-@dataclass
+@dataclass(slots=True)
 class TransactionCost:
     """The measurements of one transaction, from its records alone."""
 

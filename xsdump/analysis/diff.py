@@ -67,7 +67,7 @@ from xsdump.analysis.diff_transactions import TxMatch, compare_transactions, con
 from xsdump.analysis.diff_watches import orphan_watch_changes
 from xsdump.model.findings import CATALOGUE, ERROR
 from xsdump.model.paths import parent_path
-from xsdump.model.state import DumpState, load_state
+from xsdump.model.state import KEPT_PER_KIND, NODE_MARKS, DumpState, load_state
 
 # --- what may be left out ------------------------------------------------------
 
@@ -284,6 +284,9 @@ def diff_items(items_a: Iterable[Item], items_b: Iterable[Item], options: DiffOp
     for tag, state in (("A", state_a), ("B", state_b)):
         # What makes the dump itself wrong (check's errors).
         notes.extend(f"{tag}: {a.message}" for a in state.anomalies if CATALOGUE[a.kind].severity == ERROR)
+        notes.extend(f"{tag}: ... and {n - KEPT_PER_KIND:,} more {kind} (xsdump check lists every one)"
+                     for kind, n in state.anomaly_counts.items()
+                     if n > KEPT_PER_KIND and kind not in NODE_MARKS and CATALOGUE[kind].severity == ERROR)
     changes.extend(_state_changes(state_a, state_b, rules))
     return DiffResult(
         Side(name_a, state_a.header), Side(name_b, header_b), changes,

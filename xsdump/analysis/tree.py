@@ -32,13 +32,13 @@ from typing import Iterable, Iterator, NamedTuple, Optional
 from xsdump.render.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, CopyRun, Item, NodeData, RingSpec, TransactionData
 from xsdump.model.paths import ancestor_ends, ancestor_keys
-from xsdump.model.state import DumpState, TxKey, load_state, parent_path
+from xsdump.model.state import NODE_MARKS, DumpState, TxKey, load_state, parent_path
 
 # Structure marks
 NOT_IN_DUMP = "not-in-dump"  # an ancestor that no record names
 # Marks that are check-catalogue codes: the anomaly they mark has that name everywhere.
-ORPHAN_MARK = "orphan-node"  # parent not known before this committed record
-DUPLICATE_PATH_MARK = "duplicate-path"  # the first of several committed records for a path
+# parent not known before this committed record; the first of several committed records for a path
+ORPHAN_MARK, DUPLICATE_PATH_MARK = NODE_MARKS
 DUPLICATE_RECORD = "duplicate-record"  # a further committed record for that path
 DUPLICATE_TX_RECORD = "duplicate-tx-record"  # the overlaid transaction names this path twice
 CONTEXT = "context"  # shown only as the ancestor of a --domid match

@@ -45,10 +45,16 @@ from xsdump.model.records import (
 from xsdump.model.validate import Validator
 
 NODE_DATA = "NODE_DATA"
+# Anomalies of one kind kept with their message and record (the rest are
+# counted in DumpState.anomaly_counts, and check lists every one): a dump
+# where every record is wrong keeps its fold bounded by the tree, not by
+# the findings.  The kinds the tree marks node by node are all kept.
+KEPT_PER_KIND = 100
+NODE_MARKS = ("orphan-node", "duplicate-path")
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Anomaly:
     """One finding about the dump: ``kind`` is its check-catalogue code;
     ``record`` the record it concerns (``None`` for what the reader found
@@ -60,7 +66,7 @@ class Anomaly:
     offset: Optional[int] = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Transaction:
     """A pending transaction: its TRANSACTION_DATA record (``None`` when only
     node records name it) and counts of its node records."""
@@ -102,9 +108,18 @@ class DumpState:
     domains: dict[int, DomainData] = field(default_factory=dict)
     unknown: list[UnknownRecord] = field(default_factory=list)
     damaged: list[Damaged] = field(default_factory=list)  # what the lenient reader kept as bytes
-    anomalies: list[Anomaly] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)  # up to KEPT_PER_KIND of a kind
+    anomaly_counts: Counter = field(default_factory=Counter)  # every anomaly, by kind, in the order first met
     counts: Counter = field(default_factory=Counter)  # records by type name
     end: Optional[End] = None
+
+    def note(self, anomaly: Anomaly) -> None:
+        """Count an anomaly, and keep it when fewer than KEPT_PER_KIND of its
+        kind are (always for the kinds the tree marks)."""
+        counts = self.anomaly_counts
+        n = counts[anomaly.kind] = counts[anomaly.kind] + 1
+        if n <= KEPT_PER_KIND or anomaly.kind in NODE_MARKS:
+            self.anomalies.append(anomaly)
 
     def transaction(self, conn_id: int, tx_id: int) -> Transaction:
         key = (conn_id, tx_id)
@@ -126,9 +141,9 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, ke
     state = DumpState(header)
     validator = Validator(header)
     check = validator.record
-    counts, anomalies = state.counts, state.anomalies
+    counts, note = state.counts, state.note
     found = findings if findings is not None else []
-    _take_findings(anomalies, found)
+    _take_findings(note, found)
     index = 0
     for record in it:
         if type(record) is CopyRun:
@@ -136,24 +151,26 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, ke
             add_record(state, record, keep_transaction_nodes)
             for j, copy in validator.copies_to_check(record):
                 for f in check(index + j, copy):
-                    anomalies.append(Anomaly(f.code, f.message, copy, f.offset))
+                    note(Anomaly(f.code, f.message, copy, f.offset))
             index += record.count
             continue
         counts[record_type_of(record)[1]] += 1
         if keep_committed or type(record) is not NodeData or record.conn_id:
             add_record(state, record, keep_transaction_nodes)
         if found:
-            _take_findings(anomalies, found)
+            _take_findings(note, found)
         for f in check(index, record):
-            anomalies.append(Anomaly(f.code, f.message, record, f.offset))
+            note(Anomaly(f.code, f.message, record, f.offset))
         index += 1
-    _take_findings(anomalies, found)
-    anomalies.extend(Anomaly(f.code, f.message, None, f.offset) for f in validator.finish())
+    _take_findings(note, found)
+    for f in validator.finish():
+        note(Anomaly(f.code, f.message, None, f.offset))
     return state
 
 
-def _take_findings(anomalies: list[Anomaly], found: list[Finding]) -> None:
-    anomalies.extend(Anomaly(f.code, f.message, None, f.offset) for f in found)
+def _take_findings(note, found: list[Finding]) -> None:
+    for f in found:
+        note(Anomaly(f.code, f.message, None, f.offset))
     found.clear()
 
 

@@ -87,34 +87,37 @@ def amplification_str(tx: TransactionCost) -> str:
 # --- the table ------------------------------------------------------------------
 
 
-def _cells(tx: TransactionCost, report: Amplification, total: bool = False) -> list[Text]:
+Cell = tuple[str, str]  # text, style ("" for none)
+
+
+def _cells(tx: TransactionCost, report: Amplification, total: bool = False) -> list[Cell]:
     a = tx.access
     split = "/".join(str(a[k].records) for k in (READ, WRITTEN, READ_WRITTEN, DELETED))
     if a[OTHER].records:
         split += f" +{a[OTHER].records} other"
     if total:
-        who = [Text("all", style=STYLES["total"]), Text(""), Text("")]
+        who = ["all", "", ""]
     else:
-        domid = {"ring": str(tx.domid), "socket": "socket", "unknown": "?"}.get(tx.connection, "-")
-        who = [Text(str(tx.conn_id)), Text(str(tx.tx_id)), Text(domid)]
-    ampl = Text(amplification_str(tx))
-    if tx.all_redundant:
-        ampl.stylize(STYLES["redundant"])
-    stale = Text(f"{tx.stale_reads:,}", style=STYLES["stale"] if tx.stale_reads else "")
-    depth = Text("-" if tx.shallowest_stale_depth is None else str(tx.shallowest_stale_depth),
-                 style=STYLES["near-root"] if tx.near_root else "")
-    cells = who + [
-        Text(f"{tx.records:,}"), Text(human_bytes(tx.bytes)), Text(split), Text(f"{tx.created:,}"),
-        Text(f"{tx.redundant.records:,}"), Text(human_bytes(tx.delta.bytes)), ampl,
-        Text(ratio_str(report.totals.per_store(tx.bytes))), stale, depth,
+        who = [str(tx.conn_id), str(tx.tx_id),
+               {"ring": str(tx.domid), "socket": "socket", "unknown": "?"}.get(tx.connection, "-")]
+    texts = who + [
+        f"{tx.records:,}", human_bytes(tx.bytes), split, f"{tx.created:,}", f"{tx.redundant.records:,}",
+        human_bytes(tx.delta.bytes), amplification_str(tx), ratio_str(report.totals.per_store(tx.bytes)),
+        f"{tx.stale_reads:,}", "-" if tx.shallowest_stale_depth is None else str(tx.shallowest_stale_depth),
     ]
+    styles = [""] * len(texts)
+    if tx.all_redundant:
+        styles[-4] = STYLES["redundant"]
+    if tx.stale_reads:
+        styles[-2] = STYLES["stale"]
+    if tx.near_root:
+        styles[-1] = STYLES["near-root"]
     if total:
-        for cell in cells:
-            cell.stylize(STYLES["total"])
-    return cells
+        styles = [f"{style} {STYLES['total']}".strip() for style in styles]
+    return list(zip(texts, styles))
 
 
-def table_rows(report: Amplification, rows: list[TransactionCost]) -> Iterator[list[Text]]:
+def table_rows(report: Amplification, rows: list[TransactionCost]) -> Iterator[list[Cell]]:
     """The cells of the table: one row per shown transaction, then the
     totals over every transaction of the dump."""
     for tx in rows:
@@ -129,22 +132,24 @@ def rich_table(report: Amplification, rows: list[TransactionCost]) -> Table:
         table.add_column(title, justify="right", no_wrap=True)
     cells = list(table_rows(report, rows))
     for i, row in enumerate(cells):
-        table.add_row(*row, end_section=(i == len(cells) - 2))
+        table.add_row(*(Text(text, style=style) for text, style in row), end_section=(i == len(cells) - 2))
     return table
 
 
-def plain_table(report: Amplification, rows: list[TransactionCost]) -> Iterator[Text]:
-    """The table as aligned text lines, two spaces between columns."""
-    cells = [[Text(title) for title, _ in COLUMNS]] + list(table_rows(report, rows))
-    widths = [max(len(row[i].plain) for row in cells) for i in range(len(COLUMNS))]
+def plain_table(report: Amplification, rows: list[TransactionCost]) -> Iterator[list[Cell]]:
+    """The table as aligned lines, two spaces between columns: each line
+    as its pieces of text with their styles."""
+    cells = [[(title, "") for title, _ in COLUMNS]] + list(table_rows(report, rows))
+    widths = [max(len(row[i][0]) for row in cells) for i in range(len(COLUMNS))]
     for row in cells:
-        line = Text()
-        for i, (cell, (_, right)) in enumerate(zip(row, COLUMNS)):
+        line: list[Cell] = []
+        for i, ((text, style), (_, right)) in enumerate(zip(row, COLUMNS)):
             if i:
-                line.append("  ")
-            pad = " " * (widths[i] - len(cell.plain))
-            line.append_text(Text(pad) + cell if right else cell + Text(pad))
-        line.rstrip()
+                line.append(("  ", ""))
+            pad = (" " * (widths[i] - len(text)), "")
+            line.extend((pad, (text, style)) if right else ((text, style), pad))
+        last = line[-1]
+        line[-1] = (last[0].rstrip(), last[1])
         yield line
 
 
@@ -287,9 +292,15 @@ def render(report: Amplification, rows: list[TransactionCost], console: Console)
             console.print(table)
         finally:
             console.width = width
+    elif console.no_color or console.color_system is None:  # text alone: no Text per line
+        write = console.file.write
+        for line in plain_table(report, rows):
+            write("".join(text for text, _ in line).rstrip() + "\n")
     else:
         for line in plain_table(report, rows):
-            console.print(line)
+            text = Text.assemble(*line)
+            text.rstrip()
+            console.print(text)
     if report.transactions:
         console.print(Text(LEGEND, style=STYLES["note"]))
     shown = len(rows)

@@ -71,6 +71,7 @@ def summary_json(summary: Summary, opts: Options) -> dict:
         "transactions": [{"conn_id": tx.conn_id, "tx_id": tx.tx_id, "declared": tx.declared,
                           "records": tx.n_records, "bytes": tx.n_bytes} for tx in summary.pending],
         "anomalies": [{"kind": a.kind, "message": a.message, "offset": a.offset} for a in summary.anomalies],
+        "anomaly_counts": summary.anomaly_total,  # every one; "anomalies" lists the first of each kind
         "not_in_dump": summary.not_in_dump,
     }
 

@@ -119,9 +119,15 @@ def _anomaly_lines(summary: Summary) -> list[Line]:
     total = sum(by_kind.values())
     lines: list[Line] = [[("anomalies: ", "bold"),
                           (f"{total} (" + ", ".join(f"{k} {n}" for k, n in by_kind.items()) + ")", "bold red")]]
+    listed: dict[str, int] = {}
     for a in summary.anomalies:
         where = "" if a.offset is None else f"  (record at {a.offset:#x})"
         lines.append([(f"  {a.kind}", "red"), (f"  {a.message}{where}", "")])
+        listed[a.kind] = listed.get(a.kind, 0) + 1
+    for kind, n in summary.anomaly_total.items():
+        if n > listed.get(kind, 0):
+            lines.append([(f"  {kind}", "red"), (f"  ... and {n - listed.get(kind, 0):,} more "
+                                                 "(xsdump check lists every one)", "")])
     if summary.not_in_dump:
         lines.append([(f"  {NOT_IN_DUMP}", "red"),
                       (f"  {summary.not_in_dump} ancestor path(s) no record names, "

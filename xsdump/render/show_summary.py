@@ -9,7 +9,7 @@ kinds are read from ``state.anomalies`` as they are, never compared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Union
 
 from xsdump.render.notation import dump_format
@@ -113,14 +113,13 @@ class Summary:
     global_quota: Optional[GlobalQuotaEntry]  # None: no GLOBAL_QUOTA_DATA
     domains: tuple[DomainEntry, ...]  # in domid order (the dump's order for equal domids)
     pending: tuple[PendingEntry, ...]
-    anomalies: tuple[AnomalyEntry, ...]
+    anomalies: tuple[AnomalyEntry, ...]  # up to KEPT_PER_KIND of a kind
     not_in_dump: int  # ancestor paths no record names (placeholders in the view)
+    anomaly_total: dict[str, int] = field(default_factory=dict)  # every anomaly by kind, in the order first met
 
     def anomaly_counts(self) -> dict[str, int]:
         """Anomalies by kind, in the order first met, then ``not-in-dump``."""
-        by_kind: dict[str, int] = {}
-        for a in self.anomalies:
-            by_kind[a.kind] = by_kind.get(a.kind, 0) + 1
+        by_kind = dict(self.anomaly_total)
         if self.not_in_dump:
             by_kind[NOT_IN_DUMP] = self.not_in_dump
         return by_kind
@@ -178,6 +177,7 @@ def summarise(loaded: Loaded, name: str, view: Optional[TreeView]) -> Summary:
                                    tx.declared) for tx in state.transactions.values()),
         anomalies=tuple(AnomalyEntry(a.kind, a.message, a.offset) for a in state.anomalies),
         not_in_dump=len(view.placeholders) if view is not None else 0,
+        anomaly_total=dict(state.anomaly_counts),
     )
 
 
