@@ -2,7 +2,7 @@
 (xsdump.codec.copies) gives what decoding every record gives.
 
 The runs are a fast path of the whole-state commands (show, check,
-amplification, diff); these tests compare, on generated snapshot-heavy
+amplification, diff) and of the records listing; these tests compare, on generated snapshot-heavy
 dumps with stale reads, deletions, creations, permission and access
 changes, duplicated and reordered records, in both byte orders and both
 versions, and on the real daemons' dumps: the records a run stands for with
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from helpers import SAMPLES
 from xsdump.cli import run
 from xsdump.cli.env import Environment
-from xsdump.codec.copies import ACCESS, IDS
+from xsdump.codec.copies import ACCESS, IDS, Copies
 from xsdump.codec.dump import read_dump
 from xsdump.codec.writer import encode_record, encode_stream
 from xsdump.model.records import CopyRun, NodeData, Perm
@@ -51,7 +51,7 @@ def mutated(seed: int, guests: int, snapshots: int, version: int, order: str, af
                       snapshot_transactions=snapshots, snapshot_root=rnd.choice(["/", None]),
                       transactions_after_nodes=after))
     tx_nodes = [i for i, r in enumerate(items) if type(r) is NodeData and r.conn_id]
-    for i in rnd.sample(tx_nodes, min(len(tx_nodes), rnd.randint(0, 12))):
+    for i in sorted(rnd.sample(tx_nodes, min(len(tx_nodes), rnd.randint(0, 12))), reverse=True):  # inserts shift later ones
         r = items[i]
         change = rnd.choice(["value", "perms", "access", "delete", "create", "duplicate", "drop", "path"])
         if change == "value":
@@ -74,13 +74,15 @@ def mutated(seed: int, guests: int, snapshots: int, version: int, order: str, af
 
 
 def test_the_offsets_the_runs_compare_around_are_the_declarations():
-    """IDS and ACCESS are where NODE_DATA's conn-id, tx-id and access are."""
+    """The offsets the runs work with are where NODE_DATA's conn-id, tx-id,
+    access and path are."""
     for order in ("little", "big"):
         record = NodeData(0x01020304, 0x05060708, 0x0A0B, (Perm("r", 0, 3),), "/p", b"v")
         raw = encode_record(record, order, 2)
         assert int.from_bytes(raw[IDS][:4], order) == 0x01020304
         assert int.from_bytes(raw[IDS][4:], order) == 0x05060708
         assert int.from_bytes(raw[ACCESS], order) == 0x0A0B
+        assert Copies(order, None).path_of(raw) == b"/p\0"  # PATH_LEN, PERM_COUNT, PERMS, PERM_SIZE
 
 
 @pytest.mark.parametrize("order", ["little", "big"])
@@ -115,6 +117,7 @@ def invoke(argv: list[str], runs: bool) -> tuple[int, bytes]:
 
 
 COMMANDS = [
+    ["records", "{a}"],
     ["show", "--json", "{a}"],
     ["show", "--format", "plain", "--transactions", "{a}"],
     ["check", "--json", "{a}"],

@@ -399,7 +399,7 @@ class Committed:
         if source is not self._source:  # another reading of the dump: its reference is its own
             self._source, self._same, self._exists = source, bytearray(), bytearray()
         get = self.nodes.get
-        for r in source.records[len(self._same):]:
+        for r in map(source.record, range(len(self._same), len(source))):
             node = get(r.path)
             self._exists.append(node is not None)
             self._same.append(node is not None and node.value == r.value and node.perms == r.perms)

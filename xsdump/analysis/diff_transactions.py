@@ -87,8 +87,7 @@ class _RunSums:
         if table is None or table[0] is not run.source:
             table = self.tables[key] = (run.source, array("Q", [0]), array("Q", [0]))
         _, sums, xors = table
-        records = run.source.records
-        for r in records[len(sums) - 1:run.first + run.count]:  # learnt up to the run's end
+        for r in map(run.source.record, range(len(sums) - 1, run.first + run.count)):  # learnt up to the run's end
             h = hash(record_key(r._replace(access=run.access), self.rules)) & _MASK
             sums.append((sums[-1] + h) & _MASK)
             xors.append(xors[-1] ^ h)

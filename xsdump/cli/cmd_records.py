@@ -68,23 +68,29 @@ def _run(dump, codes, path, conn, tx, verbose, as_json, policy) -> int:
 
         write_lines(ndjson_lines(select(read_input(dump, policy), codes, path, conn, tx)))
         return ExitCode.OK
-    decoders = None
-    if not (codes or path is not None or conn is not None or tx is not None or verbose):
+    if codes or path is not None or conn is not None or tx is not None or verbose:
+        items = select(read_input(dump, policy), codes, path, conn, tx)
+    else:  # nothing to select by: node lines straight from the bytes, a snapshot's copies as runs
         from xsdump.render.listing import compile_line_decoders
 
-        decoders = compile_line_decoders()  # nothing to select by: node lines straight from the bytes
-    write_lines(_lines(select(read_input(dump, policy, decoders=decoders), codes, path, conn, tx), verbose))
+        items = read_input(dump, policy, decoders=compile_line_decoders(), runs=True)
+    write_lines(_lines(items, verbose))
     return ExitCode.OK
 
 
 def _lines(items, verbose: bool):
-    from xsdump.model.records import ConnectionData, Header
-    from xsdump.render.listing import header_line, message_lines, record_line
+    from xsdump.model.records import ConnectionData, CopyRun, Header
+    from xsdump.render.listing import RunLines, header_line, message_lines, record_line
 
     order = "little"
+    runs = RunLines()
     for item in items:
-        if type(item) is str:  # a node's line already (compile_line_decoders)
+        kind = type(item)
+        if kind is str:  # a node's line already (compile_line_decoders)
             yield (item + "\n").encode()
+            continue
+        if kind is CopyRun:
+            yield ("\n".join(runs.lines(item)) + "\n").encode()
             continue
         if isinstance(item, Header):
             order = item.byte_order

@@ -25,45 +25,80 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from typing import Optional
+from typing import Callable, Optional
 
+from xsdump.codec.format import RECORD_HEADER_SIZE
 from xsdump.model.records import NodeData
 
+CONN_ID = slice(8, 12)
 IDS = slice(8, 16)  # conn-id, tx-id
+PATH_LEN = slice(16, 18)
 ACCESS = slice(20, 22)
+PERM_COUNT = slice(22, 24)
+PERMS, PERM_SIZE = 24, 4  # where the permissions start, and each one's size (the path follows them)
+COMMITTED = bytes(CONN_ID.stop - CONN_ID.start)  # conn-id 0
 _START, _MAX = 16, 1 << 15  # records compared at once: doubled after each match
 
 
 class Copies:
     """The reference: the first transaction NODE_DATA record read for each
-    path, in stream order, as blocks later records can be compared with."""
+    path, in stream order, as blocks later records can be compared with.
+    It works on bytes alone (whatever the scanner's decoders give); a
+    reference record is decoded when a run's records are asked for."""
 
-    def __init__(self) -> None:
-        self.ordinal: dict[str, int] = {}  # path -> its reference record's place
-        self.records: list[NodeData] = []
+    def __init__(self, order: str, decode: Callable) -> None:
+        self.order = order
+        self.decode = decode  # the NODE_DATA body decoder of the byte order
+        self.ordinal: dict[bytes, int] = {}  # path (its bytes and NUL) -> its reference record's place
+        self.records: list[Optional[NodeData]] = []  # decoded when first asked for (record)
         self.pieces: list = []  # per record: header, ids, lengths, access, rest
         self.ends = array("Q", [0])  # ends[k]: bytes of records 0..k-1
         self.copyable = bytearray()  # 1 where the record's bytes are held
 
-    def add(self, record: NodeData, raw: Optional[bytes]) -> bool:
-        """A transaction record, in stream order; ``raw``: its exact bytes,
-        or ``None`` when the scanner did not frame it as declared (then no
-        copy of it is matched as a block).  Only a path's first counts:
-        whether this is one (then nothing after it can be matched yet)."""
-        if record.path in self.ordinal:
-            return False
-        self.ordinal[record.path] = len(self.records)
-        self.records.append(record)
-        self.ends.append(self.ends[-1] + record.size)
-        if raw is None:
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def path_of(self, raw: bytes) -> bytes:
+        """The path field (with its NUL) of a NODE_DATA record's bytes."""
+        start = PERMS + PERM_SIZE * int.from_bytes(raw[PERM_COUNT], self.order)
+        return raw[start:start + int.from_bytes(raw[PATH_LEN], self.order)]
+
+    def add(self, raw: bytes) -> Optional[bytes]:
+        """A transaction record framed as declared, in stream order (its
+        exact bytes).  Only a path's first record joins the reference.
+        Returns the path when it was there already: copies of the
+        reference records after it may follow."""
+        path = self.path_of(raw)
+        if path in self.ordinal:
+            return path
+        self.ordinal[path] = len(self.records)
+        self.records.append(None)
+        self.ends.append(self.ends[-1] + len(raw))
+        self.pieces += (raw[:8], None, raw[16:20], None, raw[22:])
+        self.copyable.append(1)
+        return None
+
+    def add_unframed(self, record: NodeData, path: bytes) -> None:
+        """A transaction record the scanner did not frame as declared: no
+        copy of it is matched as a block."""
+        if path not in self.ordinal:
+            self.ordinal[path] = len(self.records)
+            self.records.append(record)
+            self.ends.append(self.ends[-1] + record.size)
             self.pieces += (b"", b"", b"", b"", b"")
             self.copyable.append(0)
-        else:
-            self.pieces += (raw[:8], None, raw[16:20], None, raw[22:])
-            self.copyable.append(1)
-        return True
 
-    def match(self, buf: bytes, i: int, end: int, after: str, ids: bytes) -> tuple[int, int, int]:
+    def record(self, k: int) -> NodeData:
+        """Reference record ``k`` (its ids and access aside: a copy has its own)."""
+        record = self.records[k]
+        if record is None:
+            raw = self.pieces[5 * k] + bytes(IDS.stop - IDS.start) + self.pieces[5 * k + 2] \
+                + bytes(ACCESS.stop - ACCESS.start) + self.pieces[5 * k + 4]
+            record, _ = self.decode(raw, RECORD_HEADER_SIZE, len(raw), 0, len(raw))
+            self.records[k] = record
+        return record
+
+    def match(self, buf: bytes, i: int, end: int, after: bytes, ids: bytes) -> tuple[int, int, int]:
         """How many records of ``buf[i:end]`` copy, in order, the reference
         records after the one for path ``after``, with conn-id and tx-id
         ``ids`` (their 8 bytes) and one access mark; returns ``(first,

@@ -62,13 +62,13 @@ from xsdump.codec.format import (
     record_type,
     type_name,
 )
-from xsdump.codec.copies import IDS, ACCESS, Copies
+from xsdump.codec.copies import ACCESS, COMMITTED, IDS, Copies
 from xsdump.codec.dialects import CODES as DIALECT_CODES
 from xsdump.codec.dialects import WATCH, WATCH_EXT, c_string, c_watch_ext_view, describe_watch, watch_variant, wpath_len
 from xsdump.codec.framing import extent, frame_layout, header_fields, parse_header, type_word_pattern
 from xsdump.codec.source import Source
 from xsdump.codec.window import CHUNK, Window
-from xsdump.model.records import CopyRun, Damaged, Header, Layout, NodeData, UnknownRecord
+from xsdump.model.records import CopyRun, Damaged, Header, Layout, NodeData, UnknownRecord, encode_text
 
 RESYNC_MAX_LEN = 1 << 24  # a record longer than this is not taken as a resynchronisation point
 NODE = BY_MODEL[NodeData].code
@@ -161,7 +161,8 @@ class Scanner:
         self.fast = DECODERS if fast is None else fast
         # ``runs``: a transaction's copies of committed records come as
         # CopyRun blocks (xsdump.codec.copies), not decoded one by one.
-        self.copies = Copies() if runs else None
+        self.runs = runs
+        self.copies: Optional[Copies] = None  # made when the header says the byte order
 
     # --- the header -------------------------------------------------------
 
@@ -339,6 +340,8 @@ class Scanner:
         self.version = header.version
         self.framing = FRAMING_UNPACK[order]
         self.decoders = DECODERS[order]
+        if self.runs:
+            self.copies = Copies(order, DECODERS[order][NODE])
         self.version_decoders = {code for code in REGISTRY if record_type(code, header.version)}
         keep_damage = self.policy == "lenient"
         pos = HEADER_SIZE
@@ -370,9 +373,10 @@ class Scanner:
                             yield record
                             index += 1
                             pos += RECORD_HEADER_SIZE + length
-                            if copies is not None and code == NODE and record.conn_id \
-                                    and not copies.add(record, buf[i:end]):
-                                index, pos = yield from self.copy_run(record, buf, i, end, index, pos)
+                            if copies is not None and code == NODE and buf[i + 8:i + 12] != COMMITTED:
+                                after = copies.add(buf[i:end])
+                                if after is not None:
+                                    index, pos = yield from self.copy_run(after, buf, i, end, index, pos)
                             continue
             # The slow path: one step, its events through the read policy.
             self.index = index
@@ -390,16 +394,19 @@ class Scanner:
             buf, base, index = win.buf, win.base, self.index
         yield from self.finish()
 
-    def copy_run(self, record: NodeData, buf: bytes, i: int, end: int, index: int, pos: int):
-        """After transaction record ``record`` (``buf[i:end]``): the records
-        that follow it in the buffer and copy the reference records after
-        its path (:mod:`xsdump.codec.copies`), as one CopyRun; returns the
-        record index and position after them."""
-        first, count, size = self.copies.match(buf, end, len(buf), record.path, buf[i + IDS.start:i + IDS.stop])
+    def copy_run(self, path: bytes, buf: bytes, i: int, end: int, index: int, pos: int):
+        """After the transaction record ``buf[i:end]``, whose path is ``path``:
+        the records that follow it in the buffer and copy the reference
+        records after that path (:mod:`xsdump.codec.copies`), as one
+        CopyRun; returns the record index and position after them."""
+        ids = buf[i + IDS.start:i + IDS.stop]
+        first, count, size = self.copies.match(buf, end, len(buf), path, ids)
         if count:
-            access = int.from_bytes(buf[end + ACCESS.start:end + ACCESS.stop], self.order)
+            order = self.order
+            access = int.from_bytes(buf[end + ACCESS.start:end + ACCESS.stop], order)
+            conn_id, tx_id = int.from_bytes(ids[:4], order), int.from_bytes(ids[4:], order)
             self.at_index = index
-            yield CopyRun(record.conn_id, record.tx_id, access, first, count, self.copies, pos, size)
+            yield CopyRun(conn_id, tx_id, access, first, count, self.copies, pos, size)
             index += count
             pos += size
         return index, pos
@@ -462,7 +469,7 @@ class Scanner:
         index, record = event
         self.at_index = index
         if self.copies is not None and type(record) is NodeData and record.conn_id:
-            self.copies.add(record, None)  # not framed by the fast path: no copy of it is matched
+            self.copies.add_unframed(record, encode_text(record.path) + b"\0")
         if self.policy == "check":
             yield record
             return

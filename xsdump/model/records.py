@@ -284,7 +284,7 @@ class CopyRun(NamedTuple):
     def record(self, j: int) -> NodeData:
         """Its ``j``-th record."""
         k = self.first + j
-        r, ends = self.source.records[k], self.source.ends
+        r, ends = self.source.record(k), self.source.ends
         return NodeData(self.conn_id, self.tx_id, self.access, r.perms, r.path, r.value,
                         self.offset + ends[k] - ends[self.first], r.size)
 

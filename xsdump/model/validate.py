@@ -128,7 +128,9 @@ class Validator:
             yield from enumerate(run.records())
             return
         plain = self._plain_copies
-        for r in run.source.records[len(plain):]:  # reference records new since the last run
+        source = run.source
+        for k in range(len(plain), len(source)):  # reference records new since the last run
+            r = source.record(k)
             path = r.path
             plain.append(bool(
                 path[:1] == "/" and "\0" not in path and "//" not in path and (path[-1] != "/" or len(path) == 1)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterator, Optional
 
 from xsdump.render.escape import escape_text, preview
 from xsdump.codec.format import record_type_of
 from xsdump.render.notation import dump_format, access_str, conn_str, depth_str, perms_str
 from xsdump.model.records import (
     ConnectionData,
+    CopyRun,
     DomainData,
     GlobalData,
     GlobalQuotaData,
@@ -74,6 +75,31 @@ def node_line(offset: int, conn_id: int, tx_id: int, access: int, perms, path: s
 
 
 _NODE_NAME = f"{record_type_of(NodeData(0, 0, 0, (), '', b''))[1]:<19}"
+
+
+class RunLines:
+    """The lines of runs of copies (:class:`~xsdump.model.records.CopyRun`):
+    each reference record's fields are formatted once; a copy's line is its
+    offset, those fields and its transaction."""
+
+    def __init__(self) -> None:
+        self.source = None
+        self.fields: list[str] = []  # per reference record: node_fields as committed
+
+    def lines(self, run: CopyRun) -> Iterator[str]:
+        if run.access == 0:  # "deleted" or "none" depends on each record's permissions
+            yield from (node_line(r.offset, *r[:6]) for r in run.records())
+            return
+        if run.source is not self.source:
+            self.source, self.fields = run.source, []
+        fields, source = self.fields, run.source
+        for k in range(len(fields), run.first + run.count):
+            r = source.record(k)
+            fields.append(node_fields(0, 0, 0, r.perms, r.path, r.value))
+        where = f"  [conn={run.conn_id} tx={run.tx_id} {access_str(run.access)}]"
+        ends, base, offset = source.ends, source.ends[run.first], run.offset
+        for k in range(run.first, run.first + run.count):
+            yield f"{offset + ends[k] - base:#010x}  {_NODE_NAME} {fields[k]}{where}"
 
 
 def _decoded_line(cls: type, values: dict) -> Optional[str]:
