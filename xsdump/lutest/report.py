@@ -70,7 +70,9 @@ def summary_lines(outcome: Outcome, written: Optional[dict] = None) -> Iterator[
     setup = outcome.setup
     mode = (f"against {escape_text(str(setup.against))}" if setup.against_mode
             else "live update" + (f" into {escape_text(str(setup.update_to))}" if setup.update_to else ""))
-    yield f"lu-test: {escape_text(str(setup.binary))}, {mode}, seed {outcome.workload.seed}"
+    seed = outcome.workload.seed
+    origin = "a replayed workload" if seed is None else f"seed {seed}"
+    yield f"lu-test: {escape_text(str(setup.binary))}, {mode}, {origin}"
     yield (f"operations {s.operations}  transactions {s.transactions} (committed {s.committed}, aborted {s.aborted}, "
            f"conflicted {s.conflicted}, other end errors {s.failed_ends}, open across an update "
            f"{s.open_across_update})  updates {s.updates} (refused {len(s.refused)})  events {s.events}")
