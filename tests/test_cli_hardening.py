@@ -134,6 +134,32 @@ def test_a_complete_input_is_written_as_before(tmp_path):
     assert out.read_bytes() == (SAMPLES / "host.xsd").read_bytes()
 
 
+def test_an_output_that_is_a_fifo_is_written_into_never_replaced(tmp_path):
+    """-o names a FIFO (or a device: /dev/null, which root could replace):
+    the bytes go into it, and it stays what it was."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    result = run_cli("convert", HOST, "--to", "json", "-o", fifo)
+    reader.join(60)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(tmp_path) == ["pipe"]
+    assert got == [run_cli("json", HOST).stdout]
+
+
+def test_an_output_that_is_a_symbolic_link_replaces_its_target(tmp_path):
+    target, link = tmp_path / "dump.xsd", tmp_path / "latest.xsd"
+    target.write_bytes(b"old")
+    link.symlink_to(target.name)
+    assert run_cli("encode", "-", "-o", link, input=run_cli("json", HOST).stdout).returncode == 0
+    assert link.is_symlink() and target.read_bytes() == (SAMPLES / "host.xsd").read_bytes()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_while_writing_leaves_no_temporary_file(tmp_path, signum):
     from synthetic import host

@@ -385,8 +385,11 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
     SIGHUP leave ``output`` as it was and no temporary file behind.  On
     standard output the bytes go out as they come; ``check`` is called at
     the end all the same (what is written cannot be taken back: its refusal
-    is the exit status).  Reading errors that name no file name
-    ``input_name``; writing errors name ``output``."""
+    is the exit status).  An ``output`` that is a device, a FIFO or a
+    socket (``/dev/null``, ``<(...)``) is written in place as standard output
+    is, never replaced; a symbolic link's target is replaced, not the link.
+    Reading errors that name no file name ``input_name``; writing errors
+    name ``output``."""
     chunks = named_reads(chunks, input_name)
     if output is None or output == "-":
         write_lines(chunks)
@@ -395,7 +398,20 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
         return
     if os.path.isdir(output):
         raise OSError(errno.EISDIR, "is a directory", output)
-    directory = os.path.dirname(os.path.abspath(output))
+    target = os.path.realpath(output)
+    if os.path.exists(target) and not os.path.isfile(target):  # nothing to rename onto
+        try:
+            with open(target, "wb") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+        except OSError as e:
+            if getattr(e, "filename", None) is None:
+                e.filename = output
+            raise
+        if check is not None:
+            check()
+        return
+    directory = os.path.dirname(target)
     tmp = None
     with _terminating():
         try:
@@ -418,7 +434,7 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
                     raise
             if check is not None:
                 check()
-            os.replace(tmp, output)
+            os.replace(tmp, target)
             tmp = None
         finally:
             if tmp is not None:
