@@ -30,7 +30,7 @@ def transform() -> str:
     return f"{py} -m xsdump json - | {py} {INJECT} /lu/a INJECTED | {py} -m xsdump encode -"
 
 
-@pytest.mark.parametrize("kind,args", [("xenstored", ["-n", 120]), ("oxenstored", ["-n", 50, "--guests", 1])])
+@pytest.mark.parametrize("kind,args", [("xenstored", ["--operations", 120]), ("oxenstored", ["--operations", 50, "--guests", 1])])
 def test_seeded_workload_with_transactions_and_updates(daemon_binaries, kind, args):
     code, doc, err = lu_test(kind, "--fetch-debian", "--seed", 2, "--updates", 2, *args)
     assert code == 0, (doc, err)
@@ -46,7 +46,7 @@ def test_seeded_workload_with_transactions_and_updates(daemon_binaries, kind, ar
 def test_c_forced_update_loses_open_transactions(daemon_binaries, tmp_path):
     """C xenstored 4.17 with -F: a transaction open across the update is gone
     afterwards (found as a divergence and shrunk to a few steps)."""
-    code, doc, err = lu_test("xenstored", "--fetch-debian", "--seed", 2, "-n", 100, "--force", "--out", tmp_path)
+    code, doc, err = lu_test("xenstored", "--fetch-debian", "--seed", 2, "--operations", 100, "--force", "--out", tmp_path)
     assert code == 1, err
     shrunk = doc["shrunk"]
     ops = [s["op"] for s in shrunk["steps"]]
@@ -78,7 +78,7 @@ def _noisy_workload(path: Path) -> Path:
 def test_injected_divergence_found_and_shrunk(daemon_binaries, tmp_path, kind):
     """The dump edited between the old and the new process (json | edit |
     encode) is found, at the update, and shrunk to a handful of steps."""
-    source = ["--seed", 5, "-n", 60] if kind == "xenstored" else ["--replay", _noisy_workload(tmp_path / "w.ndjson")]
+    source = ["--seed", 5, "--operations", 60] if kind == "xenstored" else ["--replay", _noisy_workload(tmp_path / "w.ndjson")]
     code, doc, err = lu_test(kind, "--fetch-debian", *source, "--transform", transform(), "--out", tmp_path / "out")
     assert code == 1, (doc and doc["summary"], err)
     shrunk = doc["shrunk"]
