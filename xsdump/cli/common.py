@@ -401,13 +401,11 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
     target = os.path.realpath(output)
     if os.path.exists(target) and not os.path.isfile(target):  # nothing to rename onto
         try:
-            with open(target, "wb") as f:
-                for chunk in chunks:
-                    f.write(chunk)
+            f = open(target, "wb")
         except OSError as e:
-            if getattr(e, "filename", None) is None:
-                e.filename = output
-            raise
+            raise OSError(e.errno, e.strerror, output) from None
+        with f:
+            _write_chunks(f, chunks, output)
         if check is not None:
             check()
         return
@@ -424,14 +422,7 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
             os.umask(umask)
             os.fchmod(fd, 0o666 & ~umask)  # the mode open() would give, not mkstemp's 0600
             with os.fdopen(fd, "wb") as f:
-                try:
-                    for chunk in chunks:
-                        f.write(chunk)
-                    f.flush()
-                except OSError as e:
-                    if getattr(e, "filename", None) is None:
-                        e.filename = output
-                    raise
+                _write_chunks(f, chunks, output)
             if check is not None:
                 check()
             os.replace(tmp, target)
@@ -440,6 +431,18 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+def _write_chunks(f, chunks: Iterable[bytes], output: str) -> None:
+    """Write and flush; an I/O error that names no file is ``output``'s."""
+    try:
+        for chunk in chunks:
+            f.write(chunk)
+        f.flush()
+    except OSError as e:
+        if getattr(e, "filename", None) is None:
+            e.filename = output
+        raise
 
 
 _STOPPING = ("SIGTERM", "SIGHUP")
