@@ -236,15 +236,21 @@ def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: in
     return code
 
 
-def _print_text(console, name, tally: _Tally, shown, strict, limit, code, word) -> None:
+def _severities(console, name, tally: _Tally):
+    """The severities the file has findings of, each after its heading
+    (the file's name first)."""
     counts = tally.counts
     if counts:
         console.print(Text(name, style="bold"))
     for severity in SEVERITIES:
-        if not counts[severity]:
-            continue
-        console.print(Text(f"  {counts[severity]} {PLURAL[severity] if counts[severity] != 1 else severity}",
-                           style=STYLE[severity]))
+        if counts[severity]:
+            console.print(Text(f"  {counts[severity]} {PLURAL[severity] if counts[severity] != 1 else severity}",
+                               style=STYLE[severity]))
+            yield severity
+
+
+def _print_text(console, name, tally: _Tally, shown, strict, limit, code, word) -> None:
+    for severity in _severities(console, name, tally):
         for f in shown[severity]:
             console.print(_line(f))
         for code_, n in sorted(tally.per_code.items()):
@@ -256,14 +262,7 @@ def _print_text(console, name, tally: _Tally, shown, strict, limit, code, word) 
 def _print_grouped(console, name, tally: _Tally, shown, strict, keep, code, word) -> None:
     """Per severity, per code: ``code (severity) x N: meaning``, then the
     first few instances (where, short message)."""
-    counts = tally.counts
-    if counts:
-        console.print(Text(name, style="bold"))
-    for severity in SEVERITIES:
-        if not counts[severity]:
-            continue
-        console.print(Text(f"  {counts[severity]} {PLURAL[severity] if counts[severity] != 1 else severity}",
-                           style=STYLE[severity]))
+    for severity in _severities(console, name, tally):
         by_code: dict[str, list[Finding]] = defaultdict(list)
         for f in shown[severity]:
             by_code[f.code].append(f)

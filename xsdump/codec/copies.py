@@ -74,7 +74,7 @@ class Copies:
         self.ordinal[path] = len(self.records)
         self.records.append(None)
         self.ends.append(self.ends[-1] + len(raw))
-        self.pieces += (raw[:8], None, raw[16:20], None, raw[22:])
+        self.pieces += (raw[:IDS.start], None, raw[IDS.stop:ACCESS.start], None, raw[ACCESS.stop:])
         self.copyable.append(1)
         return None
 

@@ -62,7 +62,7 @@ from xsdump.codec.format import (
     record_type,
     type_name,
 )
-from xsdump.codec.copies import ACCESS, COMMITTED, IDS, Copies
+from xsdump.codec.copies import ACCESS, COMMITTED, CONN_ID, IDS, Copies
 from xsdump.codec.dialects import CODES as DIALECT_CODES
 from xsdump.codec.dialects import WATCH, WATCH_EXT, c_string, c_watch_ext_view, describe_watch, watch_variant, wpath_len
 from xsdump.codec.framing import extent, frame_layout, header_fields, parse_header, type_word_pattern
@@ -373,7 +373,7 @@ class Scanner:
                             yield record
                             index += 1
                             pos += RECORD_HEADER_SIZE + length
-                            if copies is not None and code == NODE and buf[i + 8:i + 12] != COMMITTED:
+                            if copies is not None and code == NODE and buf[i + CONN_ID.start:i + CONN_ID.stop] != COMMITTED:
                                 after = copies.add(buf[i:end])
                                 if after is not None:
                                     index, pos = yield from self.copy_run(after, buf, i, end, index, pos)
