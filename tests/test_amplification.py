@@ -395,6 +395,17 @@ def test_json_document_matches_the_library(samples):
     assert [t["tx_id"] for t in top["transactions"]] == [101] and top["totals"]["transactions"] == 2
 
 
+@pytest.mark.parametrize("args", [(), ("--top", "1"), ("--sort", "stale")])
+def test_json_is_written_in_pieces_as_one_indented_document(samples, args):
+    """One piece per transaction, and the bytes are orjson's own two-space
+    indentation of the whole document (with and without transactions)."""
+    for name in ("host.xsd", "host-notx.xsd"):
+        result = cli(samples / name, "--json", *args)
+        assert result.exit_code == 0, result.output
+        out = result.stdout_bytes
+        assert out == orjson.dumps(orjson.loads(out), option=orjson.OPT_INDENT_2) + b"\n"
+
+
 def test_text_report(samples):
     result = cli(samples / "host.xsd")
     assert result.exit_code == 0, result.output

@@ -46,7 +46,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.codec.dump import read_dump
@@ -125,26 +125,45 @@ def stale_order(read: StaleRead) -> tuple[int, str]:
     return (read.depth, read.path)
 
 
-@dataclass(slots=True)
 class TransactionCost:
-    """The measurements of one transaction, from its records alone."""
+    """The measurements of one transaction, from its records alone.
 
-    conn_id: int
-    tx_id: int
-    connection: str = "unknown"  # ring, socket, unknown (no CONNECTION_DATA), or other
-    domid: Optional[int] = None  # the owning domain when the connection is a ring
-    declarations: int = 0  # TRANSACTION_DATA records naming it (1 when well formed)
-    declaration_bytes: int = 0
-    records_before_declaration: int = 0  # node records read before its TRANSACTION_DATA
-    access: dict[str, Count] = field(default_factory=lambda: {k: Count() for k in ACCESS_CLASSES})
-    created: int = 0  # written nodes absent from the committed tree
-    redundant: Count = field(default_factory=Count)  # node records only
-    delta_nodes: Count = field(default_factory=Count)  # the node records of the delta
-    stale_reads: int = 0
-    shallowest_stale: Optional[str] = None
-    shallowest_stale_depth: Optional[int] = None
-    shallowest_stale_reason: Optional[str] = None
-    stale: list[StaleRead] = field(default_factory=list)  # in stream order
+    One flat object per transaction (a dump may hold a hundred thousand
+    transactions of one record each): the counts by access class are
+    attributes (``read_records``, ``read_bytes``, ...), seen together as
+    :attr:`access`; the delta is what is not redundant."""
+
+    __slots__ = ("conn_id", "tx_id", "connection", "domid", "declarations", "declaration_bytes",
+                 "records_before_declaration", "created", "redundant_records", "redundant_bytes",
+                 *(f"{k}_{n}" for k in ACCESS_CLASSES for n in ("records", "bytes")),
+                 "stale_reads", "shallowest", "stale")
+
+    def __init__(self, conn_id: int, tx_id: int, connection: str = "unknown", domid: Optional[int] = None):
+        self.conn_id = conn_id
+        self.tx_id = tx_id
+        self.connection = connection  # ring, socket, unknown (no CONNECTION_DATA), or other
+        self.domid = domid  # the owning domain when the connection is a ring
+        self.declarations = 0  # TRANSACTION_DATA records naming it (1 when well formed)
+        self.declaration_bytes = 0
+        self.records_before_declaration = 0  # node records read before its TRANSACTION_DATA
+        self.created = 0  # written nodes absent from the committed tree
+        self.redundant_records = self.redundant_bytes = 0  # node records only
+        self.read_records = self.read_bytes = self.written_records = self.written_bytes = 0
+        self.read_written_records = self.read_written_bytes = self.deleted_records = self.deleted_bytes = 0
+        self.other_records = self.other_bytes = 0
+        self.stale_reads = 0
+        self.shallowest: Optional[StaleRead] = None  # the first in stale_order
+        self.stale: Optional[list[StaleRead]] = None  # in stream order (None: none, or not kept)
+
+    def __repr__(self) -> str:
+        return f"TransactionCost(conn_id={self.conn_id}, tx_id={self.tx_id}, records={self.records})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not TransactionCost:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     @property
     def key(self) -> tuple[int, int]:
@@ -155,13 +174,30 @@ class TransactionCost:
         return self.declarations > 0
 
     @property
+    def access(self) -> dict[str, Count]:
+        """Node records and bytes by access class (a copy: the counts live
+        in the ``<class>_records`` and ``<class>_bytes`` attributes)."""
+        return {k: Count(getattr(self, f"{k}_records"), getattr(self, f"{k}_bytes")) for k in ACCESS_CLASSES}
+
+    @property
     def node_records(self) -> int:
         """NODE_DATA records of this transaction."""
-        return self.redundant.records + self.delta_nodes.records
+        return (self.read_records + self.written_records + self.read_written_records + self.deleted_records
+                + self.other_records)
 
     @property
     def node_bytes(self) -> int:
-        return self.redundant.bytes + self.delta_nodes.bytes
+        return self.read_bytes + self.written_bytes + self.read_written_bytes + self.deleted_bytes + self.other_bytes
+
+    @property
+    def redundant(self) -> Count:
+        """The node records a delta-style dumper would leave out."""
+        return Count(self.redundant_records, self.redundant_bytes)
+
+    @property
+    def delta_nodes(self) -> Count:
+        """The node records of the delta: every one not redundant."""
+        return Count(self.node_records - self.redundant_records, self.node_bytes - self.redundant_bytes)
 
     @property
     def records(self) -> int:
@@ -178,7 +214,8 @@ class TransactionCost:
     def delta(self) -> Count:
         """What a delta-style dump keeps of this transaction: its
         TRANSACTION_DATA and the node records that are not redundant."""
-        return Count(self.delta_nodes.records + self.declarations, self.delta_nodes.bytes + self.declaration_bytes)
+        nodes = self.delta_nodes
+        return Count(nodes.records + self.declarations, nodes.bytes + self.declaration_bytes)
 
     @property
     def amplification(self) -> Optional[float]:
@@ -191,7 +228,19 @@ class TransactionCost:
     @property
     def all_redundant(self) -> bool:
         """Node records, but none that the committed tree does not already carry."""
-        return self.node_records > 0 and self.delta_nodes.records == 0
+        return self.node_records > 0 and self.redundant_records == self.node_records
+
+    @property
+    def shallowest_stale(self) -> Optional[str]:
+        return None if self.shallowest is None else self.shallowest.path
+
+    @property
+    def shallowest_stale_depth(self) -> Optional[int]:
+        return None if self.shallowest is None else self.shallowest.depth
+
+    @property
+    def shallowest_stale_reason(self) -> Optional[str]:
+        return None if self.shallowest is None else self.shallowest.reason
 
     @property
     def near_root(self) -> bool:
@@ -206,7 +255,7 @@ class TransactionCost:
 
     def stale_in_order(self) -> list[StaleRead]:
         """Its stale reads, shallowest first, then by path."""
-        return sorted(self.stale, key=stale_order)
+        return sorted(self.stale or (), key=stale_order)
 
     def observe(self, record: NodeData, committed: Optional[NodeData]) -> None:
         """Count one of this transaction's node records against the committed
@@ -215,26 +264,35 @@ class TransactionCost:
         access = record.access
         bits = access & (ACCESS_READ | ACCESS_WRITTEN)
         if bits == ACCESS_READ:
-            self.access[READ].add(size)
+            self.read_records += 1
+            self.read_bytes += size
             if committed is None:
                 self._stale(record, None, STALE_MISSING)
             else:
                 same_value = record.value == committed.value
                 same_perms = record.perms == committed.perms
                 if same_value and same_perms:
-                    self.redundant.add(size)
+                    self.redundant_records += 1
+                    self.redundant_bytes += size
                     return
                 self._stale(record, committed.value, STALE_PERMS if same_value else
                             STALE_VALUE if same_perms else STALE_VALUE_PERMS)
+        elif bits == ACCESS_WRITTEN:
+            self.written_records += 1
+            self.written_bytes += size
+            if committed is None:
+                self.created += 1
         elif bits:
-            self.access[WRITTEN if bits == ACCESS_WRITTEN else READ_WRITTEN].add(size)
+            self.read_written_records += 1
+            self.read_written_bytes += size
             if committed is None:
                 self.created += 1
         elif access == 0 and not record.perms:
-            self.access[DELETED].add(size)
+            self.deleted_records += 1
+            self.deleted_bytes += size
         else:
-            self.access[OTHER].add(size)
-        self.delta_nodes.add(size)
+            self.other_records += 1
+            self.other_bytes += size
 
     def observe_run(self, run: CopyRun, committed: "Committed") -> None:
         """Count a run of copies as :meth:`observe` counts each of its
@@ -252,12 +310,18 @@ class TransactionCost:
                 n -= 1
                 size -= record.size
                 k = same.find(0, k + 1, hi)
-            self.access[READ].add_many(n, size)
-            self.redundant.add_many(n, size)
+            self.read_records += n
+            self.read_bytes += size
+            self.redundant_records += n
+            self.redundant_bytes += size
         elif bits:
-            self.access[WRITTEN if bits == ACCESS_WRITTEN else READ_WRITTEN].add_many(run.count, run.size)
+            if bits == ACCESS_WRITTEN:
+                self.written_records += run.count
+                self.written_bytes += run.size
+            else:
+                self.read_written_records += run.count
+                self.read_written_bytes += run.size
             self.created += run.count - committed.exists(run.source).count(1, lo, hi)
-            self.delta_nodes.add_many(run.count, run.size)
         else:
             for record in run.records():
                 self.observe(record, committed.nodes.get(record.path))
@@ -268,11 +332,14 @@ class TransactionCost:
         # is the transaction's own write.
         self.stale_reads += 1
         path = record.path
-        d = depth(path)
-        self.stale.append(StaleRead(path, d, reason, record.value, committed_value))
-        best = self.shallowest_stale_depth
-        if best is None or d < best or (d == best and path < self.shallowest_stale):
-            self.shallowest_stale, self.shallowest_stale_depth, self.shallowest_stale_reason = path, d, reason
+        read = StaleRead(path, depth(path), reason, record.value, committed_value)
+        if self.stale is None:
+            self.stale = [read]
+        else:
+            self.stale.append(read)
+        best = self.shallowest
+        if best is None or stale_order(read) < stale_order(best):
+            self.shallowest = read
 
 
 DECLARATION_SIZE = _declaration_size()
@@ -356,24 +423,13 @@ class Amplification:
     def summed(self) -> TransactionCost:
         """All transactions as one (for a totals row); key (0, 0)."""
         total = TransactionCost(0, 0, connection="all")
-        for tx in self.transactions:
-            total.declarations += tx.declarations
-            total.declaration_bytes += tx.declaration_bytes
-            total.records_before_declaration += tx.records_before_declaration
-            for k in ACCESS_CLASSES:
-                total.access[k].records += tx.access[k].records
-                total.access[k].bytes += tx.access[k].bytes
-            total.created += tx.created
-            for mine, theirs in ((total.redundant, tx.redundant), (total.delta_nodes, tx.delta_nodes)):
-                mine.records += theirs.records
-                mine.bytes += theirs.bytes
-            total.stale_reads += tx.stale_reads
-            if tx.shallowest_stale is not None:
-                before = (total.shallowest_stale_depth, total.shallowest_stale)
-                if before[0] is None or (tx.shallowest_stale_depth, tx.shallowest_stale) < before:
-                    total.shallowest_stale = tx.shallowest_stale
-                    total.shallowest_stale_depth = tx.shallowest_stale_depth
-                    total.shallowest_stale_reason = tx.shallowest_stale_reason
+        counted = ("declarations", "declaration_bytes", "records_before_declaration", "created",
+                   "redundant_records", "redundant_bytes", "stale_reads",
+                   *(f"{k}_{n}" for k in ACCESS_CLASSES for n in ("records", "bytes")))
+        for name in counted:
+            setattr(total, name, sum(getattr(tx, name) for tx in self.transactions))
+        shallowest = [tx.shallowest for tx in self.transactions if tx.shallowest is not None]
+        total.shallowest = min(shallowest, key=stale_order, default=None)
         return total
 
 
@@ -410,17 +466,24 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
     fresh read: header first, then the records)."""
     if progress is None:
         progress = _no_progress
-    # Pass 1: the committed tree, the connections, the declared transactions.
-    state = load_state(_without_transaction_nodes(progress(reopen(), "pass 1/2: committed tree")),
-                       keep_transaction_nodes=False)
-    nodes = state.nodes
-    committed = Committed(nodes)
-    declared = {key for key, tx in state.transactions.items() if tx.declared}
+    # Pass 1: the committed tree and the connections; each declared
+    # transaction gets its (empty) cost, so that it is listed even when it
+    # has no node records.
     txs: dict[tuple[int, int], TransactionCost] = {}
 
-    def tx_of(conn_id: int, tx_id: int) -> TransactionCost:
-        tx = txs[(conn_id, tx_id)] = TransactionCost(conn_id, tx_id)
-        conn = state.connections.get(conn_id)
+    def declare(record: TransactionData) -> None:
+        key = (record.conn_id, record.tx_id)
+        if key not in txs:
+            txs[key] = TransactionCost(*key)
+
+    state = load_state(_committed_only(progress(reopen(), "pass 1/2: committed tree"), declare),
+                       keep_transaction_nodes=False)
+    nodes, connections = state.nodes, state.connections
+    del state  # its findings are check's to report
+    committed = Committed(nodes)
+
+    def connect(tx: TransactionCost) -> TransactionCost:
+        conn = connections.get(tx.conn_id)
         if conn is not None:
             spec = conn.spec
             if isinstance(spec, RingSpec):
@@ -429,13 +492,15 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
                 tx.connection = "socket" if isinstance(spec, SocketSpec) else "other"
         return tx
 
-    for conn_id, tx_id in sorted(declared):
-        tx_of(conn_id, tx_id)  # listed even when it has no node records
+    for tx in txs.values():
+        connect(tx)
+
+    def tx_of(conn_id: int, tx_id: int) -> TransactionCost:  # named by node records alone
+        tx = txs[(conn_id, tx_id)] = connect(TransactionCost(conn_id, tx_id))
+        return tx
 
     # Pass 2: every transaction record against the committed node it shadows.
-    totals = DumpTotals(ring_connections=sum(
-        isinstance(c.spec, RingSpec) for c in state.connections.values()))
-    seen_declarations: set[tuple[int, int]] = set()
+    totals = DumpTotals(ring_connections=sum(isinstance(c.spec, RingSpec) for c in connections.values()))
     items = iter(progress(reopen(), "pass 2/2: transactions"))
     header = next(items)
     other_records, other_bytes = 1, header.size
@@ -453,35 +518,34 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
                 continue
             tx_records += 1
             tx_bytes += size
-            key = (conn_id, record.tx_id)
-            tx = get_tx(key) or tx_of(*key)
-            if key in declared and key not in seen_declarations:
+            tx = get_tx((conn_id, record.tx_id)) or tx_of(conn_id, record.tx_id)
+            if not tx.declarations:  # undeclared ones are set back to 0 below
                 tx.records_before_declaration += 1
             tx.observe(record, get_node(record.path))
         elif kind is CopyRun:
             tx_records += record.count
             tx_bytes += size
-            key = (record.conn_id, record.tx_id)
-            tx = get_tx(key) or tx_of(*key)
-            if key in declared and key not in seen_declarations:
+            tx = get_tx((record.conn_id, record.tx_id)) or tx_of(record.conn_id, record.tx_id)
+            if not tx.declarations:
                 tx.records_before_declaration += record.count
             tx.observe_run(record, committed)
         elif kind is TransactionData:
             tx_records += 1
             tx_bytes += size
-            key = (record.conn_id, record.tx_id)
-            tx = get_tx(key) or tx_of(*key)
+            tx = get_tx((record.conn_id, record.tx_id)) or tx_of(record.conn_id, record.tx_id)
             tx.declarations += 1
             tx.declaration_bytes += size
-            seen_declarations.add(key)
         else:
             other_records += 1
             other_bytes += size
+    for tx in txs.values():
+        if not tx.declarations:
+            tx.records_before_declaration = 0
     totals.committed_nodes, totals.committed_bytes = committed_nodes, committed_bytes
     totals.transaction_records, totals.transaction_bytes = tx_records, tx_bytes
     totals.other_records, totals.other_bytes = other_records, other_bytes
-    totals.redundant_records = sum(tx.redundant.records for tx in txs.values())
-    totals.redundant_bytes = sum(tx.redundant.bytes for tx in txs.values())
+    totals.redundant_records = sum(tx.redundant_records for tx in txs.values())
+    totals.redundant_bytes = sum(tx.redundant_bytes for tx in txs.values())
     totals.dump_bytes = committed_bytes + tx_bytes + other_bytes
     ordered = [txs[k] for k in sorted(txs)]
     return Amplification(header, totals, ordered, project(ordered, totals))
@@ -534,13 +598,16 @@ def sort_transactions(transactions: list[TransactionCost], by: str = "bytes") ->
     return sorted(transactions, key=lambda tx: (*rank(tx), tx.key))
 
 
-def _without_transaction_nodes(items: Iterable[Item]) -> Iterator[Item]:
-    """The stream minus transaction NODE_DATA records: pass 2 counts those
-    (and finds the undeclared transactions) itself, so pass 1 skips folding
-    them."""
+def _committed_only(items: Iterable[Item], declare: Callable[[TransactionData], None]) -> Iterator[Item]:
+    """The stream minus its transaction records, TRANSACTION_DATA handed
+    to ``declare``: pass 2 counts the node records (and finds the
+    undeclared transactions) itself, so pass 1 holds nothing per
+    transaction record beyond its cost."""
     for item in items:
         kind = type(item)
-        if kind is not CopyRun and (kind is not NodeData or item.conn_id == 0):
+        if kind is TransactionData:
+            declare(item)
+        elif kind is not CopyRun and (kind is not NodeData or item.conn_id == 0):
             yield item
 
 

@@ -9,9 +9,10 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, binary_stdout, color_option, env, handle_errors,
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, color_option, env, handle_errors,
                                input_size, lenient_option, named_reads, naming, no_pager_option, out_console,
-                               read_policy, strict_option, terminal_output, warn, with_progress)
+                               read_policy, strict_option, terminal_output, warn, with_progress,
+                               write_lines)
 
 EXAMPLES = """Examples:
 
@@ -88,7 +89,7 @@ COMMAND = amplification
 def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy: str) -> int:
     from xsdump.analysis.amplification import measure, rereadable, sort_transactions
     from xsdump.codec.source import display_name
-    from xsdump.render.amplificationreport import json_document, render
+    from xsdump.render.amplificationreport import json_chunks, render
 
     size = input_size(dump)
 
@@ -105,9 +106,7 @@ def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy: str) -
             report = measure(reopen, progress)
     rows = sort_transactions(report.transactions, sort)[:top]
     if as_json:
-        out = binary_stdout()
-        out.write(json_document(report, rows, sort, top))
-        out.flush()
+        write_lines(json_chunks(report, rows, sort, top))
     else:
         render(report, rows, out_console())
     return ExitCode.OK

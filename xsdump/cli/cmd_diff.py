@@ -115,7 +115,8 @@ def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str, *, qui
     from xsdump.analysis.diff import diff_dumps
     from xsdump.codec.source import display_name
     from xsdump.render.escape import escape_text
-    from xsdump.render.diffreport import json_document, print_lines, stat_lines, text_lines
+    from xsdump.render.diffreport import json_document, stat_lines, text_lines
+    from xsdump.render.lines import print_lines
 
     (source_a, name_a), (source_b, name_b) = env().input(a), env().input(b)
 

@@ -15,6 +15,7 @@ and the projection's per-transaction bytes are the same ``bytes``.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Iterator, Optional
 
 import orjson
@@ -38,6 +39,7 @@ from xsdump.analysis.amplification import (
     TransactionCost,
 )
 from xsdump.render.escape import escape_text, preview
+from xsdump.render.lines import print_lines
 from xsdump.codec.jsonio import bytes_to_json, text_to_json
 from xsdump.render.notation import dump_format, human_bytes
 
@@ -139,9 +141,11 @@ def rich_table(report: Amplification, rows: list[TransactionCost]) -> Table:
 def plain_table(report: Amplification, rows: list[TransactionCost]) -> Iterator[list[Cell]]:
     """The table as aligned lines, two spaces between columns: each line
     as its pieces of text with their styles."""
-    cells = [[(title, "") for title, _ in COLUMNS]] + list(table_rows(report, rows))
-    widths = [max(len(row[i][0]) for row in cells) for i in range(len(COLUMNS))]
-    for row in cells:
+    titles = [(title, "") for title, _ in COLUMNS]
+    widths = [len(title) for title, _ in COLUMNS]
+    for row in table_rows(report, rows):  # the widths first: the rows are made again, never held
+        widths = [max(w, len(text)) for w, (text, _) in zip(widths, row)]
+    for row in chain((titles,), table_rows(report, rows)):
         line: list[Cell] = []
         for i, ((text, style), (_, right)) in enumerate(zip(row, COLUMNS)):
             if i:
@@ -279,7 +283,9 @@ def structure_lines(report: Amplification) -> Iterator[Text]:
 
 
 def render(report: Amplification, rows: list[TransactionCost], console: Console) -> None:
-    """Print the report: a rich table on a terminal, aligned text otherwise."""
+    """Print the report: a rich table on a terminal, aligned text
+    otherwise; every line after the table as it comes (a dump may hold a
+    hundred thousand transactions, each with a line of stale reads)."""
     if not report.transactions:
         console.print(Text("no pending transactions"))
     elif console.is_terminal:
@@ -292,32 +298,36 @@ def render(report: Amplification, rows: list[TransactionCost], console: Console)
             console.print(table)
         finally:
             console.width = width
-    elif console.no_color or console.color_system is None:  # text alone: no Text per line
-        write = console.file.write
-        for line in plain_table(report, rows):
-            write("".join(text for text, _ in line).rstrip() + "\n")
+    elif console.color_system is None:  # text alone: no Text per line
+        print_lines(console, ("".join(text for text, _ in line).rstrip() for line in plain_table(report, rows)))
     else:
-        for line in plain_table(report, rows):
-            text = Text.assemble(*line)
-            text.rstrip()
-            console.print(text)
+        print_lines(console, map(_assembled, plain_table(report, rows)))
+    print_lines(console, _below_table(report, rows))
+
+
+def _assembled(line: list[Cell]) -> Text:
+    text = Text.assemble(*line)
+    text.rstrip()
+    return text
+
+
+def _below_table(report: Amplification, rows: list[TransactionCost]) -> Iterator[Text]:
     if report.transactions:
-        console.print(Text(LEGEND, style=STYLES["note"]))
+        yield Text(LEGEND, style=STYLES["note"])
     shown = len(rows)
     if shown < len(report.transactions):
-        console.print(Text(f"(showing {shown} of {len(report.transactions):,} transactions; "
-                           "the totals row counts them all)", style=STYLES["note"]))
-    console.print(Text(""))
-    for line in summary_lines(report):
-        console.print(line)
+        yield Text(f"(showing {shown} of {len(report.transactions):,} transactions; "
+                   "the totals row counts them all)", style=STYLES["note"])
+    yield Text("")
+    yield from summary_lines(report)
     if report.transactions:
-        for line in stale_summary(report):
-            console.print(line)
-    details = [*stale_lines(rows), *structure_lines(report)]
-    if details:
-        console.print(Text(""))
-        for line in details:
-            console.print(line)
+        yield from stale_summary(report)
+    first = True
+    for line in chain(stale_lines(rows), structure_lines(report)):
+        if first:
+            yield Text("")
+            first = False
+        yield line
 
 
 # --- JSON -------------------------------------------------------------------------
@@ -373,7 +383,13 @@ def _projection_to_json(p: Projection) -> dict:
 
 
 def json_document(report: Amplification, rows: list[TransactionCost], sort: str, top: Optional[int]) -> bytes:
-    """One JSON document: ``dump`` (where the bytes go, and the size of the
+    """The document of :func:`json_chunks`, whole."""
+    return b"".join(json_chunks(report, rows, sort, top))
+
+
+def json_chunks(report: Amplification, rows: list[TransactionCost], sort: str, top: Optional[int]) -> Iterator[bytes]:
+    """One JSON document, indented by two spaces, in pieces (one per
+    transaction: a dump may hold a hundred thousand): ``dump`` (where the bytes go, and the size of the
     dump delta-style), ``transactions`` (the shown rows, in ``sort`` order,
     each with every stale read), ``totals`` over all transactions,
     ``projection``.  ``records``, ``bytes`` and ``delta`` count each
@@ -402,10 +418,18 @@ def json_document(report: Amplification, rows: list[TransactionCost], sort: str,
         },
         "sort": sort,
         "top": top,
-        "transactions": [transaction_to_json(tx, report) for tx in rows],
+        "transactions": [],  # each its own piece, below
         "totals": totals,
         "projection": [_projection_to_json(p) for p in report.projections],
         "restore": {key: {"reader": reader, "verdict": verdict} for key, reader, verdict in restore_verdicts(report)},
     }
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+    head, tail = orjson.dumps(doc, option=orjson.OPT_INDENT_2).split(b'"transactions": []', 1)
+    yield head + b'"transactions": ['
+    separator = b"\n"
+    for tx in rows:  # as orjson indents a list two levels down
+        text = orjson.dumps(transaction_to_json(tx, report), option=orjson.OPT_INDENT_2)
+        yield separator + b"    " + text.replace(b"\n", b"\n    ")
+        separator = b",\n"
+    yield (b"\n  ]" if rows else b"]") + tail + b"\n"
+
 

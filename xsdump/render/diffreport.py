@@ -88,36 +88,6 @@ def stat_lines(result: DiffResult) -> Iterator[Text]:
     yield summary_line(result)
 
 
-def print_lines(console, lines: Iterable[Text], batch: int = 512) -> None:
-    """Print report lines: plain text when the console has no colour (much
-    faster for big diffs; the text is already escaped), else in batches
-    through rich."""
-    if console.color_system is None:
-        # UTF-8 bytes whatever the locale's encoding, as show and records
-        # write them (a text stream in ASCII or Latin-1 cannot encode an
-        # escaped value such as "café" or the ellipsis).
-        out = getattr(console.file, "buffer", None)
-        if out is None:
-            write = console.file.write
-            for line in lines:
-                write(line.plain + "\n")
-            console.file.flush()
-            return
-        console.file.flush()
-        for line in lines:
-            out.write((line.plain + "\n").encode())
-        out.flush()
-        return
-    pending: list[Text] = []
-    for line in lines:
-        pending.append(line)
-        if len(pending) >= batch:
-            console.print(Text("\n").join(pending))
-            pending.clear()
-    if pending:
-        console.print(Text("\n").join(pending))
-
-
 def summary_line(result: DiffResult) -> Text:
     n = len(result.changes)
     if not n:
