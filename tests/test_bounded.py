@@ -297,3 +297,27 @@ def test_show_lists_the_first_anomalies_of_a_kind_and_counts_them_all(tmp_path):
     check = subprocess.run([sys.executable, "-m", "xsdump", "check", "--json", str(f)], capture_output=True, cwd=ROOT)
     found = [orjson.loads(line) for line in check.stdout.splitlines()]
     assert sum(x.get("code") == "tx-dropped" for x in found) == n
+
+
+def test_diff_notes_the_first_duplicate_records_and_counts_them_all(tmp_path):
+    """A dump holding one path's committed record again and again: diff
+    notes the first further records of each side, then how many more (its
+    state keeps the duplicate-path findings to the cap too: no tree to mark)."""
+    from xsdump.model.state import KEPT_PER_KIND
+
+    n = KEPT_PER_KIND + 150
+    f = tmp_path / "dups.xsd"
+    f.write_bytes(_stream([_node("/")] + [_node("/a", str(k).encode()) for k in range(n + 1)]))
+    out = subprocess.run([sys.executable, "-m", "xsdump", "diff", "--json", str(f), str(f)], capture_output=True,
+                         cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    import orjson
+
+    notes = orjson.loads(out.stdout)["notes"]
+    for side in "AB":
+        mine = [m for m in notes if m.startswith(f"{side}: ")]
+        further = [m for m in mine if m.startswith(f"{side}: second committed record for /a at offset ")]
+        assert len(further) == KEPT_PER_KIND
+        assert f"{side}: ... and 150 more second committed records not compared " \
+               "(xsdump check lists every one as duplicate-path)" in mine
+        assert f"{side}: ... and 150 more duplicate-path (xsdump check lists every one)" in mine

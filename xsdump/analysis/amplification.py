@@ -477,7 +477,7 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
             txs[key] = TransactionCost(*key)
 
     state = load_state(_committed_only(progress(reopen(), "pass 1/2: committed tree"), declare),
-                       keep_transaction_nodes=False)
+                       keep_transaction_nodes=False, mark_nodes=False)
     nodes, connections = state.nodes, state.connections
     del state  # its findings are check's to report
     committed = Committed(nodes)

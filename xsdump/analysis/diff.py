@@ -67,7 +67,7 @@ from xsdump.analysis.diff_transactions import TxMatch, compare_transactions, con
 from xsdump.analysis.diff_watches import orphan_watch_changes
 from xsdump.model.findings import CATALOGUE, ERROR
 from xsdump.model.paths import parent_path
-from xsdump.model.state import KEPT_PER_KIND, NODE_MARKS, DumpState, load_state
+from xsdump.model.state import KEPT_PER_KIND, DumpState, load_state
 
 # --- what may be left out ------------------------------------------------------
 
@@ -274,19 +274,24 @@ def diff_items(items_a: Iterable[Item], items_b: Iterable[Item], options: DiffOp
     header_a = next(it_a)
     rules = _Rules(options, header_a)
     tree = _TreeDiff(rules)
-    state_a = load_state(_divert(chain((header_a,), it_a), tree.add_a), keep_committed=False)
+    state_a = load_state(_divert(chain((header_a,), it_a), tree.add_a), keep_committed=False, mark_nodes=False)
     it_b = iter(items_b)
     header_b = next(it_b)
     rules.add_b(header_b)
-    state_b = load_state(_divert(chain((header_b,), it_b), tree.compare_b), keep_committed=False)
+    state_b = load_state(_divert(chain((header_b,), it_b), tree.compare_b), keep_committed=False,
+                         mark_nodes=False)
     changes = tree.finish()
     notes = [f"A: {m}" for m in tree.notes_a] + [f"B: {m}" for m in tree.notes_b]
+    for tag, n in zip("AB", tree.further):
+        if n > KEPT_PER_KIND:
+            notes.append(f"{tag}: ... and {n - KEPT_PER_KIND:,} more second committed records not compared "
+                         "(xsdump check lists every one as duplicate-path)")
     for tag, state in (("A", state_a), ("B", state_b)):
         # What makes the dump itself wrong (check's errors).
         notes.extend(f"{tag}: {a.message}" for a in state.anomalies if CATALOGUE[a.kind].severity == ERROR)
         notes.extend(f"{tag}: ... and {n - KEPT_PER_KIND:,} more {kind} (xsdump check lists every one)"
                      for kind, n in state.anomaly_counts.items()
-                     if n > KEPT_PER_KIND and kind not in NODE_MARKS and CATALOGUE[kind].severity == ERROR)
+                     if n > KEPT_PER_KIND and CATALOGUE[kind].severity == ERROR)
     changes.extend(_state_changes(state_a, state_b, rules))
     return DiffResult(
         Side(name_a, state_a.header), Side(name_b, header_b), changes,
@@ -388,6 +393,7 @@ class _TreeDiff:
         self.changes: list[Change] = []
         self.notes_a: list[str] = []
         self.notes_b: list[str] = []
+        self.further = [0, 0]  # further committed records for a path, in A and in B
         self.subtrees: list[Subtree] = []
 
     def add_a(self, node: NodeData) -> None:
@@ -397,11 +403,18 @@ class _TreeDiff:
         if self.scoped and not self.rules.in_scope(path):
             return
         if path in self.nodes:
-            self.notes_a.append(f"second committed record for {escape_text(path)} "
-                                f"at offset {node.offset} not compared (the first one is)")
+            self._further(0, self.notes_a, path, node)
             return
         perms = self.perms.setdefault(node.perms, node.perms)
         self.nodes[path] = (node.value, perms, node.offset)
+
+    def _further(self, side: int, notes: list[str], path: str, node: NodeData) -> None:
+        """A further committed record for a path: noted (the first
+        KEPT_PER_KIND of a side; the rest counted in ``further``)."""
+        self.further[side] += 1
+        if self.further[side] <= KEPT_PER_KIND:
+            notes.append(f"second committed record for {escape_text(path)} "
+                         f"at offset {node.offset} not compared (the first one is)")
 
     def compare_b(self, b: NodeData) -> None:
         path = b.path
@@ -416,8 +429,7 @@ class _TreeDiff:
             self.changes.append(Change("node-added", path, new=b, b_offset=b.offset))
             return
         if a is _SEEN:
-            self.notes_b.append(f"second committed record for {escape_text(path)} "
-                                f"at offset {b.offset} not compared (the first one is)")
+            self._further(1, self.notes_b, path, b)
             return
         nodes[path] = _SEEN
         value, perms, offset = a

@@ -112,13 +112,14 @@ class DumpState:
     anomaly_counts: Counter = field(default_factory=Counter)  # every anomaly, by kind, in the order first met
     counts: Counter = field(default_factory=Counter)  # records by type name
     end: Optional[End] = None
+    marks: tuple[str, ...] = NODE_MARKS  # the kinds kept whole (see load_state's mark_nodes)
 
     def note(self, anomaly: Anomaly) -> None:
         """Count an anomaly, and keep it when fewer than KEPT_PER_KIND of its
         kind are (always for the kinds the tree marks)."""
         counts = self.anomaly_counts
         n = counts[anomaly.kind] = counts[anomaly.kind] + 1
-        if n <= KEPT_PER_KIND or anomaly.kind in NODE_MARKS:
+        if n <= KEPT_PER_KIND or anomaly.kind in self.marks:
             self.anomalies.append(anomaly)
 
     def transaction(self, conn_id: int, tx_id: int) -> Transaction:
@@ -130,15 +131,18 @@ class DumpState:
 
 
 def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, keep_committed: bool = True,
-               findings: Optional[list[Finding]] = None) -> DumpState:
+               mark_nodes: bool = True, findings: Optional[list[Finding]] = None) -> DumpState:
     """Fold a record stream (header first) into a :class:`DumpState`.
     ``findings``: the list the reader fills as it reads
     (``read_dump(..., on_finding=findings.append)``); they join the
     anomalies in stream order.  ``keep_committed=False``: committed nodes
-    are checked but not kept (a caller that holds them itself)."""
+    are checked but not kept (a caller that holds them itself).
+    ``mark_nodes=False``: the kinds the tree marks node by node
+    (:data:`NODE_MARKS`) are kept up to KEPT_PER_KIND like the others (a
+    caller that draws no tree)."""
     it = iter(items)
     header = next(it)
-    state = DumpState(header)
+    state = DumpState(header, marks=NODE_MARKS if mark_nodes else ())
     validator = Validator(header)
     check = validator.record
     counts, note = state.counts, state.note
