@@ -687,3 +687,20 @@ def test_reserved_domids_are_named(tmp_path):
 
     d = dump_file(tmp_path, [node("/"), node("/any", b"v", perms=(Perm("n", 0, 0), Perm("r", 0, 0x7FF5)))])
     assert any(line.startswith(' any = "v"  (n0,r32757(DOMID_ANY))') for line in out_lines(d, "-p"))
+
+
+@pytest.mark.parametrize("name", ["host.xsd", "host-notx.xsd", "host.db"])
+@pytest.mark.parametrize("verbose", [False, True])
+def test_summary_json_in_pieces_is_the_whole_object(name, verbose):
+    """The summary's connections and transactions are written one piece
+    each; joined, the pieces are orjson's bytes for the whole object."""
+    from xsdump.render.show_json import summary_json, summary_json_chunks
+    from xsdump.render.show_summary import summarise
+
+    loaded = load(read_dump(SAMPLES / name), digest=True)
+    summary = summarise(loaded, name, TreeView(loaded))
+    opts = Options(verbose=verbose)
+    whole = orjson.dumps(summary_json(summary, opts))
+    assert b"".join(summary_json_chunks(summary, opts)) == whole
+    doc = orjson.loads(whole)
+    assert doc["connections"] and bool(doc["transactions"]) == (name == "host.xsd")

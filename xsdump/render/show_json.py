@@ -24,7 +24,8 @@ def json_chunks(loaded: Loaded, summary: Summary, opts: Options, view: Optional[
     of ``--tx C:T --changed``: ``{"summary": ..., "transaction": {...},
     "changed": [node, ...], "special": [...]}``, a flat list (each node
     has its ``path``, no ``children``)."""
-    yield b'{"summary":' + orjson.dumps(summary_json(summary, opts))
+    yield b'{"summary":'
+    yield from summary_json_chunks(summary, opts)
     if summary_only:
         yield b"}\n"
         return
@@ -52,7 +53,32 @@ def json_chunks(loaded: Loaded, summary: Summary, opts: Options, view: Optional[
 # --- the summary -------------------------------------------------------------
 
 
-def summary_json(summary: Summary, opts: Options) -> dict:
+def summary_json_chunks(summary: Summary, opts: Options) -> Iterator[bytes]:
+    """The summary object, its connections and transactions one piece each
+    (a dump may hold a hundred thousand): the bytes ``orjson.dumps``
+    gives for :func:`summary_json`."""
+    doc = summary_json(summary, opts, lists=False)
+    text = orjson.dumps(doc)
+    for key, entries, make in ((b'"connections":[]', summary.connections,
+                                lambda e: _conn_json(e, summary.byte_order, opts)),
+                               (b'"transactions":[]', summary.pending, _pending_json)):
+        # Keys are never found inside a string: orjson writes its quotes as \".
+        head, text = text.split(key, 1)
+        yield head + key[:-1]
+        for n, entry in enumerate(entries):
+            yield (b"," if n else b"") + orjson.dumps(make(entry))
+        yield b"]"
+    yield text
+
+
+def _pending_json(tx) -> dict:
+    return {"conn_id": tx.conn_id, "tx_id": tx.tx_id, "declared": tx.declared, "records": tx.n_records,
+            "bytes": tx.n_bytes}
+
+
+def summary_json(summary: Summary, opts: Options, *, lists: bool = True) -> dict:
+    """The summary as one JSON object (``lists=False``: its connections
+    and transactions as empty lists)."""
     counts = summary.counts
     gq = summary.global_quota
     return {
@@ -63,13 +89,12 @@ def summary_json(summary: Summary, opts: Options) -> dict:
         "records": [{"type": kind, "count": n} for kind, n in counts.records],
         "nodes": {"committed": counts.committed, "special": counts.special,
                   "in_transactions": counts.in_transactions},
-        "connections": [_conn_json(entry, summary.byte_order, opts) for entry in summary.connections],
+        "connections": [_conn_json(entry, summary.byte_order, opts) for entry in summary.connections] if lists else [],
         "stray_watches": [_watch_json(w) for w in summary.stray_watches],
         "quota": None if gq is None else {"domain": _quota_json(gq.per_domain), "global": _quota_json(gq.whole)},
         "domains": [{"domid": d.domid, "features": d.features, "quota": _quota_json(d.quota)}
                     for d in summary.domains],
-        "transactions": [{"conn_id": tx.conn_id, "tx_id": tx.tx_id, "declared": tx.declared,
-                          "records": tx.n_records, "bytes": tx.n_bytes} for tx in summary.pending],
+        "transactions": [_pending_json(tx) for tx in summary.pending] if lists else [],
         "anomalies": [{"kind": a.kind, "message": a.message, "offset": a.offset} for a in summary.anomalies],
         "anomaly_counts": summary.anomaly_total,  # every one; "anomalies" lists the first of each kind
         "not_in_dump": summary.not_in_dump,

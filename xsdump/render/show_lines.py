@@ -20,8 +20,8 @@ from xsdump.render.show_summary import Owner, Summary, TxEntry, Watch, absolute_
 # Read nodes listed one by one in --transactions when there are at most this many.
 READ_LIST_LIMIT = 10
 
-# A block of the report: lines, or a tree as (title or None, rows).
-Section = Union[list[Line], tuple[Optional[Line], Iterator[Row]]]
+# A block of the report: its lines as they come, or a tree as (title or None, rows).
+Section = Union[Iterator[Line], tuple[Optional[Line], Iterator[Row]]]
 
 
 def _heading(title: str, rest: str = "") -> Line:
@@ -41,22 +41,24 @@ def _owner_text(owner: Owner) -> str:
 # --- the summary -------------------------------------------------------------
 
 
-def summary_lines(summary: Summary, opts: Options) -> list[Line]:
+def summary_lines(summary: Summary, opts: Options) -> Iterator[Line]:
+    """The summary, line by line (a dump may hold a hundred thousand
+    connections, watches or transactions: each a line, none held)."""
     counts = summary.counts
-    lines: list[Line] = [_heading("dump: ", escape_text(summary.dump)), _heading("format: ", summary.format)]
+    yield _heading("dump: ", escape_text(summary.dump))
+    yield _heading("format: ", summary.format)
     by_type = ", ".join(f"{kind} {n}" for kind, n in counts.records)
-    lines.append(_heading("records: ", f"{counts.total}" + (f" ({by_type})" if by_type else "")))
-    lines.append(_heading("nodes: ", f"{counts.committed} committed ({counts.committed - counts.special} in the tree, "
-                                     f"{counts.special} special), {counts.in_transactions} records in transactions"))
-    lines.extend(_connection_lines(summary, opts))
-    lines.extend(_quota_lines(summary))
-    lines.extend(_pending_lines(summary))
-    lines.extend(_anomaly_lines(summary))
-    return lines
+    yield _heading("records: ", f"{counts.total}" + (f" ({by_type})" if by_type else ""))
+    yield _heading("nodes: ", f"{counts.committed} committed ({counts.committed - counts.special} in the tree, "
+                              f"{counts.special} special), {counts.in_transactions} records in transactions")
+    yield from _connection_lines(summary, opts)
+    yield from _quota_lines(summary)
+    yield from _pending_lines(summary)
+    yield from _anomaly_lines(summary)
 
 
-def _connection_lines(summary: Summary, opts: Options) -> list[Line]:
-    lines: list[Line] = [_heading("connections: ", str(len(summary.connections)))]
+def _connection_lines(summary: Summary, opts: Options) -> Iterator[Line]:
+    yield _heading("connections: ", str(len(summary.connections)))
     for conn, watches in summary.connections:
         text = conn_str(conn)
         if conn.unique_id is not None:
@@ -64,14 +66,13 @@ def _connection_lines(summary: Summary, opts: Options) -> list[Line]:
         pending = f"pending in {len(conn.in_data)} B, out {len(conn.out_data)} B"
         if conn.out_resp_len:
             pending += f" ({conn.out_resp_len} B finish a response)"
-        lines.append([(f"  conn {conn.conn_id}", "bold"), (f"  {text}  {pending}  watches {len(watches)}", "")])
+        yield [(f"  conn {conn.conn_id}", "bold"), (f"  {text}  {pending}  watches {len(watches)}", "")]
         if opts.verbose:
-            lines.extend([(text, "dim")] for text in message_lines(conn, summary.byte_order, opts.width))
-        lines.extend(_watch_line(watch, home=conn) for watch in watches)
+            yield from ([(text, "dim")] for text in message_lines(conn, summary.byte_order, opts.width))
+        yield from (_watch_line(watch, home=conn) for watch in watches)
     if summary.stray_watches:
-        lines.append([("  watches of unknown connections", "bold red")])
-        lines.extend(_watch_line(w, with_conn=True) for w in summary.stray_watches)
-    return lines
+        yield [("  watches of unknown connections", "bold red")]
+        yield from (_watch_line(w, with_conn=True) for w in summary.stray_watches)
 
 
 def _watch_line(watch: Watch, with_conn: bool = False, home=None) -> Line:
@@ -89,50 +90,44 @@ def _watch_line(watch: Watch, with_conn: bool = False, home=None) -> Line:
     return [(text, "")]
 
 
-def _quota_lines(summary: Summary) -> list[Line]:
+def _quota_lines(summary: Summary) -> Iterator[Line]:
     gq = summary.global_quota
     if gq is None:
-        lines = [_heading("quota: ", "no GLOBAL_QUOTA_DATA")]
+        yield _heading("quota: ", "no GLOBAL_QUOTA_DATA")
     else:
-        lines = [_heading("quota: ", f"per-domain defaults: {quota_str(gq.per_domain)}  global: {quota_str(gq.whole)}")]
+        yield _heading("quota: ", f"per-domain defaults: {quota_str(gq.per_domain)}  global: {quota_str(gq.whole)}")
     for domain in summary.domains:
-        lines.append([(f"  domain {domain.domid}", "bold"),
-                      (f"  features={domain.features:#x}  {quota_str(domain.quota)}", "")])
-    return lines
+        yield [(f"  domain {domain.domid}", "bold"), (f"  features={domain.features:#x}  {quota_str(domain.quota)}", "")]
 
 
-def _pending_lines(summary: Summary) -> list[Line]:
-    lines: list[Line] = [_heading("pending transactions: ", str(len(summary.pending)))]
+def _pending_lines(summary: Summary) -> Iterator[Line]:
+    yield _heading("pending transactions: ", str(len(summary.pending)))
     for tx in summary.pending:
         line: Line = [(f"  conn {tx.conn_id} tx {tx.tx_id}", "bold"),
                       (f"{_owner_text(tx.owner)}  {tx.n_records} node records, {human_bytes(tx.n_bytes)}", "")]
         if not tx.declared:
             line.append(("  [undeclared]", "bold red"))
-        lines.append(line)
-    return lines
+        yield line
 
 
-def _anomaly_lines(summary: Summary) -> list[Line]:
+def _anomaly_lines(summary: Summary) -> Iterator[Line]:
     by_kind = summary.anomaly_counts()
     if not by_kind:
-        return [_heading("anomalies: ", "none")]
+        yield _heading("anomalies: ", "none")
+        return
     total = sum(by_kind.values())
-    lines: list[Line] = [[("anomalies: ", "bold"),
-                          (f"{total} (" + ", ".join(f"{k} {n}" for k, n in by_kind.items()) + ")", "bold red")]]
+    yield [("anomalies: ", "bold"), (f"{total} (" + ", ".join(f"{k} {n}" for k, n in by_kind.items()) + ")", "bold red")]
     listed: dict[str, int] = {}
     for a in summary.anomalies:
         where = "" if a.offset is None else f"  (record at {a.offset:#x})"
-        lines.append([(f"  {a.kind}", "red"), (f"  {a.message}{where}", "")])
+        yield [(f"  {a.kind}", "red"), (f"  {a.message}{where}", "")]
         listed[a.kind] = listed.get(a.kind, 0) + 1
     for kind, n in summary.anomaly_total.items():
         if n > listed.get(kind, 0):
-            lines.append([(f"  {kind}", "red"), (f"  ... and {n - listed.get(kind, 0):,} more "
-                                                 "(xsdump check lists every one)", "")])
+            yield [(f"  {kind}", "red"), (f"  ... and {n - listed.get(kind, 0):,} more (xsdump check lists every one)", "")]
     if summary.not_in_dump:
-        lines.append([(f"  {NOT_IN_DUMP}", "red"),
-                      (f"  {summary.not_in_dump} ancestor path(s) no record names, "
-                       f"shown as [{NOT_IN_DUMP}] in the tree", "")])
-    return lines
+        yield [(f"  {NOT_IN_DUMP}", "red"),
+               (f"  {summary.not_in_dump} ancestor path(s) no record names, shown as [{NOT_IN_DUMP}] in the tree", "")]
 
 
 # --- transactions ------------------------------------------------------------
@@ -149,40 +144,35 @@ def tx_title(entry: TxEntry) -> Line:
     return line
 
 
-def transaction_lines(entries: list[TxEntry], opts: Options) -> list[Line]:
+def transaction_lines(entries: list[TxEntry], opts: Options) -> Iterator[Line]:
     """``--transactions``: every pending transaction and what it touched.
     Reads are listed one by one with ``-v`` or when there are few."""
-    lines: list[Line] = [_heading("transactions: ", str(len(entries)))]
+    yield _heading("transactions: ", str(len(entries)))
     for entry in entries:
-        lines.append(tx_title(entry))
+        yield tx_title(entry)
         touched = entry.summary.touched
         reads = [p for p, mark in touched if mark.state == READ]
         list_reads = opts.verbose or len(reads) <= READ_LIST_LIMIT
         for path, mark in touched:
             if mark.state == READ and not list_reads:
                 continue
-            lines.append([(f"  {mark.label:<14}", TX_STYLES.get(mark.state, "")), (f" {escape_text(path)}", "")])
+            yield [(f"  {mark.label:<14}", TX_STYLES.get(mark.state, "")), (f" {escape_text(path)}", "")]
         if reads and not list_reads:
             under = common_ancestor(reads)
             where = f" under {escape_text(under)}" if under else ""
-            lines.append([(f"  {'read':<14}", TX_STYLES[READ]),
-                          (f" {len(reads)} nodes{where} (-v lists them)", "")])
-    return lines
+            yield [(f"  {'read':<14}", TX_STYLES[READ]), (f" {len(reads)} nodes{where} (-v lists them)", "")]
 
 
-def undeclared_lines(loaded: Loaded, opts: Options) -> list[Line]:
+def undeclared_lines(loaded: Loaded, opts: Options) -> Iterator[Line]:
     """Node records of transactions no TRANSACTION_DATA declared."""
-    if not loaded.undeclared:
-        return []
-    lines: list[Line] = [[("records of undeclared transactions: ", "bold red"), (str(len(loaded.undeclared)), "")]]
+    yield [("records of undeclared transactions: ", "bold red"), (str(len(loaded.undeclared)), "")]
     for record in loaded.undeclared:
         line: Line = [(f"  conn {record.conn_id} tx {record.tx_id}  {access_str(record.access, record.perms)}  ", ""),
                       (name_text(record.path), "bold"),
                       (' = "', ""), (value_text(record.value, opts), "green"), ('"', "")]
         if opts.perms:
             line.append((f"  ({perms_str(record.perms)})", "cyan"))
-        lines.append(line)
-    return lines
+        yield line
 
 
 # --- the whole report --------------------------------------------------------
@@ -211,6 +201,5 @@ def sections(loaded: Loaded, summary: Optional[Summary], opts: Options, view: Op
     specials = list(view.special_rows())
     if specials:
         yield [("special nodes:", "bold")], iter(specials)
-    undeclared = undeclared_lines(loaded, opts)
-    if undeclared:
-        yield undeclared
+    if loaded.undeclared:
+        yield undeclared_lines(loaded, opts)

@@ -29,7 +29,7 @@ def report_lines(loaded: Loaded, summary: Optional[Summary], opts: Options, view
                                                summary_only=summary_only)):
         if n:
             yield ""
-        if isinstance(section, list):
+        if not isinstance(section, tuple):  # lines
             for line in section:
                 yield plain(line)
         else:

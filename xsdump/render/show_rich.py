@@ -86,7 +86,7 @@ def render(console, loaded: Loaded, summary: Optional[Summary], opts: Options, v
                                                summary_only=summary_only)):
         if n:
             console.print()
-        if isinstance(section, list):
+        if not isinstance(section, tuple):  # lines
             for line in section:
                 _say(console, _text(line))
         else:

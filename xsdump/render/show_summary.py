@@ -10,7 +10,7 @@ kinds are read from ``state.anomalies`` as they are, never compared.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Union
+from typing import Callable, Iterator, NamedTuple, Optional, Union
 
 from xsdump.render.notation import dump_format
 from xsdump.analysis.tree import (
@@ -62,6 +62,27 @@ class ConnEntry(NamedTuple):
     watches: tuple[Watch, ...]
 
 
+class Entries:
+    """Summary entries made from the fold's own records each time they are
+    walked: a summary of a hundred thousand connections or transactions
+    holds no second copy of them."""
+
+    __slots__ = ("_count", "_make")
+
+    def __init__(self, count: int, make: Callable[[], Iterator]):
+        self._count = count
+        self._make = make
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator:
+        return self._make()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Entries) and list(self) == list(other)
+
+
 class GlobalQuotaEntry(NamedTuple):
     per_domain: QuotaPairs  # the defaults each domain starts with
     whole: QuotaPairs  # limits on the whole store
@@ -108,11 +129,11 @@ class Summary:
     version: int
     byte_order: str
     counts: Counts
-    connections: tuple[ConnEntry, ...]
+    connections: Entries  # of ConnEntry
     stray_watches: tuple[Watch, ...]  # watches of conn-ids no CONNECTION_DATA declares
     global_quota: Optional[GlobalQuotaEntry]  # None: no GLOBAL_QUOTA_DATA
     domains: tuple[DomainEntry, ...]  # in domid order (the dump's order for equal domids)
-    pending: tuple[PendingEntry, ...]
+    pending: Entries  # of PendingEntry
     anomalies: tuple[AnomalyEntry, ...]  # up to KEPT_PER_KIND of a kind
     not_in_dump: int  # ancestor paths no record names (placeholders in the view)
     anomaly_total: dict[str, int] = field(default_factory=dict)  # every anomaly by kind, in the order first met
@@ -167,14 +188,15 @@ def summarise(loaded: Loaded, name: str, view: Optional[TreeView]) -> Summary:
             special=sum(1 for p in state.nodes if not p.startswith("/")),
             in_transactions=sum(tx.n_records for tx in state.transactions.values()),
         ),
-        connections=tuple(ConnEntry(conn, tuple(state.watches.get(conn.conn_id, ())))
-                          for conn in state.connections.values()),
+        connections=Entries(len(state.connections), lambda: (
+            ConnEntry(conn, tuple(state.watches.get(conn.conn_id, ()))) for conn in state.connections.values())),
         stray_watches=tuple(w for cid, ws in state.watches.items() if cid not in state.connections for w in ws),
         global_quota=None if gq is None else GlobalQuotaEntry(tuple(gq.domain_quota), tuple(gq.global_quota)),
         domains=tuple(DomainEntry(d.domid, d.features, tuple(d.quota))
                       for d in sorted(state.domains.values(), key=lambda d: d.domid)),
-        pending=tuple(PendingEntry(tx.conn_id, tx.tx_id, owner_of(loaded, tx.conn_id), tx.n_records, tx.n_bytes,
-                                   tx.declared) for tx in state.transactions.values()),
+        pending=Entries(len(state.transactions), lambda: (
+            PendingEntry(tx.conn_id, tx.tx_id, owner_of(loaded, tx.conn_id), tx.n_records, tx.n_bytes, tx.declared)
+            for tx in state.transactions.values())),
         anomalies=tuple(AnomalyEntry(a.kind, a.message, a.offset) for a in state.anomalies),
         not_in_dump=len(view.placeholders) if view is not None else 0,
         anomaly_total=dict(state.anomaly_counts),
