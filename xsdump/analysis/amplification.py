@@ -47,6 +47,7 @@ import stat
 import sys
 import tempfile
 from dataclasses import dataclass
+from operator import add, attrgetter
 from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.codec.dump import read_dump
@@ -395,6 +396,11 @@ class DumpTotals:
         return n / self.committed_bytes if self.committed_bytes else None
 
 
+# The counts of a TransactionCost that add up over transactions.
+_COUNTED = ("declarations", "declaration_bytes", "records_before_declaration", "created", "redundant_records",
+            "redundant_bytes", "stale_reads", *(f"{k}_{n}" for k in ACCESS_CLASSES for n in ("records", "bytes")))
+
+
 @dataclass(frozen=True)
 class Projection:
     """The dump size if every ring connection held one transaction like
@@ -423,11 +429,12 @@ class Amplification:
     def summed(self) -> TransactionCost:
         """All transactions as one (for a totals row); key (0, 0)."""
         total = TransactionCost(0, 0, connection="all")
-        counted = ("declarations", "declaration_bytes", "records_before_declaration", "created",
-                   "redundant_records", "redundant_bytes", "stale_reads",
-                   *(f"{k}_{n}" for k in ACCESS_CLASSES for n in ("records", "bytes")))
-        for name in counted:
-            setattr(total, name, sum(getattr(tx, name) for tx in self.transactions))
+        counted = attrgetter(*_COUNTED)
+        sums = [0] * len(_COUNTED)
+        for tx in self.transactions:
+            sums = list(map(add, sums, counted(tx)))
+        for name, n in zip(_COUNTED, sums):
+            setattr(total, name, n)
         shallowest = [tx.shallowest for tx in self.transactions if tx.shallowest is not None]
         total.shallowest = min(shallowest, key=stale_order, default=None)
         return total

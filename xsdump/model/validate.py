@@ -298,7 +298,8 @@ class Validator:
                                f"offset {self.conns[r.conn_id].offset:#x}); C xenstored attaches later records for "
                                "it to the first", **at))
         else:
-            self.conns[r.conn_id] = r._replace(in_data=b"", out_data=b"")
+            # Kept without its pending data (the record itself when it has none).
+            self.conns[r.conn_id] = r._replace(in_data=b"", out_data=b"") if r.in_data or r.out_data else r
         if r.conn_type not in (0, 1):
             out.append(finding("conn-type-unknown", f"conn-type {r.conn_type}: C xenstored's read_state_connection "
                                "restores anything but a socket as a shared ring", **at))

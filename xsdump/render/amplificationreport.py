@@ -27,13 +27,8 @@ from rich.text import Text
 
 from xsdump.analysis.amplification import (
     ACCESS_CLASSES,
-    DELETED,
     NEAR_ROOT_DEPTH,
     STALE_MISSING,
-    OTHER,
-    READ,
-    READ_WRITTEN,
-    WRITTEN,
     Amplification,
     Projection,
     TransactionCost,
@@ -93,10 +88,9 @@ Cell = tuple[str, str]  # text, style ("" for none)
 
 
 def _cells(tx: TransactionCost, report: Amplification, total: bool = False) -> list[Cell]:
-    a = tx.access
-    split = "/".join(str(a[k].records) for k in (READ, WRITTEN, READ_WRITTEN, DELETED))
-    if a[OTHER].records:
-        split += f" +{a[OTHER].records} other"
+    split = f"{tx.read_records}/{tx.written_records}/{tx.read_written_records}/{tx.deleted_records}"
+    if tx.other_records:
+        split += f" +{tx.other_records} other"
     if total:
         who = ["all", "", ""]
     else:
