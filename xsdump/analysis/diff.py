@@ -64,6 +64,7 @@ from xsdump.analysis.diff_common import Change, pair_up, path_sort_key  # pair_u
 from xsdump.analysis.diff_connections import compare_connections, match_connections
 from xsdump.analysis.diff_scalars import scalar_changes
 from xsdump.analysis.diff_transactions import TxMatch, compare_transactions, content_keys, match_transactions
+from xsdump.analysis.diff_pending import TxLabels
 from xsdump.analysis.diff_watches import orphan_watch_changes
 from xsdump.model.findings import CATALOGUE, ERROR
 from xsdump.model.paths import parent_path
@@ -508,7 +509,7 @@ def _state_changes(a: DumpState, b: DumpState, rules: _Rules) -> list[Change]:
     with_tx = rules.compares("transactions")
     contents = content_keys((a, b), rules) if with_tx else {}
     conns = match_connections(a, b, rules, contents)
-    txs = match_transactions(a, b, rules, conns.pairs, conns.names, contents) if with_tx else TxMatch([], {}, [])
+    txs = match_transactions(a, b, rules, conns.pairs, conns.names, contents) if with_tx else TxMatch([], TxLabels(), [])
     return [*conns.changes, *txs.changes,
             *compare_connections(conns, rules, txs.labels),  # with their pending data and watches
             *orphan_watch_changes(a, b, rules),

@@ -6,7 +6,7 @@ when they name paired transactions."""
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Hashable, Optional
+from typing import TYPE_CHECKING, Hashable, Optional, Sequence
 
 from xsdump.analysis.diff_common import Change
 from xsdump.model.wire import Fragment, pending_messages, pending_sides, split_messages
@@ -15,8 +15,22 @@ if TYPE_CHECKING:
     from xsdump.analysis.diff import _Rules
     from xsdump.analysis.diff_connections import Conn
 
-# (side, conn-id, tx-id) -> a label shared by the two transactions of a pair
-TxLabels = dict[tuple[str, int, int], Hashable]
+class TxLabels:
+    """(side, conn-id, tx-id) -> a label shared by the two transactions of
+    a pair; worked out when first asked (most dumps' pending messages name
+    no transaction, and a dump may hold a hundred thousand pairs)."""
+
+    def __init__(self, pairs: Sequence[tuple] = ()):
+        self._pairs = pairs  # (Tx, Tx) pairs (diff_transactions.Tx)
+        self._labels: Optional[dict[tuple[str, int, int], Hashable]] = None
+
+    def get(self, key: tuple[str, int, int], default: Hashable) -> Hashable:
+        if self._labels is None:
+            self._labels = {}
+            for i, (x, y) in enumerate(self._pairs):
+                self._labels[("a", x.tx.conn_id, x.tx.tx_id)] = ("transaction", i)
+                self._labels[("b", y.tx.conn_id, y.tx.tx_id)] = ("transaction", i)
+        return self._labels.get(key, default)
 
 
 def pending_changes(ident: str, ca: Conn, cb: Conn, tx_labels: TxLabels, rules: _Rules) -> list[Change]:
@@ -55,7 +69,7 @@ def pending_signature(c: Conn, rules: _Rules) -> tuple:
     if not rules.compares("pending"):
         return ()
     rec = c.record
-    return tuple(piece_key(p, None, rec.conn_id, {}, rules) for _, p in pending_messages(rec, c.order))
+    return tuple(piece_key(p, None, rec.conn_id, TxLabels(), rules) for _, p in pending_messages(rec, c.order))
 
 
 def piece_key(piece, side: Optional[str], conn_id: int, tx_labels: TxLabels, rules: _Rules) -> tuple:

@@ -10,13 +10,13 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Callable, Hashable, Iterable, NamedTuple, Optional
 
 from xsdump.analysis.diff_common import Change, ConnNames, pair_up, path_sort_key
+from xsdump.analysis.diff_pending import TxLabels
 from xsdump.model.records import CopyRun, NodeData
 from xsdump.model.state import DumpState, Transaction
 
 if TYPE_CHECKING:
     from xsdump.analysis.diff import _Rules
     from xsdump.analysis.diff_connections import Conn
-    from xsdump.analysis.diff_pending import TxLabels
 
 # A path that more unpaired transactions of one owner than this carry (on
 # either side) says little about which transaction is which and is not
@@ -106,6 +106,8 @@ def match_transactions(a: DumpState, b: DumpState, rules: _Rules, conn_pairs: li
     owner_a = {ca.record.conn_id: i for i, (ca, _) in enumerate(conn_pairs)}
     owner_b = {cb.record.conn_id: i for i, (_, cb) in enumerate(conn_pairs)}
 
+    owners: dict[tuple[str, int], Hashable] = {}  # one owner object per connection, shared by its transactions
+
     def owner(side: str, conn_id: int, state: DumpState, pairs_of: dict) -> Hashable:
         if conn_id in pairs_of:
             return ("pair", pairs_of[conn_id])
@@ -114,7 +116,11 @@ def match_transactions(a: DumpState, b: DumpState, rules: _Rules, conn_pairs: li
         return ("no connection", conn_id if r.compares("conn-id") else None)
 
     def wrap(tx: Transaction, side: str, state: DumpState, pairs_of: dict) -> Tx:
-        return Tx(tx, owner(side, tx.conn_id, state, pairs_of), contents[id(tx)])
+        key = (side, tx.conn_id)
+        mine = owners.get(key)
+        if mine is None:
+            mine = owners[key] = owner(side, tx.conn_id, state, pairs_of)
+        return Tx(tx, mine, contents[id(tx)])
 
     ta = [wrap(t, "a", a, owner_a) for t in a.transactions.values()]
     tb = [wrap(t, "b", b, owner_b) for t in b.transactions.values()]
@@ -131,10 +137,7 @@ def match_transactions(a: DumpState, b: DumpState, rules: _Rules, conn_pairs: li
     pairs += more
     pairs.sort(key=lambda p: _tx_offset(p[0].tx) or 0)
 
-    labels = {}
-    for i, (x, y) in enumerate(pairs):
-        labels[("a", x.tx.conn_id, x.tx.tx_id)] = ("transaction", i)
-        labels[("b", y.tx.conn_id, y.tx.tx_id)] = ("transaction", i)
+    labels = TxLabels(pairs)
     changes: list[Change] = []
     for t in left_a:
         changes.extend(_tx_whole("transaction-removed", t.tx, "a", rules, conn_names))

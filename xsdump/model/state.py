@@ -74,7 +74,7 @@ class Transaction:
     conn_id: int
     tx_id: int
     record: Optional[TransactionData] = None
-    nodes: list[Union[NodeData, CopyRun]] = field(default_factory=list)  # see node_records
+    nodes: Union[tuple, list[Union[NodeData, CopyRun]]] = ()  # see node_records; a list once one is kept
     n_records: int = 0
     n_bytes: int = 0
 
@@ -185,7 +185,7 @@ def add_record(state: DumpState, record, keep_transaction_nodes: bool = True) ->
         tx.n_records += record.count
         tx.n_bytes += record.size
         if keep_transaction_nodes:
-            tx.nodes.append(record)
+            _keep(tx, record)
     elif kind is NodeData:
         if record.conn_id == 0:
             if record.path not in state.nodes:
@@ -195,7 +195,7 @@ def add_record(state: DumpState, record, keep_transaction_nodes: bool = True) ->
             tx.n_records += 1
             tx.n_bytes += record.size
             if keep_transaction_nodes:
-                tx.nodes.append(record)
+                _keep(tx, record)
     elif kind is WatchData or kind is WatchDataExtended:
         state.watches[record.conn_id].append(record)
     elif kind is ConnectionData:
@@ -216,3 +216,10 @@ def add_record(state: DumpState, record, keep_transaction_nodes: bool = True) ->
         state.damaged.append(record)
     elif kind is End:
         state.end = record
+
+
+def _keep(tx: Transaction, record: Union[NodeData, CopyRun]) -> None:
+    if tx.nodes:
+        tx.nodes.append(record)
+    else:
+        tx.nodes = [record]
