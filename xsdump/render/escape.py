@@ -29,11 +29,27 @@ def _char(ch: str) -> str:
     return f"\\U{cp:08x}"
 
 
+class _Escapes(dict):
+    """:func:`_char` by code point, for ``str.translate``: each code point
+    below U+10000 is worked out once and kept (at most 65,536 entries),
+    any other when met."""
+
+    def __missing__(self, cp: int) -> str:
+        piece = _char(chr(cp))
+        if cp < 0x10000:
+            self[cp] = piece
+        return piece
+
+
+_ESCAPES = _Escapes()
+
+
 def escape_text(text: str) -> str:
-    """A decoded stream string, safe to print."""
+    """A decoded stream string, safe to print (built in one piece: a
+    damaged stretch of megabytes is no list of one string per character)."""
     if text.isprintable() and "\\" not in text:
         return text
-    return "".join(_char(ch) for ch in text)
+    return text.translate(_ESCAPES)
 
 
 def escape_bytes(raw: bytes) -> str:
