@@ -93,7 +93,8 @@ class Validator:
 
     def __init__(self, header: Optional[Header] = None):
         self.header = header or Header(2)
-        self.conns: dict[int, ConnectionData] = {}
+        self.conns: dict[int, int] = {}  # conn-id -> offset of its (first) CONNECTION_DATA
+        self.ring_conns: dict[int, int] = {}  # conn-id -> domid, of the ring connections
         self.ring_domids: dict[int, int] = {}  # domid -> conn-id
         self.unique_ids: dict[int, int] = {}  # unique-id -> domid
         self.txs: set[tuple[int, int]] = set()
@@ -148,7 +149,7 @@ class Validator:
             if self._text is None:
                 self._text = _TextChecks()
                 out = self._text.header(self.header) + out
-            out = out + self._text.record(index, record, self.conns)
+            out = out + self._text.record(index, record, self.ring_conns)
         return out
 
     @staticmethod
@@ -295,11 +296,12 @@ class Validator:
                                "NODE_DATA uses 0 for committed nodes)", **at))
         if r.conn_id in self.conns:
             out.append(finding("duplicate-conn", f"a second connection with conn-id {r.conn_id} (the first at "
-                               f"offset {self.conns[r.conn_id].offset:#x}); C xenstored attaches later records for "
+                               f"offset {self.conns[r.conn_id]:#x}); C xenstored attaches later records for "
                                "it to the first", **at))
         else:
-            # Kept without its pending data (the record itself when it has none).
-            self.conns[r.conn_id] = r._replace(in_data=b"", out_data=b"") if r.in_data or r.out_data else r
+            self.conns[r.conn_id] = r.offset
+            if isinstance(r.spec, RingSpec):
+                self.ring_conns[r.conn_id] = r.spec.domid
         if r.conn_type not in (0, 1):
             out.append(finding("conn-type-unknown", f"conn-type {r.conn_type}: C xenstored's read_state_connection "
                                "restores anything but a socket as a shared ring", **at))
@@ -537,7 +539,9 @@ class _TextChecks:
                                "oxenstored ends every line with \\n", offset=0))
         return out
 
-    def record(self, index: int, r, conns: dict) -> list[Finding]:
+    def record(self, index: int, r, ring_conns: dict[int, int]) -> list[Finding]:
+        """The findings of one record (``ring_conns``: the domid of each ring
+        connection so far, by conn-id)."""
         kind = type(r)
         layout = getattr(r, "layout", None)
         layout = layout if isinstance(layout, TextLayout) else None
@@ -556,9 +560,7 @@ class _TextChecks:
         elif kind in (WatchData, WatchDataExtended):
             path = encode_text(r.wpath)
             if path[:1] not in (b"/", b"@"):
-                conn = conns.get(r.conn_id)
-                spec = conn.spec if conn is not None else None
-                domid = spec.domid if isinstance(spec, RingSpec) else 0
+                domid = ring_conns.get(r.conn_id, 0)
                 path = b"/local/domain/%d/" % domid + path  # connection.ml get_watch_path
             if not path_loads(path):
                 out.append(finding("text-path-refused", f"watch {_q(r.wpath)} (token {_q(r.token)}): oxenstored's "
