@@ -16,9 +16,24 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Callable, Hashable, NamedTuple, Optional, Sequence
 
-# Connection identities by side ("a" or "b") and conn-id, as the connection
-# matching names them (``ring domid=1``, ``socket fd=17``).
-ConnNames = dict[tuple[str, int], str]
+class ConnNames:
+    """Connection identities by side (``"a"`` or ``"b"``) and conn-id, as the
+    connection matching names them (``ring domid=1``, ``socket fd=17``):
+    ``names[("a", 3)] = "ring domid=1"``, ``names.get(("b", 5), default)``."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self) -> None:
+        self.a: dict[int, str] = {}
+        self.b: dict[int, str] = {}
+
+    def __setitem__(self, key: tuple[str, int], name: str) -> None:
+        side, conn_id = key
+        (self.a if side == "a" else self.b)[conn_id] = name
+
+    def get(self, key: tuple[str, int], default: Optional[str] = None) -> Optional[str]:
+        side, conn_id = key
+        return (self.a if side == "a" else self.b).get(conn_id, default)
 
 
 class Change(NamedTuple):

@@ -8,7 +8,7 @@ compared field by field, then its pending data
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from xsdump.analysis.diff_common import Change, ConnNames, pair_up
 from xsdump.analysis.diff_pending import pending_changes, pending_signature
@@ -27,7 +27,7 @@ class Conn:
 
     __slots__ = ("record", "watches", "position", "order", "transactions")
 
-    def __init__(self, record: ConnectionData, watches: list, position: int, order: str, transactions: tuple = ()):
+    def __init__(self, record: ConnectionData, watches: Sequence, position: int, order: str, transactions: tuple = ()):
         self.record = record
         self.watches = watches
         self.position = position  # 1-based among the dump's connections of its type
@@ -49,7 +49,7 @@ def match_connections(a: DumpState, b: DumpState, rules: _Rules, contents: dict[
     """Pair A's connections with B's, kind by kind, and name them.
     ``contents``: transaction content keys by id(Transaction)."""
     ga, gb = _groups(a, rules, contents), _groups(b, rules, contents)
-    names: ConnNames = {}
+    names = ConnNames()
     changes: list[Change] = []
     pairs_all = []
     for kind in list(ga) + [k for k in gb if k not in ga]:
@@ -85,7 +85,7 @@ def _groups(state: DumpState, rules: _Rules, contents: dict[int, int]) -> dict[s
         kind = "ring" if isinstance(rec.spec, RingSpec) else "socket" if isinstance(rec.spec, SocketSpec) \
             else f"conn-type {rec.conn_type}"
         group = groups[kind]
-        group.append(Conn(rec, state.watches.get(rec.conn_id, []), len(group) + 1, state.header.byte_order,
+        group.append(Conn(rec, state.watches.get(rec.conn_id, ()), len(group) + 1, state.header.byte_order,
                           tuple(sorted(owned.get(rec.conn_id, ())))))
     return groups
 
