@@ -106,7 +106,7 @@ F, G = "{f}", "{g}"
 SHOW = ["show", F, "--format", "plain"]
 
 CASES = [
-    ("deep_orphans", deep_orphans, 100, [SHOW, ["show", F, "--json"], ["diff", F, G]]),
+    ("deep_orphans", deep_orphans, 300, [SHOW, ["show", F, "--json"], ["diff", F, G]]),
     ("chain_reversed", chain_reversed, 150, [SHOW, ["show", F, "--domid", "0", "--json"], ["diff", F, G]]),
     ("one_path_many_records", one_path_many_records, 2000,
      [SHOW, ["diff", F, G], ["amplification", F]]),

@@ -281,7 +281,7 @@ class TreeView:
 
     def _parents(self) -> dict:
         """Each tree key's parent key (records by path, placeholders by
-        their :class:`Placeholder`)."""
+        their :class:`Chain`)."""
         parents: dict = {}
         for key, kids in self.children.items():
             for kid in kids:
@@ -331,15 +331,27 @@ class TreeView:
                 self.matched += 1
             yield row
 
+    def _kids(self, key) -> list:
+        """The tree keys just below ``key`` that the ``--domid`` filter
+        keeps.  A chain's placeholders are walked one at a time: below
+        each is the next, down to its bottom (kept when the chain is)."""
+        included = self.included
+        if type(key) is Chain:
+            key = Placeholder(key, key.top)
+        if type(key) is Placeholder:
+            below = key.below()
+            if below is not None:
+                return [below] if included is None or key.chain in included else []
+            key = key.chain
+        kids = self.children.get(key, ())
+        return kids if included is None else [k for k in kids if k in included]
+
     def _count_below(self, key) -> int:
-        """Every tree key below ``key`` (kept by the ``--domid`` filter), in
+        """Every node below ``key`` (kept by the ``--domid`` filter), in
         time linear in their number."""
-        children, included = self.children, self.included
         count, stack = 0, [key]
         while stack:
-            kids = children.get(stack.pop(), ())
-            if included is not None:
-                kids = [k for k in kids if k in included]
+            kids = self._kids(stack.pop())
             count += len(kids)
             stack.extend(kids)
         return count
@@ -368,12 +380,11 @@ class TreeView:
                 yield item
                 continue
             key, level, deleted_above, cut, last = item
-            kids = children.get(key, ())
-            # A placeholder's path is built for its row alone (never kept).
+            if type(key) is Chain:  # its placeholders, each a row above the next
+                key = Placeholder(key, key.top)
+            kids = children.get(key, ()) if included is None and type(key) is str else self._kids(key)
             placeholder = type(key) is Placeholder or (key == "/" and self.placeholders.root)
             path = key.path if type(key) is Placeholder else key
-            if included is not None:
-                kids = [k for k in kids if k in included]
             hidden = hidden_nodes = 0
             if limit is not None and level >= limit and kids:
                 hidden, hidden_nodes, kids = len(kids), self._count_below(key), ()
@@ -382,8 +393,9 @@ class TreeView:
             if cut and name[0] == "/" and path[cut - 1] != "/":
                 name = name[1:]
             dups = duplicates and duplicates.get(path)
-            if plain is not None and not placeholder and path not in plain:
-                row = Row(path, name, level, nodes.get(path), (), None, None, hidden, last, hidden_nodes)
+            if plain is not None and path not in plain:
+                marks, node = ((NOT_IN_DUMP,), None) if placeholder else ((), nodes.get(path))
+                row = Row(path, name, level, node, marks, None, None, hidden, last, hidden_nodes)
             else:
                 row = self._row(path, name, level, deleted_above, hidden, last and not dups, placeholder)
                 if hidden_nodes:
@@ -398,7 +410,8 @@ class TreeView:
                 cut = len(path)
                 level += 1
                 stack.append((kids[-1], level, below, cut, True))
-                stack.extend((kid, level, below, cut, False) for kid in reversed(kids[:-1]))
+                if len(kids) > 1:
+                    stack.extend((kid, level, below, cut, False) for kid in reversed(kids[:-1]))
 
     def special_rows(self) -> Iterator[Row]:
         """``@releaseDomain``, ``@introduceDomain`` and any other path that
@@ -475,41 +488,99 @@ class TreeView:
         return Row(path, name, level, shown, tuple(marks), mark, before, hidden, last)
 
 
-class Placeholder:
-    """An ancestor no record names, as a key of the tree index: the prefix
-    ``src[:end]`` of a record's path, built only when its row is drawn
-    (a record thousands of components deep has as many ancestors, and
-    their paths together are quadratic in its length)."""
+class Chain:
+    """Placeholders (ancestors no record names) as one key of the tree
+    index: the ancestors ``src[:end]`` of the record path ``src``, from
+    ``top`` down to ``bottom`` (ends as :func:`~xsdump.model.paths.ancestor_ends`
+    gives them), each the only child of the one above it.  The index keeps
+    nothing per placeholder: an orphan deep below its nearest known
+    ancestor costs one chain, however deep it is."""
 
-    __slots__ = ("src", "end")
+    __slots__ = ("src", "top", "bottom")
 
-    def __init__(self, src: str, end: int):
+    def __init__(self, src: str, top: int, bottom: int):
         self.src = src
+        self.top = top
+        self.bottom = bottom
+
+    def __repr__(self) -> str:
+        return f"Chain({self.src[:self.top]!r} .. {self.src[:self.bottom]!r})"
+
+
+class Placeholder:
+    """One placeholder of a :class:`Chain`, made as the tree is walked:
+    its path is built for its row alone (a record thousands of components
+    deep has as many ancestors, and their paths together are quadratic in
+    its length)."""
+
+    __slots__ = ("chain", "end")
+
+    def __init__(self, chain: Chain, end: int):
+        self.chain = chain
         self.end = end
 
     @property
     def path(self) -> str:
-        return self.src[: self.end]
+        return self.chain.src[: self.end]
+
+    def below(self) -> Optional[Placeholder]:
+        """The next placeholder down the chain (none below its bottom)."""
+        if self.end == self.chain.bottom:
+            return None
+        return Placeholder(self.chain, _next_end(self.chain.src, self.end))
 
     def __repr__(self) -> str:
         return f"Placeholder({self.path!r})"
 
 
+def _next_end(path: str, end: int) -> int:
+    """The end of the ancestor of ``path`` just below its ancestor
+    ``path[:end]``: the last ``/`` of the next run of slashes, where
+    :func:`~xsdump.model.paths.ancestor_ends` cuts.  There must be one."""
+    cut = path.find("/", end + 1)
+    while path[cut + 1] == "/":
+        cut += 1
+    return cut
+
+
+def _child_key(key: int, text: str) -> int:
+    """The hash key of an ancestor from its parent's key and the text
+    between the two, as :func:`~xsdump.model.paths.ancestor_keys` folds them."""
+    return hash((key, text))
+
+
+def _descend(chain: Chain, path: str, ends: list[int], i: int) -> int:
+    """How far down ``chain`` the ancestors of ``path`` go: the index in
+    ``ends`` (deepest first; ``path[:ends[i]]`` is the chain's top) of the
+    deepest one in the chain.  Only the text between two ancestors is
+    compared at each step, so the walk is linear in the length of ``path``."""
+    src, bottom, start = chain.src, chain.bottom, ends[i]
+    while i > 0:
+        end = ends[i - 1]
+        # src goes on as path does, and has an ancestor ending there.
+        if end > bottom or src[end] != "/" or src[end + 1] == "/" or not src.startswith(path[start:end], start):
+            break
+        start, i = end, i - 1
+    return i
+
+
 class Placeholders:
-    """The placeholder ancestors of a tree index, keyed by the hash keys of
-    :func:`~xsdump.model.paths.ancestor_keys` (never by their paths).
-    ``root``: ``/`` itself is a placeholder (no record names it).  ``in``
-    and :meth:`key` take a path; ``len`` counts them all."""
+    """The placeholder ancestors of a tree index, in :class:`Chain` keys
+    found by the hash key (:func:`~xsdump.model.paths.ancestor_keys`) of
+    their top placeholder, never by a path.  ``root``: ``/`` itself is a
+    placeholder (no record names it).  ``in`` and :meth:`key` take a path;
+    ``len`` counts every placeholder path."""
 
     def __init__(self, committed: dict, extra: set):
         self.committed = committed
         self.extra = extra
-        self.by_key: dict[int, Placeholder] = {}
+        self.tops: dict[int, Chain] = {}
+        self.count = 0
         self.root = False
         self._records: Optional[dict[int, str]] = None
 
     def __len__(self) -> int:
-        return len(self.by_key) + self.root
+        return self.count + self.root
 
     def __contains__(self, path: str) -> bool:
         if path == "/":
@@ -518,10 +589,18 @@ class Placeholders:
 
     def key(self, path: str):
         """The tree index key of ``path``: itself, or its :class:`Placeholder`."""
-        if path == "/" or path[:1] != "/" or path in self.committed or path in self.extra or not self.by_key:
+        if path == "/" or path[:1] != "/" or path in self.committed or path in self.extra or not self.tops:
             return path
-        _, key = ancestor_keys(path, ancestor_ends(path))
-        return self.by_key.get(key, path)
+        ends = ancestor_ends(path)
+        keys, own = ancestor_keys(path, ends)
+        # Up from path itself, the first chain top found is its chain's, if it is in one.
+        ends.insert(0, len(path))
+        keys.insert(0, own)
+        for i, key in enumerate(keys):
+            chain = self.tops.get(key)
+            if chain is not None:
+                return Placeholder(chain, len(path)) if _descend(chain, path, ends, i) == 0 else path
+        return path
 
     def records(self) -> dict[int, str]:
         """Every record path by its key (built once, when a record first
@@ -536,28 +615,46 @@ class Placeholders:
 
     def attach(self, path: str, children: dict) -> None:
         """Hang ``path`` (whose parent no record names) in ``children``
-        under placeholders, down from its nearest ancestor the index
-        knows; in time linear in its length."""
+        below its nearest ancestor the index knows, through one new chain
+        of the ancestors between; a chain it branches from mid-way is
+        split there.  In time linear in the length of ``path``."""
         ends = ancestor_ends(path)
         keys, _ = ancestor_keys(path, ends)
-        records, by_key = self.records(), self.by_key
+        records, tops = self.records(), self.tops
+        above, new = "/", len(ends)  # new: how many ancestors, deepest first, no key names yet
+        for i, key in enumerate(keys):
+            if key in records:
+                above, new = records[key], i
+                break
+            chain = tops.get(key)
+            if chain is not None:
+                new = _descend(chain, path, ends, i)
+                above = self._split(chain, ends[new], keys[new], children)
+                break
         child: object = path
-        for end, key in zip(ends, keys):
-            above: object = records.get(key)
-            if above is None:
-                above = by_key.get(key)
-            if above is not None:
-                children[above].append(child)
-                return
-            above = by_key[key] = Placeholder(path, end)
-            children[above].append(child)
-            child = above
-        children["/"].append(child)
+        if new:
+            child = tops[keys[new - 1]] = Chain(path, ends[new - 1], ends[0])
+            children[child].append(path)
+            self.count += new
+        children[above].append(child)
+
+    def _split(self, chain: Chain, end: int, key: int, children: dict) -> Chain:
+        """End ``chain`` at its placeholder ``src[:end]`` (whose hash key is
+        ``key``): the placeholders below it become a chain of their own,
+        its only child, holding what hung below the chain."""
+        if end != chain.bottom:
+            src = chain.src
+            top = _next_end(src, end)
+            rest = self.tops[_child_key(key, src[end:top])] = Chain(src, top, chain.bottom)
+            children[rest] = children.pop(chain)
+            children[chain] = [rest]
+            chain.bottom = end
+        return chain
 
 
 def _index(committed: dict[str, NodeData], extra: list[str]) -> tuple[dict, Placeholders]:
     """Children of every path in record order, with placeholder ancestors
-    for paths whose parents no record names (keyed by :class:`Placeholder`)."""
+    for paths whose parents no record names (in :class:`Chain` keys)."""
     extra_set = set(extra)
     children: dict = defaultdict(list)
     placeholders = Placeholders(committed, extra_set)
