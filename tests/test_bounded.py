@@ -21,85 +21,25 @@ import tracemalloc
 import pytest
 
 from tests.helpers import ROOT
-from xsdump.codec.writer import encode_stream
-from xsdump.model.records import (
-    ConnectionData,
-    End,
-    GlobalData,
-    Header,
-    NodeData,
-    Perm,
-    RingSpec,
-    TransactionData,
-    WatchData,
+
+sys.path.insert(0, str(ROOT / "samples"))
+from adversarial import (  # noqa: E402  - the shapes, each scaled by n
+    chain_reversed,
+    damaged,
+    deep_orphans,
+    deep_path,
+    long_paths,
+    many_connections,
+    many_perms,
+    many_transactions,
+    many_watches,
+    one_path_many_records,
+    tx_one_path,
 )
+from adversarial import node as _node  # noqa: E402
+from adversarial import stream as _stream  # noqa: E402
 
 MB = 1 << 20
-OWNER = (Perm("n", 0, 0),)
-
-
-def _node(path: str, value: bytes = b"", conn: int = 0, tx: int = 0, access: int = 0, perms=OWNER) -> NodeData:
-    return NodeData(conn, tx, access, perms, path, value)
-
-
-def _stream(records) -> bytes:
-    return encode_stream([Header(version=2), *records, End()])
-
-
-def _ring() -> list:
-    return [GlobalData(), ConnectionData(1, 0, 0, RingSpec(1))]
-
-
-# --- the shapes: n scales the input about linearly ----------------------------
-
-
-def deep_orphans(n: int) -> bytes:
-    """n nodes 200 components deep, under distinct roots, no ancestors."""
-    return _stream([_node("/" + "/".join([f"r{k}"] + ["x"] * 199)) for k in range(n)])
-
-
-def chain_reversed(n: int) -> bytes:
-    """A chain listed deepest first: every node an orphan (input ~ n^2)."""
-    paths = ["/o" * (i + 1) for i in range(n)]
-    return _stream([_node(p) for p in reversed(paths)])
-
-
-def one_path_many_records(n: int) -> bytes:
-    return _stream([_node("/"), *(_node("/a", str(k).encode()) for k in range(n))])
-
-
-def many_perms(n: int) -> bytes:
-    perms = OWNER + tuple(Perm("r", 0, d) for d in range(1, 65535))
-    return _stream([_node("/")] + [_node(f"/n{k}", perms=perms) for k in range(n)])
-
-
-def many_watches(n: int) -> bytes:
-    return _stream(_ring() + [WatchData(1, f"/w{k}", f"t{k}") for k in range(n)] + [_node("/")])
-
-
-def many_transactions(n: int) -> bytes:
-    return _stream(_ring() + [_node("/")] + [TransactionData(1, k) for k in range(n)]
-                   + [_node("/a", conn=1, tx=k, access=1) for k in range(n)])
-
-
-def many_connections(n: int) -> bytes:
-    return _stream([GlobalData()] + [ConnectionData(k + 1, 0, 0, RingSpec(k % 65536)) for k in range(n)]
-                   + [_node("/")])
-
-
-def tx_one_path(n: int) -> bytes:
-    return _stream(_ring() + [_node("/"), TransactionData(1, 1)]
-                   + [_node("/a", str(k).encode(), conn=1, tx=1, access=3) for k in range(n)])
-
-
-def long_paths(n: int) -> bytes:
-    return _stream([_node("/")] + [_node(f"/{k}" + "y" * 60000) for k in range(n)])
-
-
-def damaged(n: int) -> bytes:
-    """A node, n bytes that are no record, a node, END (read with --lenient)."""
-    head = _stream([_node("/")])[:-8]  # without its END
-    return head + b"\xab" * n + _stream([_node("/z")])[16:]
 
 
 F, G = "{f}", "{g}"
@@ -168,10 +108,6 @@ def test_commands_grow_linearly(tmp_path, startup, name, make, n, commands):
 
 
 # --- one path 30,000 components deep, no ancestor records --------------------
-
-
-def deep_path(depth: int, count: int = 1) -> bytes:
-    return _stream([_node("/" + "/".join(["x"] * (depth - 1) + [str(k)])) for k in range(count)])
 
 
 def test_deep_path_show_json_stays_small(tmp_path):
@@ -282,7 +218,7 @@ def test_show_lists_the_first_anomalies_of_a_kind_and_counts_them_all(tmp_path):
     n = KEPT_PER_KIND + 150
     f = tmp_path / "txs.xsd"
     f.write_bytes(_stream([_node("/")] + [r for i in range(n) for r in
-                                         (TransactionData(1, i + 1), NodeData(1, i + 1, 1, (Perm("n", 0, 0),), "/", b""))]))
+                                         (TransactionData(1, i + 1), _node("/", conn=1, tx=i + 1, access=1))]))
     out = subprocess.run([sys.executable, "-m", "xsdump", "show", "--summary-only", str(f)], capture_output=True,
                          text=True, cwd=ROOT)
     assert out.returncode == 0
@@ -321,3 +257,22 @@ def test_diff_notes_the_first_duplicate_records_and_counts_them_all(tmp_path):
         assert f"{side}: ... and 150 more second committed records not compared " \
                "(xsdump check lists every one as duplicate-path)" in mine
         assert f"{side}: ... and 150 more duplicate-path (xsdump check lists every one)" in mine
+
+
+def test_show_lists_the_first_duplicates_and_marks_every_one_in_the_tree(tmp_path):
+    """Duplicate records of a path: the summary lists the first of the kind
+    and counts the rest, the tree still shows every further record."""
+    from xsdump.model.state import KEPT_PER_KIND
+
+    n = KEPT_PER_KIND + 150
+    f = tmp_path / "dups.xsd"
+    f.write_bytes(_stream([_node("/")] + [_node("/a", str(k).encode()) for k in range(n + 1)]))
+    out = subprocess.run([sys.executable, "-m", "xsdump", "show", "--format", "plain", str(f)], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    listed = [line for line in lines if line.startswith("  duplicate-path ")]
+    assert len(listed) == KEPT_PER_KIND + 1 and listed[-1].endswith("... and 150 more (xsdump check lists every one)")
+    rows = [line for line in lines if line.startswith(" a = ")]
+    assert rows[0] == ' a = "0"  [duplicate-path]'
+    assert rows[1:] == [f' a = "{k}"  [duplicate-record]' for k in range(1, n + 1)]

@@ -253,11 +253,8 @@ class TreeView:
                 else:
                     self.tx_nodes[record.path] = record
 
-        self.orphans = {a.record.path for a in self.state.anomalies if a.kind == ORPHAN_MARK}
-        self.duplicates: dict[str, list[NodeData]] = defaultdict(list)
-        for a in self.state.anomalies:
-            if a.kind == DUPLICATE_PATH_MARK:
-                self.duplicates[a.record.path].append(a.record)
+        self.orphans = self.state.orphans
+        self.duplicates = self.state.duplicates
         self.undeclared_marks: dict[str, list[str]] = defaultdict(list)
         for record in loaded.undeclared:
             self.undeclared_marks[record.path].append(

@@ -48,8 +48,10 @@ NODE_DATA = "NODE_DATA"
 # Anomalies of one kind kept with their message and record (the rest are
 # counted in DumpState.anomaly_counts, and check lists every one): a dump
 # where every record is wrong keeps its fold bounded by the tree, not by
-# the findings.  The kinds the tree marks node by node are all kept.
+# the findings.
 KEPT_PER_KIND = 100
+# The kinds the tree marks node by node: every one is kept as what the tree
+# needs (DumpState.orphans, DumpState.duplicates).
 NODE_MARKS = ("orphan-node", "duplicate-path")
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
@@ -112,15 +114,25 @@ class DumpState:
     anomaly_counts: Counter = field(default_factory=Counter)  # every anomaly, by kind, in the order first met
     counts: Counter = field(default_factory=Counter)  # records by type name
     end: Optional[End] = None
-    marks: tuple[str, ...] = NODE_MARKS  # the kinds kept whole (see load_state's mark_nodes)
+    mark_nodes: bool = True  # keep orphans and duplicates (see load_state)
+    orphans: set[str] = field(default_factory=set)  # committed paths whose parent was not known before them
+    duplicates: dict[str, list[NodeData]] = field(default_factory=dict)  # further committed records, by path
 
     def note(self, anomaly: Anomaly) -> None:
         """Count an anomaly, and keep it when fewer than KEPT_PER_KIND of its
-        kind are (always for the kinds the tree marks)."""
+        kind are; an orphan's path and a further record for a path are kept
+        whatever their number (the tree marks each)."""
         counts = self.anomaly_counts
-        n = counts[anomaly.kind] = counts[anomaly.kind] + 1
-        if n <= KEPT_PER_KIND or anomaly.kind in self.marks:
+        kind = anomaly.kind
+        n = counts[kind] = counts[kind] + 1
+        if n <= KEPT_PER_KIND:
             self.anomalies.append(anomaly)
+        if kind in NODE_MARKS and self.mark_nodes:
+            record = anomaly.record
+            if kind == "orphan-node":
+                self.orphans.add(record.path)
+            else:
+                self.duplicates.setdefault(record.path, []).append(record)
 
     def transaction(self, conn_id: int, tx_id: int) -> Transaction:
         key = (conn_id, tx_id)
@@ -137,12 +149,11 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, ke
     (``read_dump(..., on_finding=findings.append)``); they join the
     anomalies in stream order.  ``keep_committed=False``: committed nodes
     are checked but not kept (a caller that holds them itself).
-    ``mark_nodes=False``: the kinds the tree marks node by node
-    (:data:`NODE_MARKS`) are kept up to KEPT_PER_KIND like the others (a
-    caller that draws no tree)."""
+    ``mark_nodes=False``: the orphans and duplicates the tree marks node
+    by node (:data:`NODE_MARKS`) are not kept (a caller that draws no tree)."""
     it = iter(items)
     header = next(it)
-    state = DumpState(header, marks=NODE_MARKS if mark_nodes else ())
+    state = DumpState(header, mark_nodes=mark_nodes)
     validator = Validator(header)
     check = validator.record
     counts, note = state.counts, state.note
