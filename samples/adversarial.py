@@ -63,6 +63,13 @@ def many_perms(n: int) -> bytes:
     return stream([node("/")] + [node(f"/n{k}", perms=perms) for k in range(n)])
 
 
+def distinct_long_perms(n: int) -> bytes:
+    """n nodes of 4,096 permissions each, every list a different one."""
+    return stream([node("/")] + [node(f"/n{k}", perms=OWNER + tuple(Perm("r", 0, (k + d) % 65536)
+                                                                     for d in range(1, 4096)))
+                                 for k in range(n)])
+
+
 def many_watches(n: int) -> bytes:
     """One connection with n watches."""
     return stream(_ring() + [WatchData(1, f"/w{k}", f"t{k}") for k in range(n)] + [node("/")])
@@ -103,7 +110,8 @@ def deep_path(depth: int, count: int = 1) -> bytes:
 
 
 SHAPES: dict[str, Callable[[int], bytes]] = {
-    f.__name__: f for f in (deep_orphans, chain_reversed, one_path_many_records, many_perms, many_watches,
+    f.__name__: f for f in (deep_orphans, chain_reversed, one_path_many_records, many_perms, distinct_long_perms,
+                            many_watches,
                             many_transactions, many_connections, tx_one_path, long_paths, damaged)
 }
 

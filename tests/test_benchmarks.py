@@ -30,3 +30,15 @@ def test_the_benchmark_hosts_are_written_as_the_writer_writes_them():
             kw = dict(delta_transactions=2, snapshot_transactions=4, snapshot_root="/", byte_order=order,
                       version=version)
             assert b"".join(encode_host(host(4, **kw))) == encode_stream(host(4, **kw))
+
+
+def test_shapes_bench_runs_every_command_on_every_shape(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_shapes.py"), "--scale", "0.001",
+                          "--only", "many_transactions", "--only", "damaged", "--keep", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()[2:]]
+    assert [(r[0], " ".join(r[2:-3])) for r in rows] == [
+        (shape, command) for shape in ("many_transactions", "damaged")
+        for command in ("records", "json", "show", "show --json", "check", "amplification", "diff", "convert")]
+    assert "(exit" not in out.stdout  # every command succeeded on every shape

@@ -38,6 +38,7 @@ from xsdump.codec.format import (
     ZeroPadding,
     model_fields,
 )
+from xsdump.model.records import SHARED_PERMS_MAX
 
 _OPS = {
     operator.add: "+", operator.sub: "-", operator.mul: "*", operator.mod: "%",
@@ -235,9 +236,10 @@ class _Compiler:
             ]
         if isinstance(item, Model):
             # An array of fixed-size structs: one iter_unpack over the slice.
-            # Permission lists repeat across nodes, so decoded arrays are
-            # cached by their bytes, which also shares the tuples.  The cache
-            # starts afresh when full: nodes near each other share owners.
+            # Permission lists repeat across nodes, so decoded arrays of at
+            # most SHARED_PERMS_MAX entries are cached by their bytes, which
+            # also shares the tuples.  The cache starts afresh when full:
+            # nodes near each other share owners.
             fields = [(sc2.name, sc2.subcon) for sc2 in item.subcon.subcons]
             s = struct.Struct(_merged_format([f.subcon if isinstance(f, Char) else f for _, f in fields]))
             it = self.constant("I", s.iter_unpack)
@@ -254,11 +256,12 @@ class _Compiler:
                 f"{ind}n = {n} * {s.size}",
                 f"{ind}if p + n > end: raise _short({name!r}, n, end - p)",
                 f"{ind}raw = buf[p:p + n]",
-                f"{ind}v_{name} = {cache}.get(raw)",
+                f"{ind}v_{name} = {cache}.get(raw) if n <= {SHARED_PERMS_MAX * s.size} else None",
                 f"{ind}if v_{name} is None:",
                 f"{ind}    v_{name} = {array}",
-                f"{ind}    if len({cache}) >= {ARRAY_CACHE_SIZE}: {cache}.clear()",
-                f"{ind}    {cache}[raw] = v_{name}",
+                f"{ind}    if n <= {SHARED_PERMS_MAX * s.size}:",
+                f"{ind}        if len({cache}) >= {ARRAY_CACHE_SIZE}: {cache}.clear()",
+                f"{ind}        {cache}[raw] = v_{name}",
                 f"{ind}p += n",
             ]
         raise TypeError(f"fastdecode cannot compile array of {item!r}")

@@ -22,6 +22,7 @@ from xsdump.errors import EncodeError
 from xsdump.render.escape import escape_bytes
 from xsdump.codec.format import BY_KEY, BY_MODEL, DAMAGED_KEY, UNKNOWN_KEY
 from xsdump.model.records import (
+    SHARED_PERMS_MAX,
     Damaged,
     Header,
     Item,
@@ -156,7 +157,7 @@ def _perms_to_json(perms: tuple) -> list:
     out = _PERMS_JSON.get(perms)
     if out is None:
         out = [{"perm": p.perm, "flags": p.flags, "domid": p.domid} for p in perms]
-        if len(_PERMS_JSON) < 4096:
+        if len(perms) <= SHARED_PERMS_MAX and len(_PERMS_JSON) < 4096:
             _PERMS_JSON[perms] = out
     return out
 

@@ -66,9 +66,10 @@ from typing import Iterator, NamedTuple, Optional
 from xsdump.errors import DumpError
 from xsdump.render.escape import escape_bytes, preview
 from xsdump.model.records import (
-    Damaged,
     DOMID_INVALID,
+    SHARED_PERMS_MAX,
     ConnectionData,
+    Damaged,
     End,
     GlobalData,
     Header,
@@ -301,9 +302,10 @@ def _perms_hex(perms: tuple[Perm, ...]) -> bytes:
     hit = _PERMS_HEX_CACHE.get(perms)
     if hit is None:
         hit = binascii.hexlify(perms_bytes(perms))
-        if len(_PERMS_HEX_CACHE) >= _PERMS_CACHE_MAX:
-            _PERMS_HEX_CACHE.clear()
-        _PERMS_HEX_CACHE[perms] = hit
+        if len(perms) <= SHARED_PERMS_MAX:
+            if len(_PERMS_HEX_CACHE) >= _PERMS_CACHE_MAX:
+                _PERMS_HEX_CACHE.clear()
+            _PERMS_HEX_CACHE[perms] = hit
     return hit
 
 
@@ -313,9 +315,10 @@ def _perms_field(field: bytes) -> tuple[tuple[Perm, ...], bool]:
     if hit is None:
         perms = parse_perms(parse_hex(field, "permissions"))
         hit = (perms, binascii.hexlify(perms_bytes(perms)) == field)
-        if len(_PERMS_CACHE) >= _PERMS_CACHE_MAX:
-            _PERMS_CACHE.clear()
-        _PERMS_CACHE[field] = hit
+        if len(perms) <= SHARED_PERMS_MAX:
+            if len(_PERMS_CACHE) >= _PERMS_CACHE_MAX:
+                _PERMS_CACHE.clear()
+            _PERMS_CACHE[field] = hit
     return hit
 
 

@@ -24,6 +24,11 @@ WATCH_DEPTH_UNLIMITED = 0xFFFF
 ACCESS_READ = 0x1
 ACCESS_WRITTEN = 0x2
 PERM_FLAG_STALE = 0x1
+# A store repeats a few permission lists for all its nodes: lists of at most
+# this many entries are decoded, rendered and converted once and shared.
+# Longer ones (up to 65,535 entries, rare) are never kept: a cache of them
+# would grow with their size, not with the store.
+SHARED_PERMS_MAX = 64
 
 
 def encode_text(text: str) -> bytes:

@@ -7,6 +7,7 @@ from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
     DOMID_INVALID,
+    SHARED_PERMS_MAX,
     WATCH_DEPTH_UNLIMITED,
     ConnectionData,
     Perm,
@@ -46,7 +47,7 @@ def perms_str(perms) -> str:
     text = _PERMS_STR.get(perms)
     if text is None:
         text = ",".join(perm_str(p) for p in perms) if perms else "-"
-        if len(_PERMS_STR) < 4096:
+        if len(perms) <= SHARED_PERMS_MAX and len(_PERMS_STR) < 4096:
             _PERMS_STR[perms] = text
     return text
 
