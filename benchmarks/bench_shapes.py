@@ -32,9 +32,9 @@ from suite import run  # noqa: E402
 
 # Each shape's n for an input of a few megabytes.
 SIZES = {
-    "deep_orphans": 8000, "chain_reversed": 1500, "one_path_many_records": 300_000, "many_perms": 30, "distinct_long_perms": 256,
-    "many_watches": 300_000, "many_transactions": 100_000, "many_connections": 200_000, "tx_one_path": 300_000,
-    "long_paths": 200, "damaged": 8 << 20,
+    "deep_orphans": 8000, "chain_reversed": 1500, "one_path_many_records": 300_000, "many_perms": 30,
+    "distinct_long_perms": 256, "many_watches": 300_000, "many_transactions": 100_000,
+    "many_connections": 200_000, "tx_one_path": 300_000, "long_paths": 200, "damaged": 8 << 20,
 }
 
 COMMANDS = {
