@@ -88,6 +88,11 @@ class _Domain(NamedTuple):
     index: int
 
 
+def _tx_key(r) -> int:
+    """A record's (conn-id, tx-id) as one int (both are 32-bit fields)."""
+    return r.conn_id << 32 | r.tx_id
+
+
 class Validator:
     """The record-level and cross-record checks, fed one record at a time."""
 
@@ -97,8 +102,9 @@ class Validator:
         self.ring_conns: dict[int, int] = {}  # conn-id -> domid, of the ring connections
         self.ring_domids: dict[int, int] = {}  # domid -> conn-id
         self.unique_ids: dict[int, int] = {}  # unique-id -> domid
-        self.txs: set[tuple[int, int]] = set()
-        self.tx_seen: set[tuple[int, int]] = set()  # transactions whose node records were reported
+        # Transactions as one int each (_tx_key): a dump may declare a hundred thousand.
+        self.txs: set[int] = set()
+        self.tx_seen: set[int] = set()  # transactions whose node records were reported
         self.paths: set[str] = set()
         self.owner_counts: dict[int, int] = {}  # domid -> committed nodes it owns
         self.owner_first: dict[int, tuple[int, int]] = {}  # domid -> (offset, index) of its first node
@@ -125,7 +131,7 @@ class Validator:
         else those whose reference record is (a path that is not plain, a
         permission list that is empty or unusual).  The others would give
         no finding: their fields are the reference record's."""
-        if not run.access or run.access & ~ACCESS_BITS or (run.conn_id, run.tx_id) not in self.tx_seen:
+        if not run.access or run.access & ~ACCESS_BITS or _tx_key(run) not in self.tx_seen:
             yield from enumerate(run.records())
             return
         plain = self._plain_copies
@@ -261,7 +267,7 @@ class Validator:
                                "stale while restoring", **self._at(r, index)))
 
     def _tx_node(self, index: int, r: NodeData, out: list) -> None:
-        key = (r.conn_id, r.tx_id)
+        key = _tx_key(r)
         if key not in self.tx_seen:
             self.tx_seen.add(key)
             if key not in self.txs:
@@ -403,7 +409,7 @@ class Validator:
 
     def transaction(self, index: int, r: TransactionData) -> list[Finding]:
         out: list[Finding] = []
-        key = (r.conn_id, r.tx_id)
+        key = _tx_key(r)
         at = self._at(r, index)
         if r.conn_id not in self.conns:
             out.append(finding("unknown-conn", f"transaction tx={r.tx_id} for conn-id {r.conn_id}, which no earlier "
