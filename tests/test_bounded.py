@@ -299,3 +299,21 @@ def test_show_lists_the_first_duplicates_and_marks_every_one_in_the_tree(tmp_pat
     rows = [line for line in lines if line.startswith(" a = ")]
     assert rows[0] == ' a = "0"  [duplicate-path]'
     assert rows[1:] == [f' a = "{k}"  [duplicate-record]' for k in range(1, n + 1)]
+
+
+def test_permission_caches_hold_a_bounded_number_of_entries():
+    """Equal lists are shared; the cache starts afresh before it holds more
+    lists, or more permissions in all, than it may."""
+    from xsdump.model.records import Perm, PermsCache
+
+    cache = PermsCache(lists=3, entries=100)
+    small = tuple(Perm("r", 0, d) for d in range(10))
+    assert cache.keep(small, "small", len(small)) == "small" and cache.get(small) == "small"
+    long_lists = [tuple(Perm("r", 0, d + k) for d in range(60)) for k in range(3)]
+    cache.keep(long_lists[0], 0, 60)
+    assert set(cache) == {small, long_lists[0]} and cache.held == 70
+    cache.keep(long_lists[1], 1, 60)  # 130 > 100: afresh
+    assert set(cache) == {long_lists[1]} and cache.held == 60
+    for k in range(3):
+        cache.keep(("list", k), k, 1)
+    assert len(cache) <= 3 and cache.held <= 100

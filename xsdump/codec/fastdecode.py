@@ -38,7 +38,7 @@ from xsdump.codec.format import (
     ZeroPadding,
     model_fields,
 )
-from xsdump.model.records import SHARED_PERMS_MAX
+from xsdump.model.records import PermsCache
 
 _OPS = {
     operator.add: "+", operator.sub: "-", operator.mul: "*", operator.mod: "%",
@@ -236,15 +236,13 @@ class _Compiler:
             ]
         if isinstance(item, Model):
             # An array of fixed-size structs: one iter_unpack over the slice.
-            # Permission lists repeat across nodes, so decoded arrays of at
-            # most SHARED_PERMS_MAX entries are cached by their bytes, which
-            # also shares the tuples.  The cache starts afresh when full:
-            # nodes near each other share owners.
+            # Permission lists repeat across nodes, so decoded arrays are
+            # cached by their bytes (PermsCache), which also shares the tuples.
             fields = [(sc2.name, sc2.subcon) for sc2 in item.subcon.subcons]
             s = struct.Struct(_merged_format([f.subcon if isinstance(f, Char) else f for _, f in fields]))
             it = self.constant("I", s.iter_unpack)
             cls = self.constant("C", item.cls)
-            cache = self.constant("K", {})
+            cache = self.constant("K", PermsCache(ARRAY_CACHE_SIZE))
             vars_ = ", ".join(f"a{i}" for i in range(len(fields)))
             values = {n: f"_CHR[a{i}]" if isinstance(f, Char) else f"a{i}" for i, (n, f) in enumerate(fields)}
             if self.elements is None:
@@ -256,12 +254,9 @@ class _Compiler:
                 f"{ind}n = {n} * {s.size}",
                 f"{ind}if p + n > end: raise _short({name!r}, n, end - p)",
                 f"{ind}raw = buf[p:p + n]",
-                f"{ind}v_{name} = {cache}.get(raw) if n <= {SHARED_PERMS_MAX * s.size} else None",
+                f"{ind}v_{name} = {cache}.get(raw)",
                 f"{ind}if v_{name} is None:",
-                f"{ind}    v_{name} = {array}",
-                f"{ind}    if n <= {SHARED_PERMS_MAX * s.size}:",
-                f"{ind}        if len({cache}) >= {ARRAY_CACHE_SIZE}: {cache}.clear()",
-                f"{ind}        {cache}[raw] = v_{name}",
+                f"{ind}    v_{name} = {cache}.keep(raw, {array}, n // {s.size})",
                 f"{ind}p += n",
             ]
         raise TypeError(f"fastdecode cannot compile array of {item!r}")

@@ -22,12 +22,12 @@ from xsdump.errors import EncodeError
 from xsdump.render.escape import escape_bytes
 from xsdump.codec.format import BY_KEY, BY_MODEL, DAMAGED_KEY, UNKNOWN_KEY
 from xsdump.model.records import (
-    SHARED_PERMS_MAX,
     Damaged,
     Header,
     Item,
     Layout,
     Perm,
+    PermsCache,
     RingSpec,
     SocketSpec,
     UnknownRecord,
@@ -148,7 +148,7 @@ def _spec_to_json(value) -> dict:
     return {"spec": bytes_to_json(value)}
 
 
-_PERMS_JSON: dict = {}  # a dump repeats a few permission lists many times
+_PERMS_JSON = PermsCache()
 
 
 def _perms_to_json(perms: tuple) -> list:
@@ -156,9 +156,8 @@ def _perms_to_json(perms: tuple) -> list:
     orjson writes it out each time, nothing shares state)."""
     out = _PERMS_JSON.get(perms)
     if out is None:
-        out = [{"perm": p.perm, "flags": p.flags, "domid": p.domid} for p in perms]
-        if len(perms) <= SHARED_PERMS_MAX and len(_PERMS_JSON) < 4096:
-            _PERMS_JSON[perms] = out
+        out = _PERMS_JSON.keep(perms, [{"perm": p.perm, "flags": p.flags, "domid": p.domid} for p in perms],
+                               len(perms))
     return out
 
 

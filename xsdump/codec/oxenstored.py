@@ -67,7 +67,6 @@ from xsdump.errors import DumpError
 from xsdump.render.escape import escape_bytes, preview
 from xsdump.model.records import (
     DOMID_INVALID,
-    SHARED_PERMS_MAX,
     ConnectionData,
     Damaged,
     End,
@@ -76,6 +75,7 @@ from xsdump.model.records import (
     Item,
     NodeData,
     Perm,
+    PermsCache,
     RingSpec,
     SocketSpec,
     WatchData,
@@ -291,21 +291,16 @@ def perms_bytes(perms) -> bytes:
 
 # A dump has few distinct permission fields (one per owner and ACL
 # pattern): decoding each once also shares the Perm tuples between nodes.
-_PERMS_CACHE: dict[bytes, tuple[tuple[Perm, ...], bool]] = {}
-_PERMS_CACHE_MAX = 4096
+_PERMS_CACHE = PermsCache()  # field -> (permissions, spelled as oxenstored spells them)
 
 
-_PERMS_HEX_CACHE: dict[tuple[Perm, ...], bytes] = {}
+_PERMS_HEX_CACHE = PermsCache()
 
 
 def _perms_hex(perms: tuple[Perm, ...]) -> bytes:
     hit = _PERMS_HEX_CACHE.get(perms)
     if hit is None:
-        hit = binascii.hexlify(perms_bytes(perms))
-        if len(perms) <= SHARED_PERMS_MAX:
-            if len(_PERMS_HEX_CACHE) >= _PERMS_CACHE_MAX:
-                _PERMS_HEX_CACHE.clear()
-            _PERMS_HEX_CACHE[perms] = hit
+        hit = _PERMS_HEX_CACHE.keep(perms, binascii.hexlify(perms_bytes(perms)), len(perms))
     return hit
 
 
@@ -314,11 +309,7 @@ def _perms_field(field: bytes) -> tuple[tuple[Perm, ...], bool]:
     hit = _PERMS_CACHE.get(field)
     if hit is None:
         perms = parse_perms(parse_hex(field, "permissions"))
-        hit = (perms, binascii.hexlify(perms_bytes(perms)) == field)
-        if len(perms) <= SHARED_PERMS_MAX:
-            if len(_PERMS_CACHE) >= _PERMS_CACHE_MAX:
-                _PERMS_CACHE.clear()
-            _PERMS_CACHE[field] = hit
+        hit = _PERMS_CACHE.keep(field, (perms, binascii.hexlify(perms_bytes(perms)) == field), len(perms))
     return hit
 
 

@@ -24,11 +24,31 @@ WATCH_DEPTH_UNLIMITED = 0xFFFF
 ACCESS_READ = 0x1
 ACCESS_WRITTEN = 0x2
 PERM_FLAG_STALE = 0x1
-# A store repeats a few permission lists for all its nodes: lists of at most
-# this many entries are decoded, rendered and converted once and shared.
-# Longer ones (up to 65,535 entries, rare) are never kept: a cache of them
-# would grow with their size, not with the store.
-SHARED_PERMS_MAX = 64
+
+
+class PermsCache(dict):
+    """Permission lists decoded, rendered or converted once and shared: a
+    store repeats a few of them for all its nodes.  It holds at most
+    ``lists`` of them and ``entries`` permissions in all (one list may have
+    65,535), and starts afresh when full: nodes near each other share
+    owners, and a dump of many long distinct lists costs no more than one."""
+
+    __slots__ = ("lists", "entries", "held")
+
+    def __init__(self, lists: int = 4096, entries: int = 1 << 16):
+        super().__init__()
+        self.lists = lists
+        self.entries = entries
+        self.held = 0
+
+    def keep(self, key: Any, value: Any, entries: int) -> Any:
+        """Keep ``value`` (of a list of ``entries`` permissions) for ``key``; returns it."""
+        if len(self) >= self.lists or self.held + entries > self.entries:
+            self.clear()
+            self.held = 0
+        self[key] = value
+        self.held += entries
+        return value
 
 
 def encode_text(text: str) -> bytes:

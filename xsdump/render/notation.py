@@ -7,10 +7,10 @@ from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
     DOMID_INVALID,
-    SHARED_PERMS_MAX,
     WATCH_DEPTH_UNLIMITED,
     ConnectionData,
     Perm,
+    PermsCache,
     RingSpec,
     SocketSpec,
 )
@@ -40,15 +40,13 @@ def perm_str(perm: Perm) -> str:
     return text
 
 
-_PERMS_STR: dict = {}  # a dump repeats a few permission lists many times
+_PERMS_STR = PermsCache()
 
 
 def perms_str(perms) -> str:
     text = _PERMS_STR.get(perms)
     if text is None:
-        text = ",".join(perm_str(p) for p in perms) if perms else "-"
-        if len(perms) <= SHARED_PERMS_MAX and len(_PERMS_STR) < 4096:
-            _PERMS_STR[perms] = text
+        text = _PERMS_STR.keep(perms, ",".join(perm_str(p) for p in perms) if perms else "-", len(perms))
     return text
 
 
