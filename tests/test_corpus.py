@@ -131,3 +131,11 @@ def test_encode_of_a_record_type_that_is_not_a_string_is_one_error_line():
     code, _, err = invoke("encode", CORPUS / "encode-type-not-a-string.json")
     assert code == 2 and len(error_lines(err)) == 1, err
     assert 'line 2: unknown record type {"base64":"!!"}' in err
+
+
+def test_encode_of_a_header_field_out_of_range_is_one_error_line():
+    """Found by tests/test_fuzz.py::test_encode_mutated_json: a header
+    version of -1 reached the construct builder ("internal error")."""
+    code, out, err = invoke("encode", CORPUS / "encode-header-version-negative.json")
+    assert code == 2 and out == b"" and len(error_lines(err)) == 1, err
+    assert "line 1: field version must be an unsigned 32-bit integer, got -1" in err

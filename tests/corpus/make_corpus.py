@@ -176,6 +176,10 @@ FOUND: dict[str, bytes] = {
     # out of jsonio.record_from_json's registry look-up; now EncodeError.
     "encode-type-not-a-string.json": b'{"type":"header","version":2,"byte_order":"little","flags":0}\n'
                                      b'{"type":{"base64":"!!"}}\n',
+    # A header whose version is -1: construct's FormatFieldError out of
+    # writer.encode_header ("internal error"); now EncodeError.
+    "encode-header-version-negative.json": b'{"type":"header","version":-1,"byte_order":"little","flags":0,'
+                                           b'"offset":0,"size":16}\n',
 }
 
 

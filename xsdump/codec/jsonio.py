@@ -366,7 +366,10 @@ def header_from_json(obj: Any, where: str = "header") -> Header:
         if order not in ("little", "big"):
             raise EncodeError(f"{where}: needs flags or byte_order (little/big)")
         flags = 1 if order == "big" else 0
-    elif order is not None and order != ("big" if flags & 1 else "little"):
+    for key, value in (("version", version), ("flags", flags)):
+        if not 0 <= value <= 0xFFFFFFFF:  # the header's two 32-bit fields
+            raise EncodeError(f"{where}: field {key} must be an unsigned 32-bit integer, got {value}")
+    if order is not None and order != ("big" if flags & 1 else "little"):
         raise EncodeError(f"{where}: byte_order {order!r} contradicts flags {flags}")
     source_format = obj.get("source_format", "binary")
     if source_format not in ("binary", "oxenstored"):
