@@ -317,3 +317,20 @@ def test_permission_caches_hold_a_bounded_number_of_entries():
     for k in range(3):
         cache.keep(("list", k), k, 1)
     assert len(cache) <= 3 and cache.held <= 100
+
+
+def test_domids_of_decoded_permission_lists_are_shared():
+    """A permission's 16-bit domid is one int object per value across lists
+    (a 4-byte entry is otherwise a tuple and an int of its own)."""
+    import io
+
+    from xsdump.codec.dump import read_dump
+    from xsdump.model.records import NodeData as Node, Perm
+
+    lists = [tuple(Perm("r", 0, d) for d in order) for order in ([300, 40000], [40000, 300])]
+    dump = io.BytesIO(_stream([_node("/"), *(_node(f"/n{k}", perms=p) for k, p in enumerate(lists))]))
+    nodes = [r for r in read_dump(dump)
+             if type(r) is Node and r.path != "/"]
+    assert [n.perms for n in nodes] == lists
+    assert nodes[0].perms[0].domid is nodes[1].perms[1].domid
+    assert nodes[0].perms[1].domid is nodes[1].perms[0].domid

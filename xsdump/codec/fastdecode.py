@@ -244,7 +244,12 @@ class _Compiler:
             cls = self.constant("C", item.cls)
             cache = self.constant("K", PermsCache(ARRAY_CACHE_SIZE))
             vars_ = ", ".join(f"a{i}" for i in range(len(fields)))
-            values = {n: f"_CHR[a{i}]" if isinstance(f, Char) else f"a{i}" for i, (n, f) in enumerate(fields)}
+            # 16-bit fields (a permission's domid) share one int object per
+            # value: a long list of domids above 256 is otherwise an int
+            # each, and there are at most 65,536 of them to keep.
+            ints = self.constant("N", {}.setdefault)
+            values = {n: f"_CHR[a{i}]" if isinstance(f, Char) else f"{ints}(a{i}, a{i})" if f.length == 2 else f"a{i}"
+                      for i, (n, f) in enumerate(fields)}
             if self.elements is None:
                 element = f"_new({cls}, ({', '.join(values.values())},))"
                 array = f"tuple([{element} for {vars_} in {it}(raw)])"
