@@ -96,18 +96,12 @@ def _declaration_size() -> int:
     return RECORD_HEADER_SIZE + body + pad_to_align(body)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Count:
+    """Records and their bytes (a view of a TransactionCost's counts)."""
+
     records: int = 0
     bytes: int = 0
-
-    def add(self, size: int) -> None:
-        self.records += 1
-        self.bytes += size
-
-    def add_many(self, records: int, size: int) -> None:
-        self.records += records
-        self.bytes += size
 
 
 class StaleRead(NamedTuple):

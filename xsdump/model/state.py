@@ -52,7 +52,7 @@ NODE_DATA = "NODE_DATA"
 KEPT_PER_KIND = 100
 # The kinds the tree marks node by node: every one is kept as what the tree
 # needs (DumpState.orphans, DumpState.duplicates).
-NODE_MARKS = ("orphan-node", "duplicate-path")
+ORPHAN_NODE, DUPLICATE_PATH = NODE_MARKS = ("orphan-node", "duplicate-path")
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
 
@@ -129,7 +129,7 @@ class DumpState:
             self.anomalies.append(anomaly)
         if kind in NODE_MARKS and self.mark_nodes:
             record = anomaly.record
-            if kind == "orphan-node":
+            if kind == ORPHAN_NODE:
                 self.orphans.add(record.path)
             else:
                 self.duplicates.setdefault(record.path, []).append(record)

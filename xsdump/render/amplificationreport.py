@@ -376,11 +376,6 @@ def _projection_to_json(p: Projection) -> dict:
             "x_store": p.x_store, "x_dump_without_transactions": p.x_dump}
 
 
-def json_document(report: Amplification, rows: list[TransactionCost], sort: str, top: Optional[int]) -> bytes:
-    """The document of :func:`json_chunks`, whole."""
-    return b"".join(json_chunks(report, rows, sort, top))
-
-
 def json_chunks(report: Amplification, rows: list[TransactionCost], sort: str, top: Optional[int]) -> Iterator[bytes]:
     """One JSON document, indented by two spaces, in pieces (one per
     transaction: a dump may hold a hundred thousand): ``dump`` (where the bytes go, and the size of the
