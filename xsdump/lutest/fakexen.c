@@ -2,7 +2,9 @@
  * fakexen.c - an LD_PRELOAD library that lets Debian's prebuilt xenstore
  * daemons (C xenstored and OCaml oxenstored from xen-utils-4.17) run on a
  * plain Linux machine with no hypervisor.  Part of the xsdump test harness;
- * our own code, written against the documented library interfaces.
+ * our own code, written against the documented library interfaces.  It
+ * serves the daemons of Xen 4.17 and 4.20 alike (the domain-info structure
+ * is the same in both: xen_domctl_getdomaininfo, 112 bytes on x86-64).
  *
  * Everything lives under one directory, $FAKEXEN_ROOT:
  *
@@ -18,6 +20,11 @@
  *                               rewritten to live below the root (so dom0's ring
  *                               page is $FAKEXEN_ROOT/proc/xen/xsd_kva and its
  *                               port $FAKEXEN_ROOT/proc/xen/xsd_port).
+ *   $FAKEXEN_SYSROOT/usr/lib/xen-<version>/...
+ *                               When set, the daemon's release was unpacked
+ *                               there: its /usr/lib/xen-* paths (oxenstored
+ *                               4.20 loads a plugin from one with dlopen) are
+ *                               read below it.
  *
  * Event channel ports: binding an interdomain channel returns the remote port
  * as the local port, so a client knows which port to write into the FIFO; the
@@ -51,6 +58,8 @@
 #define FAKEXEN_VIRQ_PORT 1023
 #define XENEVTCHN_NO_CLOEXEC 1
 #define DOMID_FIRST_RESERVED 0x7FF0
+#define DOMAININFO_SIZE 112	/* sizeof(xen_domctl_getdomaininfo), 4.17 to 4.20 */
+#define MAX_FAKE_DOMAINS 1024
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -72,13 +81,26 @@ static const char *const rewritten[] = {
 	"/proc/xen/", "/var/run/xen", "/var/log/xen", "/var/lib/xen", NULL
 };
 
+/* Directories of the daemon's own release, moved below $FAKEXEN_SYSROOT. */
+#define RELEASE_PREFIX "/usr/lib/xen-"
+
 /*
  * Return the path to use for @path: unchanged, or $FAKEXEN_ROOT + path when
- * it starts with one of the prefixes above.  @buf must hold PATH_MAX bytes.
+ * it starts with one of the prefixes above, or $FAKEXEN_SYSROOT + path for
+ * the release's own directories.  @buf must hold PATH_MAX bytes.
  */
 static const char *fix(const char *path, char *buf)
 {
-	if (!path || !getenv("FAKEXEN_ROOT"))
+	const char *sysroot = getenv("FAKEXEN_SYSROOT");
+
+	if (!path)
+		return path;
+	if (sysroot && *sysroot &&
+	    !strncmp(path, RELEASE_PREFIX, strlen(RELEASE_PREFIX))) {
+		snprintf(buf, PATH_MAX, "%s%s", sysroot, path);
+		return buf;
+	}
+	if (!getenv("FAKEXEN_ROOT"))
 		return path;
 	for (int i = 0; rewritten[i]; i++) {
 		if (!strncmp(path, rewritten[i], strlen(rewritten[i]))) {
@@ -139,7 +161,7 @@ int xc_interface_close(xc_interface *xch)
 }
 
 /*
- * C xenstored: xc_domain_getinfo(xch, first, max, xc_dominfo_t *info).
+ * C xenstored 4.17: xc_domain_getinfo(xch, first, max, xc_dominfo_t *info).
  * xc_dominfo_t starts with u32 domid, u32 ssidref, then a word of bit
  * fields (dying, crashed, shutdown, ...), then u32 shutdown_reason; the
  * daemon reads nothing else.  Answer for exactly @first when it exists.
@@ -157,20 +179,69 @@ int xc_domain_getinfo(xc_interface *xch, uint32_t first, unsigned int max,
 }
 
 /*
- * oxenstored: xc_domain_getinfolist(xch, first, max, xc_domaininfo_t *info).
- * The struct starts with u16 domain, u16 pad, u32 flags (XEN_DOMINF_*);
- * flags 0 means alive (not dying, not shut down).
+ * xc_domaininfo_t (xen_domctl_getdomaininfo) starts with u16 domain, u16
+ * pad, u32 flags (XEN_DOMINF_*); flags 0 means alive (not dying, not shut
+ * down).  Every other field is zero.
+ */
+static void fill_domaininfo(void *info, unsigned int domid)
+{
+	memset(info, 0, DOMAININFO_SIZE);
+	*(uint16_t *)info = (uint16_t)domid;
+}
+
+/* 4.20, both daemons: 0 and the domain's info, or -1 with errno ESRCH. */
+int xc_domain_getinfo_single(xc_interface *xch, uint32_t domid, void *info)
+{
+	if (!domain_exists(domid)) {
+		errno = ESRCH;
+		return -1;
+	}
+	fill_domaininfo(info, domid);
+	return 0;
+}
+
+static int by_domid(const void *a, const void *b)
+{
+	return (int)*(const unsigned int *)a - (int)*(const unsigned int *)b;
+}
+
+/*
+ * oxenstored: xc_domain_getinfolist(xch, first, max, xc_domaininfo_t *info):
+ * the existing domains from @first on, in order, at most @max of them
+ * (4.17 asks for one domain this way; 4.20's plugin for all of them).
  */
 int xc_domain_getinfolist(xc_interface *xch, uint32_t first, unsigned int max,
 			  void *info)
 {
-	uint16_t *h = info;
+	unsigned int found[MAX_FAKE_DOMAINS];
+	unsigned int n = 0, domid;
+	struct dirent *e;
+	const char *c;
+	DIR *d;
 
-	if (!max || !domain_exists(first))
-		return 0;
-	memset(info, 0, 8);
-	h[0] = first;
-	return 1;
+	if (first == 0)
+		found[n++] = 0;
+	d = opendir(root());
+	while (d && (e = readdir(d)) && n < MAX_FAKE_DOMAINS) {
+		if (strncmp(e->d_name, "ring-", 5) || !e->d_name[5])
+			continue;
+		/* digits by hand: no strtoul, whose C23 name newer glibcs
+		 * bind to would not load into an older release's libc */
+		for (domid = 0, c = e->d_name + 5; *c >= '0' && *c <= '9' &&
+		     domid < DOMID_FIRST_RESERVED; c++)
+			domid = domid * 10 + (unsigned int)(*c - '0');
+		if (!*c && domid >= first && domid > 0 &&
+		    domid < DOMID_FIRST_RESERVED)
+			found[n++] = domid;
+	}
+	if (d)
+		closedir(d);
+	qsort(found, n, sizeof(found[0]), by_domid);
+	if (n > max)
+		n = max;
+	for (unsigned int i = 0; i < n; i++)
+		fill_domaininfo((char *)info + (size_t)i * DOMAININFO_SIZE, found[i]);
+	return (int)n;
 }
 
 /* oxenstored maps an introduced guest's ring page this way. */
@@ -355,6 +426,15 @@ WRAP1(int, mkdir, (const char *path, mode_t mode), (path, mode))
 WRAP1(int, chmod, (const char *path, mode_t mode), (path, mode))
 WRAP1(DIR *, opendir, (const char *path), (path))
 
+/* oxenstored 4.20 loads its domain-info plugin from its release's directory. */
+void *dlopen(const char *path, int flags)
+{
+	REAL(dlopen);
+	char buf[PATH_MAX];
+
+	return real_dlopen(fix(path, buf), flags);
+}
+
 int rename(const char *from, const char *to)
 {
 	REAL(rename);
@@ -406,6 +486,18 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
  * lines to stderr, i.e. the harness's log file, not the system log.
  */
 void __syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "syslog: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (!*fmt || fmt[strlen(fmt) - 1] != '\n')
+		fputc('\n', stderr);
+}
+
+void syslog(int pri, const char *fmt, ...)
 {
 	va_list ap;
 
