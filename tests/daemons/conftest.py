@@ -1,10 +1,14 @@
 """Fixtures for the real-daemon tests (marker ``daemons``).
 
-The session fixture ``daemon_binaries`` fetches Debian's xen-utils-4.17 (and
-friends) into a cache dir and compiles fakexen.c once (xsdump.lutest.debian); where that cannot work
-here -- no apt-get, no access to the Debian archive, no gcc -- every test that
-needs the daemons is SKIPPED with the reason, which is also repeated at the
-end of the run.  Set XSDUMP_SKIP_DAEMONS=1 to skip them on purpose.
+The session fixture ``daemon_binaries`` is parametrised over every Debian
+release xsdump knows (``release``: 4.17 of bookworm, 4.20 of trixie): it
+fetches that release's xen-utils (and friends, with the release's own C
+library) into a cache dir and compiles fakexen.c once (xsdump.lutest.debian),
+so every test that uses it runs on the daemons of each release.  Where that
+cannot work here -- no apt-get, no access to the Debian archive, no gcc --
+every test that needs the daemons is SKIPPED with the reason (naming the
+release and what is missing), which is also repeated at the end of the run.
+Set XSDUMP_SKIP_DAEMONS=1 to skip them on purpose.
 
     pytest -m daemons -rs          # just these tests, with skip reasons
 """
@@ -22,7 +26,8 @@ if str(HERE) not in sys.path:
 
 from xsdump.lutest import debian, harness  # noqa: E402
 
-_status: dict[str, str] = {}
+_status: dict[str, dict] = {"skip": {}, "version": {}}
+RELEASES = [r.xen for r in debian.RELEASES]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -32,24 +37,42 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if "skip" in _status:
-        terminalreporter.write_line(f"real-daemon tests SKIPPED: {_status['skip']}", yellow=True)
-    elif "version" in _status:
-        terminalreporter.write_line(f"real-daemon tests ran Debian xen-utils-4.17 {_status['version']}")
+    for rel, reason in _status["skip"].items():
+        terminalreporter.write_line(f"real-daemon tests of {rel} SKIPPED: {reason}", yellow=True)
+    for rel, version in _status["version"].items():
+        terminalreporter.write_line(f"real-daemon tests ran Debian {rel} {version}")
+
+
+def binaries_of(name: str) -> debian.Binaries:
+    """The daemons of release ``name``, or the test is skipped with the reason."""
+    rel = debian.release(name)
+    if os.environ.get("XSDUMP_SKIP_DAEMONS"):
+        _status["skip"][rel.main_package] = "XSDUMP_SKIP_DAEMONS is set"
+        pytest.skip("XSDUMP_SKIP_DAEMONS is set")
+    try:
+        b = debian.ensure(rel)
+    except debian.SetupError as e:
+        reason = f"real xenstore daemons of {rel.name} unavailable here: {e}"
+        _status["skip"][rel.main_package] = reason
+        pytest.skip(reason)
+    _status["version"][rel.main_package] = b.version
+    return b
+
+
+@pytest.fixture(scope="session", params=RELEASES)
+def release(request) -> debian.Release:
+    return debian.release(request.param)
 
 
 @pytest.fixture(scope="session")
-def daemon_binaries() -> debian.Binaries:
-    if os.environ.get("XSDUMP_SKIP_DAEMONS"):
-        _status["skip"] = "XSDUMP_SKIP_DAEMONS is set"
-        pytest.skip(_status["skip"])
-    try:
-        b = debian.ensure()
-    except debian.SetupError as e:
-        _status["skip"] = f"real xenstore daemons unavailable here: {e}"
-        pytest.skip(_status["skip"])
-    _status["version"] = b.version
-    return b
+def daemon_binaries(release) -> debian.Binaries:
+    return binaries_of(release.xen)
+
+
+@pytest.fixture
+def debian_name(daemon_binaries):
+    """``debian_name("xenstored")`` -> ``xenstored@4.20``: the lu-test name of this release's daemon."""
+    return lambda base: f"{base}@{daemon_binaries.release.xen}"
 
 
 @pytest.fixture

@@ -22,7 +22,13 @@ ODD_VALUE = b"\x00lead\x00mid\xff\xfe\x80tail\x00"
 
 def test_packages_version_logged(daemon_binaries):
     lines = daemon_binaries.packages_txt.read_text().splitlines()
-    assert f"xen-utils-4.17 {daemon_binaries.version}" in lines
+    assert f"{daemon_binaries.release.main_package} {daemon_binaries.version}" in lines
+    # the release's own C library is unpacked with it, and the daemons run through it
+    packages = daemon_binaries.packages()
+    assert "libc6" in packages
+    for kind in ("c", "ocaml"):
+        wrapper = daemon_binaries.binary(kind).read_text()
+        assert "ld-linux-x86-64.so.2 --library-path" in wrapper and str(daemon_binaries.root) in wrapper
 
 
 def test_daemon_starts_and_answers(daemon):

@@ -31,8 +31,8 @@ def transform() -> str:
 
 
 @pytest.mark.parametrize("kind,args", [("xenstored", ["--operations", 120]), ("oxenstored", ["--operations", 50, "--guests", 1])])
-def test_seeded_workload_with_transactions_and_updates(daemon_binaries, kind, args):
-    code, doc, err = lu_test(kind, "--fetch-debian", "--seed", 2, "--updates", 2, *args)
+def test_seeded_workload_with_transactions_and_updates(debian_name, kind, args):
+    code, doc, err = lu_test(debian_name(kind), "--fetch-debian", "--seed", 2, "--updates", 2, *args)
     assert code == 0, (doc, err)
     s = doc["summary"]
     assert s["transactions"]["started"] >= 3 and s["transactions"]["committed"] >= 1
@@ -43,10 +43,11 @@ def test_seeded_workload_with_transactions_and_updates(daemon_binaries, kind, ar
     assert doc["diverged"] is False
 
 
-def test_c_forced_update_loses_open_transactions(daemon_binaries, tmp_path):
-    """C xenstored 4.17 with -F: a transaction open across the update is gone
-    afterwards (found as a divergence and shrunk to a few steps)."""
-    code, doc, err = lu_test("xenstored", "--fetch-debian", "--seed", 2, "--operations", 100, "--force", "--out", tmp_path)
+def test_c_forced_update_loses_open_transactions(debian_name, tmp_path):
+    """C xenstored (4.17 and 4.20) with -F: a transaction open across the
+    update is gone afterwards (found as a divergence and shrunk to a few steps)."""
+    code, doc, err = lu_test(debian_name("xenstored"), "--fetch-debian", "--seed", 2, "--operations", 100, "--force",
+                             "--out", tmp_path)
     assert code == 1, err
     shrunk = doc["shrunk"]
     ops = [s["op"] for s in shrunk["steps"]]
@@ -54,7 +55,7 @@ def test_c_forced_update_loses_open_transactions(daemon_binaries, tmp_path):
     div = shrunk["divergence"]
     assert div["a"]["reply"] == {"status": "error", "error": "ENOENT"} and div["b"]["reply"]["status"] == "ok"
     # The shrunk workload replays to the same divergence.
-    code, again, _ = lu_test("xenstored", "--fetch-debian", "--force", "--replay", tmp_path / "workload.ndjson",
+    code, again, _ = lu_test(debian_name("xenstored"), "--fetch-debian", "--force", "--replay", tmp_path / "workload.ndjson",
                              "--no-shrink")
     assert code == 1 and again["divergence"]["kind"] == "reply"
 
@@ -75,11 +76,12 @@ def _noisy_workload(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["xenstored", "oxenstored"])
-def test_injected_divergence_found_and_shrunk(daemon_binaries, tmp_path, kind):
+def test_injected_divergence_found_and_shrunk(debian_name, tmp_path, kind):
     """The dump edited between the old and the new process (json | edit |
     encode) is found, at the update, and shrunk to a handful of steps."""
     source = ["--seed", 5, "--operations", 60] if kind == "xenstored" else ["--replay", _noisy_workload(tmp_path / "w.ndjson")]
-    code, doc, err = lu_test(kind, "--fetch-debian", *source, "--transform", transform(), "--out", tmp_path / "out")
+    code, doc, err = lu_test(debian_name(kind), "--fetch-debian", *source, "--transform", transform(),
+                             "--out", tmp_path / "out")
     assert code == 1, (doc and doc["summary"], err)
     shrunk = doc["shrunk"]
     assert 1 <= len(shrunk["steps"]) <= 5 and shrunk["minimal"]
@@ -88,7 +90,7 @@ def test_injected_divergence_found_and_shrunk(daemon_binaries, tmp_path, kind):
     assert b"INJECTED" in (tmp_path / "out" / "state.diff").read_bytes()
 
 
-def test_against_c_and_ocaml_conflicts_differ(daemon_binaries, tmp_path):
+def test_against_c_and_ocaml_conflicts_differ(debian_name, tmp_path):
     """Cross-implementation: same workload, no updates; a transaction that
     another write touched commits on one and conflicts on the other."""
     workload = tmp_path / "w.ndjson"
@@ -99,12 +101,14 @@ def test_against_c_and_ocaml_conflicts_differ(daemon_binaries, tmp_path):
              {"op": "write", "conn": "s1", "path": "/lu/c", "value": "3"},
              {"op": "tx-end", "conn": "s0", "tx": "t1", "commit": True}]
     workload.write_text("".join(json.dumps(s) + "\n" for s in steps))
-    code, doc, err = lu_test("xenstored", "--against", "oxenstored", "--fetch-debian", "--replay", workload,
+    code, doc, err = lu_test(debian_name("xenstored"), "--against", debian_name("oxenstored"), "--fetch-debian",
+                             "--replay", workload,
                              "--no-shrink")
     assert code == 1, err
     div = doc["divergence"]
     assert div["step"]["op"] == "tx-end"
     assert div["a"]["reply"] == {"status": "error", "error": "EAGAIN"} and div["b"]["reply"] == {"status": "ok"}
+    assert div["between"] == "daemons"
 
 
 def test_errors_are_one_line(daemon_binaries, tmp_path):

@@ -16,6 +16,13 @@ The Debian 4.17 C daemon, 200 seeded steps with 2 live updates, against one that
 
     xsdump lu-test xenstored --fetch-debian --seed 7
 
+The live update of a host being upgraded, from Debian 12's xenstored (Xen 4.17) to Debian 13's (4.20),
+keeping every handed-over dump in ./lu-out:
+
+    xsdump lu-test xenstored@4.17 --update-to xenstored@4.20 --fetch-debian --seed 1 --out lu-out
+
+    xsdump lu-test oxenstored@bookworm --update-to oxenstored@trixie --fetch-debian --seed 1
+
 Your own build, live-updated into another build; the evidence of a divergence goes to ./lu-out:
 
     xsdump lu-test ./old/xenstored --update-to ./new/xenstored --out lu-out
@@ -38,13 +45,17 @@ Replay a shrunk workload written by an earlier run:
 
 def lu_test(
     binary: str = typer.Argument(..., metavar="DAEMON",
-        help="The daemon binary to test: a path to C xenstored or oxenstored (told apart by name or content); "
-             "with --fetch-debian, xenstored or oxenstored name Debian's."),
+        help="The daemon to test: a path to C xenstored or oxenstored (told apart by name or content), or "
+             "with --fetch-debian a Debian daemon: xenstored, oxenstored, with a release xenstored@4.17, "
+             "oxenstored@4.20, xenstored@bookworm, oxenstored@trixie (bare: 4.17)."),
     fetch_debian: bool = typer.Option(False, "--fetch-debian",
-        help="Use Debian's xen-utils-4.17 daemons (fetched with apt-get download into a cache) for the "
-             "names xenstored and oxenstored."),
+        help="Fetch the Debian daemons that DAEMON, --update-to and --against name (apt-get download with a "
+             "private apt configuration into a cache; each release runs with its own loader and libraries, "
+             "on any host)."),
     update_to: Optional[str] = typer.Option(None, "--update-to", metavar="DAEMON",
-        help="Live-update into this binary instead of DAEMON itself."),
+        help="Live-update into this daemon (a path or, with --fetch-debian, a Debian daemon name such as "
+             "xenstored@4.20) instead of DAEMON itself; after its first update the reference is a fresh "
+             "instance of this daemon given the same history."),
     against: Optional[str] = typer.Option(None, "--against", metavar="DAEMON",
         help="Cross-implementation mode: run the same workload on DAEMON and on this one, without updates."),
     seed: Optional[int] = typer.Option(None, "--seed", help="The workload's seed (default: a random one, "
@@ -73,8 +84,9 @@ def lu_test(
         help="A shell filter applied to each dump between the old and the new process (standard input to "
              "standard output), to inject a fault: e.g. \"xsdump json - | jq -c ... | xsdump encode -\"."),
     out: Optional[str] = typer.Option(None, "--out", metavar="DIR",
-        help="On a divergence write the workload (original and shrunk), the diverging replies, the state "
-             "diff and both dumps here."),
+        help="Write the workload and every dump handed over at an update (and the shadow's) here, diverged "
+             "or not; on a divergence also the shrunk workload, the diverging replies, the state diff and "
+             "both dumps."),
     keep_dirs: bool = typer.Option(False, "--keep-dirs", help="Keep each daemon's private directory."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     color: Color = color_option(),
@@ -116,15 +128,22 @@ COMMAND = lu_test
 
 
 def _binary(name: str, fetch_debian: bool, debian_binaries):
+    """A daemon's path: a file, or with --fetch-debian a Debian daemon name."""
     from pathlib import Path
 
-    if fetch_debian and name in ("xenstored", "oxenstored", "c", "ocaml"):
-        return debian_binaries().binary("ocaml" if name in ("oxenstored", "ocaml") else "c")
+    from xsdump.lutest import debian
+
     path = Path(name)
-    if not path.is_file():
+    if path.is_file():
+        return path.resolve()
+    parsed = debian.parse_name(name) if fetch_debian or "@" in name else None
+    if parsed is None:
         raise fail(f"lu-test: {name}: no such daemon binary"
                    + ("" if fetch_debian else " (--fetch-debian uses Debian's xenstored or oxenstored)"))
-    return path.resolve()
+    if not fetch_debian:
+        raise fail(f"lu-test: {name} is a Debian daemon: add --fetch-debian to fetch it")
+    kind, rel = parsed
+    return debian_binaries(rel).binary(kind)
 
 
 @handle_errors
@@ -141,19 +160,16 @@ def _run(binary: str, *, fetch_debian, update_to, against, seed, operations, upd
     from xsdump.lutest.harness import Runtime
     from xsdump.lutest.trial import Setup
 
-    made: list = []
+    made: dict = {}
 
-    def debian_binaries():
-        if not made:
-            made.append(debian.ensure())
-        return made[0]
+    def debian_binaries(rel):
+        if rel not in made:
+            made[rel] = debian.ensure(rel)
+        return made[rel]
 
     try:
         paths = [_binary(b, fetch_debian, debian_binaries) if b else None for b in (binary, update_to, against)]
-        if made:
-            runtime = made[0].runtime
-        else:
-            runtime = Runtime(preload=preload.build())
+        runtime = Runtime(preload=preload.build())
         if replay:
             try:
                 work = workload.load(Path(replay))
@@ -170,7 +186,8 @@ def _run(binary: str, *, fetch_debian, update_to, against, seed, operations, upd
             outcome = session.run(work, setup, shrink=shrink, budget=shrink_budget, progress=progress)
     except LuTestError as e:
         raise fail(f"lu-test: {e}") from None
-    written = report.write_out(outcome, Path(out)) if out and outcome.diverged else None
+    outcome.daemons = {str(b.binary(kind)): b.label(kind) for b in made.values() for kind in ("c", "ocaml")}
+    written = report.write_out(outcome, Path(out)) if out else None
     verdict = ExitCode.FINDINGS if outcome.diverged else ExitCode.OK
     if as_json:
         stream = binary_stdout()

@@ -23,6 +23,7 @@ FILES = {
     "state_json": "state-diff.json",
     "dump_a": "a",                               # + the dump's suffix
     "dump_b": "b",
+    "handovers": "updates",                      # every accepted update's dumps: NN-a.xsd, NN-shadow.xsd
 }
 
 
@@ -68,11 +69,12 @@ def _counts(diff) -> str:
 def summary_lines(outcome: Outcome, written: Optional[dict] = None) -> Iterator[str]:
     s = outcome.result.stats
     setup = outcome.setup
-    mode = (f"against {escape_text(str(setup.against))}" if setup.against_mode
-            else "live update" + (f" into {escape_text(str(setup.update_to))}" if setup.update_to else ""))
+    mode = (f"against {escape_text(outcome.name_of(setup.against))}" if setup.against_mode
+            else "live update" + (f" into {escape_text(outcome.name_of(setup.update_to))}"
+                                  if setup.update_to else ""))
     seed = outcome.workload.seed
     origin = "a replayed workload" if seed is None else f"seed {seed}"
-    yield f"lu-test: {escape_text(str(setup.binary))}, {mode}, {origin}"
+    yield f"lu-test: {escape_text(outcome.name_of(setup.binary))}, {mode}, {origin}"
     yield (f"operations {s.operations}  transactions {s.transactions} (committed {s.committed}, aborted {s.aborted}, "
            f"conflicted {s.conflicted}, other end errors {s.failed_ends}, open across an update "
            f"{s.open_across_update})  updates {s.updates} (refused {len(s.refused)})  events {s.events}")
@@ -83,8 +85,13 @@ def summary_lines(outcome: Outcome, written: Optional[dict] = None) -> Iterator[
         yield escape_text(note)
     div = outcome.result.divergence
     if div is None:
+        if written:
+            yield "written: " + ", ".join(escape_text(str(p)) for p in written.values())
         yield f"no divergence ({outcome.seconds:.1f} s)"
         return
+    if setup.against_mode:
+        yield (f"a difference between {escape_text(outcome.name_of(setup.binary))} and "
+               f"{escape_text(outcome.name_of(setup.against))} with no live update involved")
     yield from divergence_lines(div, outcome.workload)
     ev = outcome.evidence
     if ev is not None:
@@ -126,6 +133,9 @@ def json_report(outcome: Outcome, written: Optional[dict] = None) -> dict:
         "mode": "against" if setup.against_mode else "update",
         "against": str(setup.against) if setup.against else None,
         "update_to": str(setup.update_to) if setup.update_to else None,
+        "daemons": {role: outcome.name_of(path) for role, path in
+                    (("binary", setup.binary), ("update_to", setup.update_to), ("against", setup.against))
+                    if path is not None},
         "seed": outcome.workload.seed,
         "steps": len(outcome.workload.steps),
         "error_classes": [sorted(c) for c in setup.error_classes],
@@ -136,6 +146,8 @@ def json_report(outcome: Outcome, written: Optional[dict] = None) -> dict:
     }
     if outcome.diverged:
         doc["divergence"] = _divergence_json(outcome.result.divergence, outcome.workload)
+        if setup.against_mode:
+            doc["divergence"]["between"] = "daemons"    # no live update involved
     ev = outcome.evidence
     if ev is not None:
         doc["shrunk"] = {"steps": [s.to_json() for s in ev.workload.steps], "trials": ev.calls,
@@ -148,7 +160,9 @@ def json_report(outcome: Outcome, written: Optional[dict] = None) -> dict:
 
 
 def write_out(outcome: Outcome, out: Path) -> dict:
-    """Write the evidence of a divergence into ``out``; return what was written."""
+    """Write the run's evidence into ``out`` (the workload, the dumps of
+    every accepted update, and for a divergence what shows it); return what
+    was written."""
     ev: Evidence = outcome.evidence
     out.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -159,6 +173,14 @@ def write_out(outcome: Outcome, out: Path) -> dict:
         written[key] = path
 
     put("original", outcome.workload.to_ndjson())
+    if outcome.result.handovers:
+        updates = out / FILES["handovers"]
+        updates.mkdir(exist_ok=True)
+        for n, h in enumerate(outcome.result.handovers, 1):
+            (updates / f"{n:02d}-a{h.suffix}").write_bytes(h.dump)
+            if h.shadow is not None:
+                (updates / f"{n:02d}-shadow{h.shadow_suffix}").write_bytes(h.shadow)
+        written["handovers"] = updates
     if ev is None:
         return written
     put("workload", ev.workload.with_steps(ev.workload.steps).to_ndjson())

@@ -36,6 +36,11 @@ class Outcome:
     evidence: Optional[Evidence] = None
     seconds: float = 0.0
     notes: list = field(default_factory=list)
+    daemons: dict = field(default_factory=dict)    # binary path -> its name and version, for Debian's
+
+    def name_of(self, binary) -> str:
+        """A daemon as the report names it: Debian's by name and version, others by path."""
+        return self.daemons.get(str(binary), str(binary))
 
     @property
     def diverged(self) -> bool:
@@ -51,6 +56,9 @@ def run(workload: Workload, setup: trial.Setup, *, shrink: bool = True, budget: 
     outcome = Outcome(workload, setup, result)
     if setup.against_mode and workload.updates:
         outcome.notes.append(f"--against: the workload's {workload.updates} update steps were skipped")
+    if result.reference_switched_at is not None:
+        outcome.notes.append(f"from the update at step {result.reference_switched_at + 1} on, the reference is "
+                             "a fresh instance of the new binary that replayed the steps before it")
     div = result.divergence
     if div is not None:
         steps = list(workload.steps[:div.index + 1])

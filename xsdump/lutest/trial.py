@@ -3,8 +3,12 @@
 Update mode: instance A (under test) is live-updated at each ``update`` step
 (into ``update_to`` when given); instance B, the reference, never is.  At each
 accepted update A's handed-over dump is compared, with ``diff --equivalent``,
-to the dump of a *shadow*: a fresh reference daemon that replays the steps
-so far and is live-updated there -- what B would have handed over.
+to the dump of a *shadow*: a fresh daemon of the binary A ran until then,
+that replays the steps so far and is live-updated there -- what B would have
+handed over.  When A is updated into another binary (another release), B is
+replaced at A's first accepted update by a fresh daemon of the new binary
+that replays the steps so far: after an update A must answer as a fresh
+instance of the new binary given the same history, before it as the old one.
 
 Against mode: A runs ``binary``, B runs ``against``; ``update`` steps are
 skipped.  The first step whose answers differ ends the trial.
@@ -47,8 +51,9 @@ class Setup:
                        transform=self.transform, **kw)
         return Instance(d, workload, self.update_timeout, self.force)
 
-    def reference(self, workload: Workload) -> Instance:
-        d = daemon_for(self.against or self.binary, self.runtime, keep=self.keep)
+    def reference(self, workload: Workload, binary: Optional[Path] = None) -> Instance:
+        """A never-updated daemon: ``against``, else ``binary`` (default: the one under test)."""
+        d = daemon_for(self.against or binary or self.binary, self.runtime, keep=self.keep)
         return Instance(d, workload, self.update_timeout, self.force)
 
 
@@ -125,6 +130,18 @@ class Stats:
             self.refused.append(outcome)
 
 
+@dataclass(frozen=True)
+class Handover:
+    """The dumps of one accepted update: A's handed-over dump and the
+    shadow's (None when there was no state check), with their suffixes."""
+
+    index: int
+    dump: bytes
+    suffix: str
+    shadow: Optional[bytes] = None
+    shadow_suffix: str = ""
+
+
 @dataclass
 class TrialResult:
     workload: Workload
@@ -132,6 +149,8 @@ class TrialResult:
     divergence: Optional[Divergence] = None
     updates: list = field(default_factory=list)     # UpdateOutcome per update step
     instances: tuple = ()                            # (A, B), running until finish()
+    handovers: list = field(default_factory=list)   # Handover per accepted update
+    reference_switched_at: Optional[int] = None     # the update step B became the new binary at
 
 
 def state_diff(dump_a: Path, dump_b: Path, exclude: tuple = ()):
@@ -142,15 +161,26 @@ def state_diff(dump_a: Path, dump_b: Path, exclude: tuple = ()):
                       name_a=f"A {dump_a.name}", name_b=f"B {dump_b.name}")
 
 
-def shadow_dump(setup: Setup, workload: Workload, upto: int) -> Optional[tuple]:
-    """Replay the steps before ``upto`` on a fresh reference and live-update
-    it: ``(outcome, instance)`` (the caller stops the instance)."""
-    shadow = setup.reference(workload)
-    shadow.start()
+def replayed(setup: Setup, workload: Workload, upto: int, binary: Path) -> Instance:
+    """A fresh never-updated daemon of ``binary`` that has replayed the
+    steps before ``upto`` (the caller stops it)."""
+    inst = setup.reference(workload, binary)
+    inst.start()
     try:
         for step in workload.steps[:upto]:
             if step.op != "update":
-                shadow.apply(step)
+                inst.apply(step)
+    except BaseException:
+        inst.stop()
+        raise
+    return inst
+
+
+def shadow_dump(setup: Setup, workload: Workload, upto: int, binary: Path) -> tuple:
+    """Replay the steps before ``upto`` on a fresh daemon of ``binary`` and
+    live-update it: ``(outcome, instance)`` (the caller stops the instance)."""
+    shadow = replayed(setup, workload, upto, binary)
+    try:
         return shadow.update(), shadow
     except BaseException:
         shadow.stop()
@@ -176,6 +206,7 @@ def run(workload: Workload, setup: Setup, *, on_step: Optional[Callable[[int], N
                 if div:
                     result.divergence = div
                     return result
+                b = _follow_release(a, b, setup, workload, i, result)
                 continue
             try:
                 obs_a = a.apply(step)
@@ -212,28 +243,51 @@ def _crash(instance: Instance, e: BaseException) -> str:
     return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}\n{tail}".strip()
 
 
+def _follow_release(a: Instance, b: Instance, setup: Setup, workload: Workload, i: int,
+                    result: TrialResult) -> Instance:
+    """After A's update into another binary, the reference becomes a fresh
+    daemon of that binary with the same history."""
+    if a.daemon.binary == b.daemon.binary or setup.against_mode:
+        return b
+    try:
+        new_b = replayed(setup, workload, i, a.daemon.binary)
+    except OSError as e:
+        raise DaemonError(f"the reference of the new binary: {e}") from None
+    b.stop()
+    result.instances = (a, new_b)
+    result.reference_switched_at = i
+    return new_b
+
+
 def _update(a: Instance, setup: Setup, workload: Workload, i: int, result: TrialResult) -> Optional[Divergence]:
+    old_binary = a.daemon.binary
     try:
         outcome = a.update()
     except DaemonError as e:
         return Divergence(i, "crash", message=str(e))
     result.updates.append(outcome)
     result.stats.count_update(outcome)
-    if not outcome.accepted or not setup.state_check:
+    if not outcome.accepted:
+        return None
+    handed = outcome.dump.read_bytes()
+    if not setup.state_check:
+        result.handovers.append(Handover(i, handed, outcome.dump.suffix))
         return None
     try:
-        shadow_outcome, shadow = shadow_dump(setup, workload, i)
+        shadow_outcome, shadow = shadow_dump(setup, workload, i, old_binary)
     except OSError as e:
         raise DaemonError(f"the reference's shadow daemon: {e}") from None
     try:
+        shadow_bytes = shadow_outcome.dump.read_bytes() if shadow_outcome.accepted else None
+        result.handovers.append(Handover(i, handed, outcome.dump.suffix, shadow_bytes,
+                                         shadow_outcome.dump.suffix if shadow_outcome.accepted else ""))
         if not shadow_outcome.accepted:
             return Divergence(i, "state", message="the reference refused the same live update: "
                               + shadow_outcome.answer)
         diff = state_diff(outcome.dump, shadow_outcome.dump)
         if diff.differs:
             return Divergence(i, "state", state_diff=diff,
-                              dumps=(outcome.dump.read_bytes(), shadow_outcome.dump.read_bytes(),
-                                     outcome.dump.suffix, shadow_outcome.dump.suffix))
+                              dumps=(handed, shadow_bytes, outcome.dump.suffix, shadow_outcome.dump.suffix))
     finally:
         shadow.stop()
     return None
