@@ -58,7 +58,8 @@ def test_generated_workload_round_trips_through_its_file(seed, n, updates):
 
     w = generate(seed, n, updates)
     assert w == generate(seed, n, updates)       # seeded
-    assert len(w.steps) == n + min(updates, n) and w.updates == min(updates, n)
+    # n operations, the updates, and before each update the ends of the transactions then open
+    assert len(w.steps) >= n + min(updates, n) and w.updates == min(updates, n)
     texts = [json.loads(line) for line in w.to_ndjson().splitlines()]
     assert parse(texts) == w
     assert parse([{"workload": texts[0], "steps": texts[1:]}]) == w
@@ -67,3 +68,71 @@ def test_generated_workload_round_trips_through_its_file(seed, n, updates):
 def test_binary_values_survive_the_file():
     step = Step("write", "s0", path="/lu/a", value=b"\x00\xff\x1b[31m")
     assert Step.from_json(step.to_json()) == step
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 300), st.integers(0, 6), st.integers(0, 6))
+def test_updates_come_where_no_transaction_is_open_unless_asked(seed, n, updates, keep):
+    """Every update but ``open_tx_updates`` of them follows the end of every
+    transaction started before it; the closing steps end what stays open."""
+    w = generate(seed, n, updates, open_tx_updates=keep)
+    assert w.updates == min(updates, n)
+    still_open, with_open = set(), 0
+    for s in w.steps:
+        if s.op == "tx-start":
+            still_open.add(s.tx)
+        elif s.op == "tx-end":
+            still_open.discard(s.tx)
+        elif s.op == "update":
+            with_open += bool(still_open)
+    assert with_open <= min(keep, w.updates)
+    closing = w.closing_steps()
+    assert {s.tx for s in closing} == still_open
+    assert all(s.op == "tx-end" and not s.commit for s in closing)
+    assert w.closed().closing_steps() == ()
+
+
+def test_ddmin_stops_at_its_deadline():
+    clock = iter(range(100)).__next__
+    calls = []
+
+    def fails(candidate):
+        calls.append(candidate)
+        return 3 in candidate
+
+    shrunk = ddmin(list(range(16)), fails, deadline=2, clock=clock)
+    assert not shrunk.minimal and len(calls) <= 2
+
+
+def test_loose_event_order_tells_order_from_content():
+    ev = ((b"/lu/w", b"t"),)
+    before, after = Observation(OK_REPLY, ev), Observation(OK_REPLY, (), late=ev)
+    assert compare(before, after) == "events"
+    assert compare(before, after, loose_events=True) == "event-order"
+    other = Observation(OK_REPLY, (), late=((b"/lu/x", b"t"),))
+    assert compare(before, other, loose_events=True) == "events"
+
+
+OK_REPLY = Reply("ok")
+
+
+def test_tree_difference_names_every_differing_node():
+    from xsdump.lutest.trial import tree_difference
+
+    a = {"/": (b"", ("n0",), (b"lu",)), "/lu": (b"1", ("n0",), ()), "/tool": (b"x", ("n0",), ())}
+    b = {"/": (b"", ("n0",), (b"lu",)), "/lu": (b"2", ("n0",), ()), "/tool": (b"y", ("n0",), ()),
+         "/extra": (b"", ("n0",), ())}
+    assert [p for p, _, _ in tree_difference(a, b)] == ["/extra", "/lu", "/tool"]
+    assert [p for p, _, _ in tree_difference(a, b, excluded=("/tool",))] == ["/extra", "/lu"]
+
+
+def test_manifest_errors_are_one_line(tmp_path):
+    import pytest
+
+    from xsdump.lutest import manifest
+
+    with pytest.raises(ValueError, match="no manifest.json"):
+        manifest.load(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"xsdump_lu_manifest": 1, "options": [], "daemons": {}}')
+    with pytest.raises(ValueError, match="'options' must be a dict"):
+        manifest.load(tmp_path)

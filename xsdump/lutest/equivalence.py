@@ -98,19 +98,30 @@ def event_difference(a: Iterable, b: Iterable) -> tuple:
 @dataclass(frozen=True)
 class Observation:
     """What one instance answered to one step: the reply, and the events
-    that reached the step's connection before it."""
+    that reached the step's connection before it.  Not compared: the
+    transaction id the daemon was sent (or, for ``tx-start``, handed out),
+    and with ``--event-order loose`` the events that came right after the
+    reply (``late``, collected by a round trip)."""
 
     reply: Reply
     events: tuple = ()
+    tx_id: int = 0
+    late: tuple = ()
 
 
-def compare(a: Observation, b: Observation, classes: Iterable = ERROR_CLASSES) -> Optional[str]:
-    """``None`` when equivalent, else what differs: ``reply`` or ``events``."""
+def compare(a: Observation, b: Observation, classes: Iterable = ERROR_CLASSES,
+            loose_events: bool = False) -> Optional[str]:
+    """``None`` when equivalent, else what differs: ``reply``, ``events``,
+    or -- with ``loose_events``, where a window is the events before a reply
+    and right after it -- ``event-order``: the same events, on different
+    sides of the reply."""
     if not same_reply(a.reply, b.reply, classes):
         return "reply"
-    if not same_events(a.events, b.events):
-        return "events"
-    return None
+    if same_events(a.events, b.events) and same_events(a.late, b.late):
+        return None
+    if loose_events and same_events(a.events + a.late, b.events + b.late):
+        return "event-order"
+    return "events"
 
 
 class TxNames:

@@ -51,6 +51,12 @@ READY_TIMEOUT = 15.0
 SUN_PATH_MAX = 107
 
 
+class UpdateTargetError(DaemonError):
+    """The live update could not reach the new process: the ``transform``
+    failed, or the update target is not an executable file.  An error of the
+    run, not a daemon's divergence."""
+
+
 class UpdateRefused(Exception):
     """The daemon declined the live update; ``answer`` is what it said."""
 
@@ -174,6 +180,7 @@ class Daemon:
         self._conns: list[xsclient.Connection] = []
         self._lu = 0
         self.handed_over: Path | None = None   # the dump the last live update restored from
+        self.handing_over: Path | None = None  # the dump the current (or last) live update hands over
         self._layout()
 
     # -- subclass specifics -----------------------------------------------------
@@ -187,15 +194,32 @@ class Daemon:
     def _script_body(self, capture: Path) -> str:
         raise NotImplementedError
 
+    @property
+    def target_failure(self) -> Path:
+        """Written by the live-update script when the transform or the update
+        target fails: what failed."""
+        return self.dir / "update-target-failed"
+
     def _capture_lines(self, capture: Path) -> str:
-        """Keep a copy of the dump; apply the transform, keeping its result too."""
+        """Keep a copy of the dump; apply the transform, keeping its result
+        too; check that the update target can be run."""
         dump, copy = shlex.quote(str(self.dump_path)), shlex.quote(str(capture))
+        failed = shlex.quote(str(self.target_failure))
+        target = shlex.quote(str(self.update_to))
         lines = f"cp {dump} {copy} || exit 1\n"
         if self.transform:
             edited = shlex.quote(str(capture.with_name(capture.stem + ".transformed" + capture.suffix)))
-            lines += (f"(unset LD_PRELOAD; exec sh -c {shlex.quote(self.transform)}) < {copy} > {edited} || exit 1\n"
+            lines += (f"(unset LD_PRELOAD; exec sh -c {shlex.quote(self.transform)}) < {copy} > {edited} "
+                      f"|| {{ echo \"--transform exited $?\" > {failed}; exit 1; }}\n"
                       f"cp {edited} {dump} || exit 1\n")
+        lines += (f"[ -f {target} ] && [ -x {target} ] "
+                  f"|| {{ echo \"--update-to {self.update_to} is not an executable file\" > {failed}; exit 1; }}\n")
         return lines
+
+    def _raise_target_failure(self) -> None:
+        if self.target_failure.exists():
+            what = self.target_failure.read_text(errors="replace").strip()
+            raise UpdateTargetError(f"live update: {what}; the daemon under test was not reached")
 
     def scan_dump(self, data: bytes) -> dict:
         raise NotImplementedError
@@ -351,14 +375,14 @@ class Daemon:
         if p is not None and p.poll() is None:
             # The daemon leads its own process group (start_new_session):
             # signal the group while the leader is unreaped, so the id is ours.
+            # Nothing is wanted from a daemon being stopped (its dumps are
+            # taken by live updates), so it is killed at once: oxenstored
+            # ignores SIGTERM, and waiting it out cost seconds per daemon.
             try:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(timeout=3)
-            except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
             except ProcessLookupError:
-                p.wait()
+                pass
+            p.wait()
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -407,6 +431,9 @@ class Daemon:
         """
         self._lu += 1
         capture = self.captures / f"lu-{self._lu}{self.dump_suffix}"
+        # what the new process reads, once the script has run (kept when it crashes)
+        self.handing_over = capture.with_name(capture.stem + ".transformed" + capture.suffix) \
+            if self.transform else capture
         script = self._write_script(capture)
         c = conn or xsclient.connect_socket(self.socket_path, f"lu-control-{self._lu}")
         end = time.monotonic() + deadline
@@ -422,6 +449,7 @@ class Daemon:
                 rid = c.send_request(xsclient.XS_CONTROL, start)
                 while True:  # the C daemon answers only from the new process
                     if time.monotonic() > end:
+                        self._raise_target_failure()
                         if self.alive() and self._answers() and not capture.exists():
                             raise UpdateRefused(f"no answer to live-update -s within {deadline:g} s; "
                                                 "the old process goes on serving")
@@ -433,6 +461,7 @@ class Daemon:
                         raise UpdateRefused(f"live-update -s: error {e.name}") from None
                     except TimeoutError:
                         if not self.alive():
+                            self._raise_target_failure()
                             raise DaemonError("daemon died during live update\n"
                                               + self.log_tail()) from None
                         if capture.exists() and self._answers():
@@ -441,6 +470,7 @@ class Daemon:
                             r = b"OK"
                             break
                     except ConnectionError as e:
+                        self._raise_target_failure()
                         raise DaemonError(f"live update: {e}\n" + self.log_tail()) from e
                 if r == b"OK":
                     break
@@ -452,10 +482,13 @@ class Daemon:
                 c.close()
         if not capture.exists():
             raise DaemonError(f"live-update script did not capture {capture}\n" + self.log_tail())
-        self.wait_ready()
+        self.handed_over = self.handing_over
+        try:
+            self.wait_ready()
+        except DaemonError:
+            self._raise_target_failure()
+            raise
         self.binary = self.update_to
-        edited = capture.with_name(capture.stem + ".transformed" + capture.suffix)
-        self.handed_over = edited if self.transform else capture
         return capture.read_bytes()
 
 

@@ -64,11 +64,14 @@ class Instance:
     """A started daemon with the workload's connections open and its set-up done."""
 
     def __init__(self, daemon: Daemon, workload: Workload, update_timeout: Optional[int] = None,
-                 force: bool = False):
+                 force: bool = False, late_events: bool = False):
+        """``late_events``: after each reply, a round trip collects the
+        events that follow it (``--event-order loose``)."""
         self.daemon = daemon
         self.workload = workload
         self.update_timeout = DEFAULT_UPDATE_TIMEOUT[daemon.kind] if update_timeout is None else update_timeout
         self.force = force
+        self.late_events = late_events
         self.tx = TxNames()
         self.conns: dict = {}
 
@@ -100,7 +103,8 @@ class Instance:
             data = conn.wait_reply(rid, timeout=REPLY_TIMEOUT)
             reply = normal_reply(step.op, data)
             if step.op == "tx-start":
-                self.tx.bind(step.tx, int(data.rstrip(b"\0") or b"0"))
+                tx_id = int(data.rstrip(b"\0") or b"0")
+                self.tx.bind(step.tx, tx_id)
         except client.XenstoreError as e:
             reply = error_reply(e.name)
         except TimeoutError:
@@ -108,7 +112,14 @@ class Instance:
         if step.op == "tx-end":
             self.tx.unbind(step.tx)
         events, conn.events = tuple(conn.events), []
-        return Observation(reply, events)
+        late = ()
+        if self.late_events:
+            try:
+                conn.sync()
+            except (client.XenstoreError, TimeoutError):
+                pass
+            late, conn.events = tuple(conn.events), []
+        return Observation(reply, events, tx_id, late)
 
     def update(self) -> UpdateOutcome:
         """Live-update the daemon; a refusal is an outcome, not an error."""
@@ -119,6 +130,26 @@ class Instance:
         except UpdateRefused as e:
             return UpdateOutcome(False, e.answer, open_tx)
         return UpdateOutcome(True, "", open_tx, self.daemon.handed_over)
+
+    def read_tree(self, roots: tuple = ("/",)) -> dict:
+        """Every node under ``roots`` read back over the wire from dom0's
+        first socket: path -> (value, permissions, sorted children)."""
+        conn = self.conns["s0"]
+        tree: dict = {}
+        todo = list(roots)
+        while todo:
+            path = todo.pop()
+            try:
+                value = conn.read(path)
+                perms = tuple(conn.get_perms(path))
+                children = tuple(sorted(conn.directory(path)))
+            except client.XenstoreError as e:     # removed meanwhile, or not readable
+                tree[path] = ("error", e.name)
+                continue
+            tree[path] = (value, perms, children)
+            base = path.rstrip("/")
+            todo.extend(f"{base}/{c.decode('utf-8', 'surrogateescape')}" for c in children)
+        return tree
 
     def trailing_events(self) -> dict:
         """Each connection's events still queued at the end (after a round trip)."""

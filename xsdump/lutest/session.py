@@ -1,5 +1,10 @@
 """The whole ``lu-test``: a trial, and on a divergence the shrinking and the
-evidence (the minimal workload's divergence and both daemons' states)."""
+evidence (the minimal workload's divergence and both daemons' states).
+
+An interrupt (:class:`~xsdump.lutest.trial.Interrupted`, raised by the
+command's SIGINT/SIGTERM handler) never loses what was found: the trial
+stops its daemons and keeps its result; during shrinking, the smallest
+failing workload so far is the evidence."""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from typing import Callable, Optional
 from xsdump.lutest import trial
 from xsdump.lutest.errors import DaemonError
 from xsdump.lutest.harness import UpdateRefused
-from xsdump.lutest.shrink import ddmin
+from xsdump.lutest.shrink import Shrunk, ddmin
+from xsdump.lutest.trial import Interrupted
 from xsdump.lutest.workload import Workload
 
 
@@ -26,6 +32,7 @@ class Evidence:
     dumps: tuple = ()              # (bytes of A's dump, bytes of B's dump, suffix A, suffix B)
     state_diff: object = None      # DiffResult of the two dumps
     state_note: str = ""           # why there is no state diff
+    tx_ids: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Outcome:
     seconds: float = 0.0
     notes: list = field(default_factory=list)
     daemons: dict = field(default_factory=dict)    # binary path -> its name and version, for Debian's
+    interrupted: Optional[int] = None               # the signal that ended the run early
 
     def name_of(self, binary) -> str:
         """A daemon as the report names it: Debian's by name and version, others by path."""
@@ -48,41 +56,61 @@ class Outcome:
 
 
 def run(workload: Workload, setup: trial.Setup, *, shrink: bool = True, budget: int = 300,
+        time_budget: Optional[float] = None,
         progress: Callable[[str], None] = lambda message: None) -> Outcome:
     start = time.monotonic()
     total = len(workload.steps)
     result = trial.run(workload, setup, on_step=lambda i: progress(f"step {i + 1}/{total}") if i % 25 == 0 else None)
     trial.finish(result)
-    outcome = Outcome(workload, setup, result)
+    outcome = Outcome(result.workload, setup, result, interrupted=result.interrupted)
     if setup.against_mode and workload.updates:
         outcome.notes.append(f"--against: the workload's {workload.updates} update steps were skipped")
     if result.reference_switched_at is not None:
         outcome.notes.append(f"from the update at step {result.reference_switched_at + 1} on, the reference is "
                              "a fresh instance of the new binary that replayed the steps before it")
     div = result.divergence
-    if div is not None:
-        steps = list(workload.steps[:div.index + 1])
+    if div is not None and outcome.interrupted is None:
+        steps = list(result.workload.steps[:div.index + 1])
         shrunk = None
         if shrink:
-            shrunk = _shrink(workload, steps, div, setup, budget, progress)
+            deadline = time.monotonic() + time_budget if time_budget is not None else None
+            shrunk = _shrink(result.workload, steps, div, setup, budget, deadline, progress, outcome)
             steps = shrunk.items
-        outcome.evidence = evidence(workload.with_steps(steps), setup, div,
-                                    calls=shrunk.calls if shrunk else 0,
-                                    minimal=shrunk.minimal if shrunk else False)
+        if outcome.interrupted is None:
+            try:
+                outcome.evidence = evidence(result.workload.with_steps(steps), setup, div,
+                                            calls=shrunk.calls if shrunk else 0,
+                                            minimal=shrunk.minimal if shrunk else False)
+            except Interrupted as e:
+                outcome.interrupted = e.signum
+        if outcome.evidence is None:
+            outcome.evidence = Evidence(result.workload.with_steps(steps), div,
+                                        shrunk.calls if shrunk else 0, False, tx_ids=result.tx_ids,
+                                        state_note="not run again: the run was interrupted")
     outcome.seconds = time.monotonic() - start
     return outcome
 
 
-def _shrink(workload, steps, div, setup, budget, progress):
+def _shrink(workload, steps, div, setup, budget, deadline, progress, outcome) -> Shrunk:
     wanted = div.signature()
+    smallest = [steps]
 
     def fails(candidate: list) -> bool:
         progress(f"shrinking: trying {len(candidate)} of {len(steps)} steps")
         r = trial.run(workload.with_steps(candidate), setup)
         trial.finish(r)
-        return r.divergence is not None and r.divergence.signature() == wanted
+        if r.interrupted is not None:
+            raise Interrupted(r.interrupted)
+        failed = r.divergence is not None and r.divergence.signature() == wanted
+        if failed and len(candidate) < len(smallest[0]):
+            smallest[0] = candidate
+        return failed
 
-    return ddmin(steps, fails, budget=budget)
+    try:
+        return ddmin(steps, fails, budget=budget, deadline=deadline)
+    except Interrupted as e:
+        outcome.interrupted = e.signum
+        return Shrunk(smallest[0], 0, False)
 
 
 def evidence(workload: Workload, setup: trial.Setup, original: trial.Divergence, *, calls: int = 0,
@@ -90,12 +118,15 @@ def evidence(workload: Workload, setup: trial.Setup, original: trial.Divergence,
     """Run the (shrunk) workload once more, and dump both daemons where it diverges."""
     r = trial.run(workload, setup)
     try:
+        if r.interrupted is not None:
+            raise Interrupted(r.interrupted)
         div = r.divergence or original
-        ev = Evidence(workload, div, calls, minimal)
-        if div.kind == "state" and div.state_diff is not None:
+        ev = Evidence(r.workload, div, calls, minimal, tx_ids=r.tx_ids)
+        if div.kind in ("state", "final-state") and div.state_diff is not None:
             ev.state_diff = div.state_diff
             ev.dumps = div.dumps
-            ev.state_note = "the dumps at the live update (A's handed-over dump, the reference's)"
+            ev.state_note = ("the dumps at the live update (A's handed-over dump, the reference's)"
+                             if div.kind == "state" else "both daemons' dumps after the last step")
         else:
             _dump_both(r, setup, ev)
         return ev
@@ -104,6 +135,11 @@ def evidence(workload: Workload, setup: trial.Setup, original: trial.Divergence,
 
 
 def _dump_both(r: trial.TrialResult, setup: trial.Setup, ev: Evidence) -> None:
+    if r.final_dumps:
+        data_a, data_b, suffix_a, suffix_b = r.final_dumps
+        ev.dumps = r.final_dumps
+        ev.state_note = "both daemons' dumps after the last step"
+        return
     dumps = []
     for inst in r.instances:
         if inst.daemon.proc is None or not inst.daemon.alive():
@@ -123,5 +159,5 @@ def _dump_both(r: trial.TrialResult, setup: trial.Setup, ev: Evidence) -> None:
         dumps.append((inst.daemon.handed_over, data))
     (path_a, data_a), (path_b, data_b) = dumps
     ev.dumps = (data_a, data_b, path_a.suffix, path_b.suffix)
-    ev.state_diff = trial.state_diff(path_a, path_b, exclude=("/tool",) if setup.against_mode else ())
+    ev.state_diff = trial.state_diff(path_a, path_b, exclude=setup.excluded)
     ev.state_note = "both daemons' dumps right after the divergence"

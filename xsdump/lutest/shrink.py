@@ -8,22 +8,29 @@ trial of the candidate workload on a fresh pair of daemons).  The result is
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 
 @dataclass
 class Shrunk:
     items: list
     calls: int
-    minimal: bool      # False: the budget ran out before 1-minimality was shown
+    minimal: bool      # False: a budget ran out before 1-minimality was shown
 
 
-def ddmin(items: Sequence, fails: Callable[[list], bool], budget: int = 500) -> Shrunk:
-    """Shrink ``items`` (which must fail) to a 1-minimal failing subsequence."""
+def ddmin(items: Sequence, fails: Callable[[list], bool], budget: int = 500,
+          deadline: Optional[float] = None, clock: Callable[[], float] = time.monotonic) -> Shrunk:
+    """Shrink ``items`` (which must fail) to a 1-minimal failing subsequence,
+    in at most ``budget`` oracle calls and, when ``deadline`` (a ``clock()``
+    value) is given, starting no call after it."""
     current = list(items)
     calls = 0
     cache: dict = {}
+
+    def spent() -> bool:
+        return calls >= budget or (deadline is not None and clock() >= deadline)
 
     def test(candidate: list) -> bool:
         nonlocal calls
@@ -35,21 +42,21 @@ def ddmin(items: Sequence, fails: Callable[[list], bool], budget: int = 500) -> 
 
     n = 2
     while len(current) >= 2:
-        if calls >= budget:
+        if spent():
             return Shrunk(current, calls, False)
         size = len(current)
         chunks = [current[size * i // n:size * (i + 1) // n] for i in range(n)]
         chunks = [c for c in chunks if c]
         reduced = False
         for chunk in chunks:                       # a chunk alone fails
-            if calls >= budget:
+            if spent():
                 return Shrunk(current, calls, False)
             if len(chunks) > 1 and test(chunk):
                 current, n, reduced = chunk, 2, True
                 break
         if not reduced:
             for i in range(len(chunks)):           # the rest without a chunk fails
-                if calls >= budget:
+                if spent():
                     return Shrunk(current, calls, False)
                 complement = [x for j, c in enumerate(chunks) if j != i for x in c]
                 if test(complement):

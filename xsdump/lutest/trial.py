@@ -5,10 +5,19 @@ Update mode: instance A (under test) is live-updated at each ``update`` step
 accepted update A's handed-over dump is compared, with ``diff --equivalent``,
 to the dump of a *shadow*: a fresh daemon of the binary A ran until then,
 that replays the steps so far and is live-updated there -- what B would have
-handed over.  When A is updated into another binary (another release), B is
-replaced at A's first accepted update by a fresh daemon of the new binary
+handed over.  (A daemon's state can only be had through a live update, which
+changes the daemon: a never-updated shadow at each update point takes a
+fresh replay.)  When A is updated into another binary (another release), B
+is replaced at A's first accepted update by a fresh daemon of the new binary
 that replays the steps so far: after an update A must answer as a fresh
 instance of the new binary given the same history, before it as the old one.
+
+At the end every transaction still open is aborted on both (as steps,
+compared like the others), the events still queued are compared, the whole
+tree is read back over the wire from both and compared node by node, and
+both daemons are dumped (a forced live update) and compared with ``diff
+--equivalent``: what A's last new process restored is checked, not only what
+the old one handed over.
 
 Against mode: A runs ``binary``, B runs ``against``; ``update`` steps are
 skipped.  The first step whose answers differ ends the trial.
@@ -22,9 +31,19 @@ from typing import Callable, Optional
 
 from xsdump.lutest.equivalence import ERROR_CLASSES, Observation, compare, event_difference
 from xsdump.lutest.errors import DaemonError
-from xsdump.lutest.harness import Runtime, daemon_for
+from xsdump.lutest.harness import Runtime, UpdateRefused, UpdateTargetError, daemon_for
 from xsdump.lutest.instance import Instance, UpdateOutcome
 from xsdump.lutest.workload import Workload
+
+FINAL_UPDATE_GRACE = 3.0
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived; ``signum`` is which."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -41,36 +60,47 @@ class Setup:
     state_check: bool = True
     error_classes: tuple = ERROR_CLASSES
     keep: bool = False
+    loose_events: bool = False             # --event-order loose
+    final_check: bool = True
 
     @property
     def against_mode(self) -> bool:
         return self.against is not None
 
+    @property
+    def excluded(self) -> tuple:
+        """Paths the state comparisons leave out: /tool differs between
+        implementations (and names each binary)."""
+        return ("/tool",) if self.against_mode else ()
+
     def under_test(self, workload: Workload, **kw) -> Instance:
         d = daemon_for(self.binary, self.runtime, keep=self.keep, update_to=self.update_to,
                        transform=self.transform, **kw)
-        return Instance(d, workload, self.update_timeout, self.force)
+        return Instance(d, workload, self.update_timeout, self.force, self.loose_events)
 
     def reference(self, workload: Workload, binary: Optional[Path] = None) -> Instance:
         """A never-updated daemon: ``against``, else ``binary`` (default: the one under test)."""
         d = daemon_for(self.against or binary or self.binary, self.runtime, keep=self.keep)
-        return Instance(d, workload, self.update_timeout, self.force)
+        return Instance(d, workload, self.update_timeout, self.force, self.loose_events)
 
 
 @dataclass
 class Divergence:
-    """The first difference: at step ``index`` (``len(steps)`` for the
-    events still queued at the end), of ``kind`` ``reply``, ``events``,
-    ``state`` (the dumps at an update) or ``crash`` (A died)."""
+    """The first difference: at step ``index`` (``len(steps)`` for what is
+    compared after the last step), of ``kind`` ``reply``, ``events``,
+    ``state`` (the dumps at an update), ``final-tree`` (the trees read back
+    at the end), ``final-state`` (the dumps at the end) or ``crash`` (A died)."""
 
     index: int
     kind: str
     a: Optional[Observation] = None
     b: Optional[Observation] = None
     conn: str = ""
-    state_diff: object = None        # a DiffResult, for kind state
+    state_diff: object = None        # a DiffResult, for kinds state and final-state
     message: str = ""
-    dumps: tuple = ()                # kind state: (A's dump, B's dump, A's suffix, B's suffix)
+    dumps: tuple = ()                # (A's dump, B's dump, A's suffix, B's suffix)
+    crash_dump: Optional[tuple] = None   # (bytes, suffix): the dump a crashed new process read
+    tree_diff: tuple = ()            # final-tree: (path, A's node, B's node) for the first differences
 
     op: str = ""
 
@@ -92,9 +122,11 @@ class Stats:
     conflicted: int = 0
     failed_ends: int = 0
     open_across_update: int = 0
+    scheduled: int = 0
     updates: int = 0
     refused: list = field(default_factory=list)
     events: int = 0
+    event_order: int = 0             # --event-order loose: windows equal only as one
 
     def to_json(self) -> dict:
         return {"operations": self.operations,
@@ -102,13 +134,14 @@ class Stats:
                                  "aborted": self.aborted, "conflicted": self.conflicted,
                                  "other_end_errors": self.failed_ends,
                                  "open_across_update": self.open_across_update},
-                "updates": {"done": self.updates, "refused": len(self.refused),
+                "updates": {"scheduled": self.scheduled, "accepted": self.updates, "done": self.updates,
+                            "refused": len(self.refused),
                             "refusals": [r.to_json() for r in self.refused]},
-                "events": self.events}
+                "events": self.events, "event_order_differences": self.event_order}
 
     def count(self, step, obs: Observation) -> None:
         self.operations += 1
-        self.events += len(obs.events)
+        self.events += len(obs.events) + len(obs.late)
         if step.op == "tx-start" and obs.reply.status == "ok":
             self.transactions += 1
         elif step.op == "tx-end":
@@ -144,13 +177,17 @@ class Handover:
 
 @dataclass
 class TrialResult:
-    workload: Workload
+    workload: Workload                               # as run: with its closing steps
     stats: Stats
     divergence: Optional[Divergence] = None
     updates: list = field(default_factory=list)     # UpdateOutcome per update step
     instances: tuple = ()                            # (A, B), running until finish()
     handovers: list = field(default_factory=list)   # Handover per accepted update
     reference_switched_at: Optional[int] = None     # the update step B became the new binary at
+    final_dumps: tuple = ()                          # (A's, B's, suffix A, suffix B) at the end
+    tx_ids: dict = field(default_factory=dict)      # workload name -> (A's id, B's id) at tx-start
+    interrupted: Optional[int] = None               # the signal that stopped the trial
+    steps_done: int = 0
 
 
 def state_diff(dump_a: Path, dump_b: Path, exclude: tuple = ()):
@@ -188,54 +225,125 @@ def shadow_dump(setup: Setup, workload: Workload, upto: int, binary: Path) -> tu
 
 
 def run(workload: Workload, setup: Setup, *, on_step: Optional[Callable[[int], None]] = None) -> TrialResult:
-    """Run ``workload`` on a fresh pair; stop at the first divergence."""
-    stats = Stats()
+    """Run ``workload`` (and its closing steps) on a fresh pair; stop at the
+    first divergence.  An interrupt (:class:`Interrupted`) stops the
+    daemons and ends the trial with what was found (``interrupted``)."""
+    workload = workload.closed()
+    stats = Stats(scheduled=0 if setup.against_mode else workload.updates)
     result = TrialResult(workload, stats)
-    a, b = setup.under_test(workload), setup.reference(workload)
-    result.instances = (a, b)
     try:
-        b.start()
-        a.start()
-        for i, step in enumerate(workload.steps):
-            if on_step:
-                on_step(i)
-            if step.op == "update":
-                if setup.against_mode:
-                    continue
-                div = _update(a, setup, workload, i, result)
-                if div:
-                    result.divergence = div
-                    return result
-                b = _follow_release(a, b, setup, workload, i, result)
-                continue
-            try:
-                obs_a = a.apply(step)
-            except (DaemonError, ConnectionError, OSError) as e:
-                result.divergence = Divergence(i, "crash", conn=step.conn, message=_crash(a, e))
-                return result
-            obs_b = b.apply(step)
-            stats.count(step, obs_b)
-            kind = compare(obs_a, obs_b, setup.error_classes)
-            if kind:
-                result.divergence = Divergence(i, kind, obs_a, obs_b, conn=step.conn, op=step.op)
-                return result
-        end = len(workload.steps)
-        try:
-            tail_a = a.trailing_events()
-        except (DaemonError, ConnectionError, OSError) as e:
-            result.divergence = Divergence(end, "crash", message=_crash(a, e))
-            return result
-        tail_b = b.trailing_events()
-        for name in tail_b:
-            stats.events += len(tail_b[name])
-            if event_difference(tail_a[name], tail_b[name]) != ((), ()):
-                result.divergence = Divergence(end, "events", Observation(None, tail_a[name]),
-                                               Observation(None, tail_b[name]), conn=name)
-                return result
-        return result
+        result.divergence = _steps(workload, setup, result, on_step)
+        if result.divergence is None and setup.final_check:
+            result.divergence = _final(setup, result)
+    except Interrupted as e:
+        result.interrupted = e.signum
+        finish(result)
     except BaseException:
         finish(result)
         raise
+    return result
+
+
+def _steps(workload: Workload, setup: Setup, result: TrialResult, on_step) -> Optional[Divergence]:
+    a, b = setup.under_test(workload), setup.reference(workload)
+    result.instances = (a, b)
+    b.start()
+    a.start()
+    for i, step in enumerate(workload.steps):
+        result.steps_done = i
+        if on_step:
+            on_step(i)
+        if step.op == "update":
+            if setup.against_mode:
+                continue
+            div = _update(a, setup, workload, i, result)
+            if div:
+                return div
+            b = _follow_release(a, b, setup, workload, i, result)
+            continue
+        try:
+            obs_a = a.apply(step)
+        except (DaemonError, ConnectionError, OSError) as e:
+            return Divergence(i, "crash", conn=step.conn, message=_crash(a, e))
+        obs_b = b.apply(step)
+        if step.op == "tx-start":
+            result.tx_ids[step.tx] = (obs_a.tx_id, obs_b.tx_id)
+        result.stats.count(step, obs_b)
+        kind = compare(obs_a, obs_b, setup.error_classes, setup.loose_events)
+        if kind == "event-order":
+            result.stats.event_order += 1
+        elif kind:
+            return Divergence(i, kind, obs_a, obs_b, conn=step.conn, op=step.op)
+    result.steps_done = len(workload.steps)
+    return None
+
+
+def _final(setup: Setup, result: TrialResult) -> Optional[Divergence]:
+    """After the last step: the queued events, the trees read back over the
+    wire, and both daemons' dumps."""
+    end = len(result.workload.steps)
+    a, b = result.instances
+    try:
+        tail_a = a.trailing_events()
+    except (DaemonError, ConnectionError, OSError) as e:
+        return Divergence(end, "crash", message=_crash(a, e))
+    tail_b = b.trailing_events()
+    for name in tail_b:
+        result.stats.events += len(tail_b[name])
+        if event_difference(tail_a[name], tail_b[name]) != ((), ()):
+            return Divergence(end, "events", Observation(None, tail_a[name]),
+                              Observation(None, tail_b[name]), conn=name)
+    roots = _compared_roots(setup, result.workload)
+    try:
+        tree_a = a.read_tree(roots)
+    except (DaemonError, ConnectionError, OSError) as e:
+        return Divergence(end, "crash", message=_crash(a, e))
+    tree_b = b.read_tree(roots)
+    differing = tree_difference(tree_a, tree_b, setup.excluded)
+    if differing:
+        return Divergence(end, "final-tree", tree_diff=tuple(differing[:20]),
+                          message=f"{len(differing)} nodes differ when read back over the wire")
+    if setup.against_mode:
+        return None     # two implementations' dumps differ in what they hold of their own
+    dumps = []
+    for inst in (a, b):
+        d = inst.daemon
+        d.update_to, d.transform = d.binary, None     # a plain dump: no fault injected into it
+        try:
+            data = d.live_update(timeout_s=inst.update_timeout, force=True,
+                                 deadline=inst.update_timeout + FINAL_UPDATE_GRACE)
+        except UpdateRefused as e:
+            return Divergence(end, "final-state", message=f"no final dump: the daemon refused: {e.answer}")
+        except DaemonError as e:
+            return Divergence(end, "crash", message=_crash(inst, e))
+        dumps.append((d.handed_over, data))
+    (path_a, data_a), (path_b, data_b) = dumps
+    result.final_dumps = (data_a, data_b, path_a.suffix, path_b.suffix)
+    diff = state_diff(path_a, path_b, exclude=setup.excluded)
+    if diff.differs:
+        return Divergence(end, "final-state", state_diff=diff, dumps=result.final_dumps)
+    return None
+
+
+def _compared_roots(setup: Setup, workload: Workload) -> tuple:
+    """What the final trees are read from: all of it after live updates of
+    one daemon; against another implementation, what the workload made (its
+    subtree and the guests' homes), as each implementation lays out the
+    rest of its tree its own way."""
+    if not setup.against_mode:
+        return ("/",)
+    from xsdump.lutest.workload import ROOT
+
+    return (ROOT,) + tuple(f"/local/domain/{g}" for g in workload.guests)
+
+
+def tree_difference(a: dict, b: dict, excluded: tuple = ()) -> list:
+    """``(path, A's node, B's node)`` for every path whose value,
+    permissions or children differ (None where a side has no such node)."""
+    def kept(path: str) -> bool:
+        return not any(path == x or path.startswith(x + "/") for x in excluded)
+
+    return [(p, a.get(p), b.get(p)) for p in sorted(set(a) | set(b)) if kept(p) and a.get(p) != b.get(p)]
 
 
 def _crash(instance: Instance, e: BaseException) -> str:
@@ -263,8 +371,13 @@ def _update(a: Instance, setup: Setup, workload: Workload, i: int, result: Trial
     old_binary = a.daemon.binary
     try:
         outcome = a.update()
+    except UpdateTargetError:
+        raise
     except DaemonError as e:
-        return Divergence(i, "crash", message=str(e))
+        d = a.daemon
+        read = (d.handing_over.read_bytes(), d.handing_over.suffix) \
+            if d.handing_over is not None and d.handing_over.exists() else None
+        return Divergence(i, "crash", message=str(e), crash_dump=read, op="update")
     result.updates.append(outcome)
     result.stats.count_update(outcome)
     if not outcome.accepted:

@@ -131,6 +131,23 @@ class Workload:
     def updates(self) -> int:
         return sum(1 for s in self.steps if s.op == "update")
 
+    def closing_steps(self) -> tuple:
+        """An abort (``tx-end``, no commit) of every transaction the steps
+        start and never end, each on its connection: how a run ends them,
+        the same way on both daemons, before the final states are compared."""
+        still_open: dict = {}
+        for s in self.steps:
+            if s.op == "tx-start":
+                still_open[s.tx] = s.conn
+            elif s.op == "tx-end":
+                still_open.pop(s.tx, None)
+        return tuple(Step("tx-end", conn, tx=name, commit=False) for name, conn in still_open.items())
+
+    def closed(self) -> "Workload":
+        """The workload with its :meth:`closing_steps` at the end."""
+        closing = self.closing_steps()
+        return self.with_steps(self.steps + closing) if closing else self
+
     def header(self) -> dict:
         out = {"xsdump_lu_workload": FORMAT, "seed": self.seed, "sockets": self.sockets,
                "guests": list(self.guests)}
@@ -253,15 +270,28 @@ class _Generator:
 
 
 def generate(seed: int, operations: int = 200, updates: int = 2, sockets: int = 2,
-             guests: tuple = (1, 2)) -> Workload:
+             guests: tuple = (1, 2), open_tx_updates: int = 0) -> Workload:
     """``operations`` seeded steps over ``sockets`` dom0 sockets and the
     guests' rings, with ``updates`` live updates at seeded points (never
-    first; transactions are often open across them)."""
+    first).  A daemon may refuse an update while transactions are open
+    (C xenstored does without ``-F``), so before an update every open
+    transaction is ended (committed or aborted, as seeded) -- except at
+    ``open_tx_updates`` of the updates, seeded among them, which keep their
+    transactions open across the update: the hard case, asked for."""
     rng = random.Random(seed)
     conns = [f"s{i}" for i in range(sockets)] + [f"g{d}" for d in guests]
     gen = _Generator(rng, conns, tuple(guests))
-    steps = [gen.step() for _ in range(operations)]
-    points = sorted(rng.sample(range(1, operations + 1), min(updates, operations))) if operations else []
-    for offset, point in enumerate(points):
-        steps.insert(point + offset, Step("update"))
-    return Workload(tuple(steps), sockets=sockets, guests=tuple(guests), seed=seed)
+    points = set(rng.sample(range(1, operations + 1), min(updates, operations))) if operations else set()
+    keep_open = set(rng.sample(sorted(points), min(open_tx_updates, len(points))))
+    steps = []
+    for k in range(1, operations + 1):
+        steps.append(gen.step())
+        if k not in points:
+            continue
+        if k not in keep_open:
+            for name, conn in sorted(gen.open_tx.items()):
+                steps.append(Step("tx-end", conn, tx=name, commit=rng.random() < 0.75))
+            gen.open_tx.clear()
+        steps.append(Step("update"))
+    meta = {"open_tx_updates": len(keep_open)} if keep_open else {}
+    return Workload(tuple(steps), sockets=sockets, guests=tuple(guests), seed=seed, meta=meta)
