@@ -33,9 +33,9 @@ COLUMNS = (
 )
 ROW_NAMES = {SOCKETS: "socket", UNATTRIBUTED: "?", "all": "all"}
 
-LEGEND = ("nodes: committed nodes by owner (the first permission); values, paths: their bytes; "
-          "conns: ring connections; txs: pending transactions of those connections, tx records and "
-          "tx bytes their node records; quota: the quota of nodes, watches or transactions it uses most of")
+LEGEND = ("nodes: committed nodes it owns (first permission); values, paths: their bytes; conns: its ring "
+          "connections;\ntxs: their pending transactions (tx records, tx bytes: their node records); quota: the "
+          "nodes, watches or transactions quota it uses most of")
 
 
 def quota_str(u: Usage) -> str:
@@ -73,7 +73,8 @@ def table_rows(report: DomainsReport, rows: list[Usage]) -> Iterator[list[Cell]]
 
 
 def below_table(report: DomainsReport, rows: list[Usage]) -> Iterator[Text]:
-    yield Text(LEGEND, style=STYLES["note"])
+    for line in LEGEND.split("\n"):
+        yield Text(line, style=STYLES["note"])
     if len(rows) < len(report.domains):
         yield Text(f"(showing {len(rows):,} of {len(report.domains):,} domains; the totals row counts them all)",
                    style=STYLES["note"])
