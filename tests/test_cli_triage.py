@@ -216,7 +216,7 @@ def test_each_short_option_has_one_meaning():
 
 def test_the_short_options_chosen():
     found = short_options()
-    assert set(found["-P"].values()) == {"--path"} and set(found["-P"]) == {"show", "records", "diff"}
+    assert set(found["-P"].values()) == {"--path"} and set(found["-P"]) == {"show", "records", "diff", "domains"}
     assert found["-p"] == {"show": "--perms"}
     assert set(found["-t"].values()) == {"--type"}
     assert set(found["-i"].values()) == {"--ignore"}

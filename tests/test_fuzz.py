@@ -461,6 +461,8 @@ def commands(path: Path, other: Path) -> list[list]:
         ["diff", path, other], ["diff", other, path, "--equivalent", "--lenient"], ["diff", path, path, "--json"],
         ["amplification", path], ["amplification", path, "--json", "--lenient"],
         ["check", path], ["check", "--json", path],
+        ["domains", path], ["domains", path, "--json", "--lenient", "--path", "/a"],
+        ["show", path, "--largest", "3", "--domid", "0"],
         ["convert", path, "--to", "json"], ["convert", path, "--to", "oxenstored", "--allow-loss"],
         ["convert", path, "--to", "binary", "--allow-loss", "--lenient"],
         ["encode", path],

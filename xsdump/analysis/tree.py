@@ -33,6 +33,7 @@ from xsdump.render.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, CopyRun, Item, NodeData, RingSpec, TransactionData
 from xsdump.model.paths import ancestor_ends, ancestor_keys
 from xsdump.model.state import NODE_MARKS, DumpState, TxKey, load_state, parent_path
+from xsdump.analysis.select import under
 
 # Structure marks
 NOT_IN_DUMP = "not-in-dump"  # an ancestor that no record names
@@ -118,26 +119,31 @@ class Loaded:
     overlay_nodes: list[NodeData] = field(default_factory=list)
     touches: Optional[dict[TxKey, list[Touch]]] = None
     undeclared: list[NodeData] = field(default_factory=list)
+    touching: Optional[set[TxKey]] = None  # the transactions with a node record at or below load's ``scope``
 
 
 def load(items: Iterable[Item], *, tx: Optional[TxKey] = None, digest: bool = False,
-         findings: Optional[list] = None) -> Loaded:
+         findings: Optional[list] = None, scope: Optional[str] = None) -> Loaded:
     """Fold a record stream once.  ``tx``: keep that transaction's node
     records for an overlay; ``digest``: keep path and access of every
     transaction node record (for the transaction listing), of the ``tx``
     one alone when it is given (every view of an overlay lists only it);
-    ``findings``: what the reader finds as it reads (see :func:`load_state`)."""
-    tap = _Tap(tx, digest)
+    ``findings``: what the reader finds as it reads (see :func:`load_state`);
+    ``scope``: note which transactions have a node record at or below this
+    path (``Loaded.touching``)."""
+    tap = _Tap(tx, digest, scope)
     state = load_state(tap.through(items), keep_transaction_nodes=False, findings=findings)
-    return Loaded(state, tx, tap.overlay_nodes, tap.touches, tap.undeclared)
+    return Loaded(state, tx, tap.overlay_nodes, tap.touches, tap.undeclared, tap.touching)
 
 
 class _Tap:
     """Watches the records on their way into :func:`load_state` and keeps
     the transaction node records the view needs."""
 
-    def __init__(self, overlay: Optional[TxKey], digest: bool):
+    def __init__(self, overlay: Optional[TxKey], digest: bool, scope: Optional[str] = None):
         self.overlay = overlay
+        self.scope = scope
+        self.touching: Optional[set[TxKey]] = None if scope is None else set()
         self.overlay_nodes: list[NodeData] = []
         self.touches: Optional[dict[TxKey, list[Touch]]] = defaultdict(list) if digest else None
         self.undeclared: list[NodeData] = []
@@ -145,10 +151,13 @@ class _Tap:
     def through(self, items: Iterable[Item]) -> Iterator[Item]:
         declared: set[TxKey] = set()
         overlay, touches, undeclared, kept = self.overlay, self.touches, self.undeclared, self.overlay_nodes
+        scope, touching = self.scope, self.touching
         for item in items:
             kind = type(item)
             if kind is NodeData and item.conn_id:
                 key = (item.conn_id, item.tx_id)
+                if touching is not None and key not in touching and under(item.path, scope):
+                    touching.add(key)
                 if key not in declared:
                     undeclared.append(item)
                 if key == overlay:
@@ -157,6 +166,9 @@ class _Tap:
                     touches[key].append(Touch(item.path, item.access, item.deleted))
             elif kind is CopyRun:  # the records of a run, when the view keeps them
                 key = (item.conn_id, item.tx_id)
+                if touching is not None and key not in touching and any(under(r.path, scope)
+                                                                         for r in item.records()):
+                    touching.add(key)
                 if key not in declared:
                     undeclared.extend(item.records())
                 if key == overlay:

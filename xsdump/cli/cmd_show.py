@@ -20,6 +20,12 @@ EXAMPLES = """Examples:
 
     xsdump show samples/host.xsd --domid 2 --depth 3
 
+The ten largest values, with their owners:
+
+    xsdump show samples/host.xsd --largest 10 --no-summary
+
+    xsdump show samples/host.xsd --largest 5 --json | jq -c '.largest[] | [.value_bytes, .owner, .path]'
+
     xsdump show samples/host.xsd --tx 2:100 --path /local/domain/1
 
     xsdump show samples/host.xsd --transactions -v
@@ -85,6 +91,9 @@ def show(
         help="One node a line with its full path and no indent, as xenstore-ls -f."),
     changed: bool = typer.Option(False, "--changed",
         help="With --tx: list only the nodes the transaction writes, creates or deletes (full paths)."),
+    largest: Optional[int] = typer.Option(None, "--largest", min=1, metavar="N",
+        help="Instead of the tree, list the N largest committed nodes by value bytes with their owner "
+             "(of those under --path and matching --domid)."),
 ) -> None:
     """Show the store as a tree, in the spirit of xenstore-ls, after a summary
     of the dump.
@@ -94,7 +103,12 @@ def show(
     structure is marked in the tree and counted in the summary: [orphan]
     (parent not known before the node), [not-in-dump] (an ancestor no record
     names), [duplicate-path]/[duplicate-record], [undeclared-tx C:T ...].
-    Special nodes (@releaseDomain, @introduceDomain) are listed apart."""
+    Special nodes (@releaseDomain, @introduceDomain) are listed apart.
+
+    --domid and --path narrow the summary too: its connections, watches,
+    pending transactions and per-domain quotas are those that concern the
+    domain or the subtree, and a line says how many of the dump's each
+    list keeps."""
     key = parse_tx(tx) if tx is not None else None
     if changed and key is None:
         raise typer.BadParameter("needs --tx CONN:TX (the transaction whose changes to list)",
@@ -102,12 +116,16 @@ def show(
     if summary_only and (not summary or transactions or changed):
         raise typer.BadParameter("prints the summary alone: not with --no-summary, --transactions or --changed",
                                  param_hint="'--summary-only'")
+    if largest is not None and (key is not None or transactions or summary_only):
+        raise typer.BadParameter("lists nodes instead of the tree: not with --tx, --transactions or --summary-only",
+                                 param_hint="'--largest'")
     policy = read_policy(strict, lenient)
     from xsdump.render.show import Options
 
     with terminal_output(color, pager=not no_pager):
         _run(dump, Options(perms=perms, full=full, verbose=verbose, full_paths=full_paths or changed), path, depth,
-             domid, key, transactions, fmt, as_json, summary, policy, summary_only=summary_only, changed=changed)
+             domid, key, transactions, fmt, as_json, summary, policy, summary_only=summary_only, changed=changed,
+             largest=largest)
 
 
 COMMAND = show
@@ -115,14 +133,15 @@ COMMAND = show
 
 @handle_errors
 def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary, policy, *, summary_only=False,
-         changed=False) -> int:
+         changed=False, largest=None) -> int:
     from xsdump.analysis.tree import TreeView, load, normalise_path
     from xsdump.render.escape import escape_text
     from xsdump.render.show import json_chunks, plain_lines, render_rich
 
     findings: list = []
     items = read_input(dump, policy, findings.append, runs=True)
-    loaded = load(items, tx=key, digest=transactions or key is not None, findings=findings)
+    scope = None if path is None or normalise_path(path) == "/" else normalise_path(path)
+    loaded = load(items, tx=key, digest=transactions or key is not None, findings=findings, scope=scope)
     state = loaded.state
     if key is not None and key not in state.transactions:
         keys = list(state.transactions)
@@ -136,31 +155,49 @@ def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summar
         if path is not None and not view.exists(path):
             raise fail(f"{escape_text(dump)}: no node {escape_text(normalise_path(path))} in the dump")
     name = "<stdin>" if dump == "-" else dump
+    nodes = None
+    if largest is not None:
+        from xsdump.analysis.largest import largest_in_view
+
+        nodes = largest_in_view(state.nodes.values(), largest, root=view.root, domid=domid)
     if as_json:
-        write_lines(json_chunks(loaded, name, opts, view, transactions=transactions, summary_only=summary_only))
-        return _matched(view, summary_only or transactions)
+        write_lines(json_chunks(loaded, name, opts, view, transactions=transactions, summary_only=summary_only,
+                                largest=nodes))
+        return _matched(view, summary_only or transactions, nodes)
     if fmt is None:
         fmt = Format.rich if env().stdout_terminal else Format.plain
     if fmt is Format.plain:
         write_lines(_encoded(plain_lines(loaded, name, opts, view, summary=summary, transactions=transactions,
-                                         summary_only=summary_only)))
+                                         summary_only=summary_only, largest=nodes)))
     else:
         render_rich(out_console(), loaded, name, opts, view, summary=summary, transactions=transactions,
-                    summary_only=summary_only)
-    return _matched(view, summary_only or transactions)
+                    summary_only=summary_only, largest=nodes)
+    return _matched(view, summary_only or transactions, nodes)
 
 
-def _matched(view, no_tree) -> int:
+def _matched(view, no_tree, largest=None) -> int:
     """Exit 1 with a word on stderr when --domid or --changed kept nothing
-    (as grep exits 1 when nothing matches); ``no_tree``: no rows were shown."""
+    (as grep exits 1 when nothing matches); ``no_tree``: no rows were shown;
+    ``largest``: the nodes --largest listed instead of the tree."""
     from xsdump.cli.common import say
     from xsdump.render.show import nothing_matched
 
-    message = None if no_tree else nothing_matched(view)
+    if largest is not None:
+        message = None if largest else nothing_matched_largest(view)
+    else:
+        message = None if no_tree else nothing_matched(view)
     if message is None:
         return ExitCode.OK
     say(f"xsdump: {message}")
     return ExitCode.FINDINGS
+
+
+def nothing_matched_largest(view) -> str:
+    from xsdump.render.escape import escape_text
+
+    under = "" if view.root == "/" else f" under {escape_text(view.root)}"
+    owned = "" if view.domid is None else f" owned by domain {view.domid} or granting it r, w or b"
+    return f"no node{under}{owned}"
 
 
 def _encoded(lines, batch: int = 512):

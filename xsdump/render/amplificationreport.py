@@ -19,10 +19,7 @@ from itertools import chain
 from typing import Iterator, Optional
 
 import orjson
-from rich import box
 from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
 from rich.text import Text
 
 from xsdump.analysis.amplification import (
@@ -36,7 +33,9 @@ from xsdump.analysis.amplification import (
 from xsdump.render.escape import escape_text, preview
 from xsdump.render.lines import print_lines
 from xsdump.codec.jsonio import bytes_to_json, text_to_json
+from xsdump.render import table
 from xsdump.render.notation import dump_format, human_bytes
+from xsdump.render.table import Cell
 
 STYLES = {"stale": "yellow", "near-root": "bold red", "redundant": "cyan", "total": "bold", "note": "dim"}
 
@@ -84,9 +83,6 @@ def amplification_str(tx: TransactionCost) -> str:
 # --- the table ------------------------------------------------------------------
 
 
-Cell = tuple[str, str]  # text, style ("" for none)
-
-
 def _cells(tx: TransactionCost, report: Amplification, total: bool = False) -> list[Cell]:
     split = f"{tx.read_records}/{tx.written_records}/{tx.read_written_records}/{tx.deleted_records}"
     if tx.other_records:
@@ -119,36 +115,6 @@ def table_rows(report: Amplification, rows: list[TransactionCost]) -> Iterator[l
     for tx in rows:
         yield _cells(tx, report)
     yield _cells(report.summed(), report, total=True)
-
-
-def rich_table(report: Amplification, rows: list[TransactionCost]) -> Table:
-    table = Table(box=box.HORIZONTALS, show_edge=False, pad_edge=False, collapse_padding=True,
-                  header_style="bold")
-    for title, _ in COLUMNS:
-        table.add_column(title, justify="right", no_wrap=True)
-    cells = list(table_rows(report, rows))
-    for i, row in enumerate(cells):
-        table.add_row(*(Text(text, style=style) for text, style in row), end_section=(i == len(cells) - 2))
-    return table
-
-
-def plain_table(report: Amplification, rows: list[TransactionCost]) -> Iterator[list[Cell]]:
-    """The table as aligned lines, two spaces between columns: each line
-    as its pieces of text with their styles."""
-    titles = [(title, "") for title, _ in COLUMNS]
-    widths = [len(title) for title, _ in COLUMNS]
-    for row in table_rows(report, rows):  # the widths first: the rows are made again, never held
-        widths = [max(w, len(text)) for w, (text, _) in zip(widths, row)]
-    for row in chain((titles,), table_rows(report, rows)):
-        line: list[Cell] = []
-        for i, ((text, style), (_, right)) in enumerate(zip(row, COLUMNS)):
-            if i:
-                line.append(("  ", ""))
-            pad = (" " * (widths[i] - len(text)), "")
-            line.extend((pad, (text, style)) if right else ((text, style), pad))
-        last = line[-1]
-        line[-1] = (last[0].rstrip(), last[1])
-        yield line
 
 
 # --- the lines below the table ---------------------------------------------------
@@ -282,27 +248,9 @@ def render(report: Amplification, rows: list[TransactionCost], console: Console)
     hundred thousand transactions, each with a line of stale reads)."""
     if not report.transactions:
         console.print(Text("no pending transactions"))
-    elif console.is_terminal:
-        table = rich_table(report, rows)
-        # Never elide a number: wider than the terminal rather than cut.
-        natural = Measurement.get(console, console.options.update_width(1 << 16), table).maximum
-        width = console.width
-        console.width = max(width, natural)
-        try:
-            console.print(table)
-        finally:
-            console.width = width
-    elif console.color_system is None:  # text alone: no Text per line
-        print_lines(console, ("".join(text for text, _ in line).rstrip() for line in plain_table(report, rows)))
     else:
-        print_lines(console, map(_assembled, plain_table(report, rows)))
+        table.print_table(console, COLUMNS, lambda: table_rows(report, rows), totals=1)
     print_lines(console, _below_table(report, rows))
-
-
-def _assembled(line: list[Cell]) -> Text:
-    text = Text.assemble(*line)
-    text.rstrip()
-    return text
 
 
 def _below_table(report: Amplification, rows: list[TransactionCost]) -> Iterator[Text]:

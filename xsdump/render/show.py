@@ -46,29 +46,36 @@ def nothing_matched(view: Optional[TreeView]) -> Optional[str]:
 
 
 def plain_lines(loaded: Loaded, name: str, opts: Options, view: Optional[TreeView], *,
-                summary: bool = True, transactions: bool = False, summary_only: bool = False) -> Iterator[str]:
+                summary: bool = True, transactions: bool = False, summary_only: bool = False,
+                largest: Optional[list] = None) -> Iterator[str]:
     """The whole report as text lines (without newlines); ``summary_only``:
-    the summary alone (``view`` only counts placeholders)."""
+    the summary alone (``view`` only counts placeholders); ``largest``:
+    nodes listed instead of the tree (``--largest``)."""
     data = summarise(loaded, name, view) if summary or summary_only else None
     yield from show_plain.report_lines(loaded, data, opts, view, transactions=transactions,
-                                       summary_only=summary_only)
+                                       summary_only=summary_only, largest=largest)
 
 
 def render_rich(console, loaded: Loaded, name: str, opts: Options, view: Optional[TreeView], *,
-                summary: bool = True, transactions: bool = False, summary_only: bool = False) -> None:
+                summary: bool = True, transactions: bool = False, summary_only: bool = False,
+                largest: Optional[list] = None) -> None:
     """The report on a rich console: summary lines, then each tree as a
     ``rich.tree.Tree`` (streamed when big)."""
     from xsdump.render import show_rich  # rich's Text and Tree: only for this form
 
     data = summarise(loaded, name, view) if summary or summary_only else None
-    show_rich.render(console, loaded, data, opts, view, transactions=transactions, summary_only=summary_only)
+    show_rich.render(console, loaded, data, opts, view, transactions=transactions, summary_only=summary_only,
+                     largest=largest)
 
 
 def json_chunks(loaded: Loaded, name: str, opts: Options, view: Optional[TreeView], *,
-                transactions: bool = False, summary_only: bool = False) -> Iterator[bytes]:
+                transactions: bool = False, summary_only: bool = False,
+                largest: Optional[list] = None) -> Iterator[bytes]:
     """``--json``: ``{"summary": ..., "tree": {...}, "special": [...],
     "undeclared": [...]}``, or with ``--transactions`` ``{"summary": ...,
-    "transactions": [...]}``, or with ``summary_only`` ``{"summary": ...}``.
+    "transactions": [...]}``, or with ``summary_only`` ``{"summary": ...}``,
+    or with ``largest`` ``{"summary": ..., "largest": [...]}``.
     Every tree node has ``children`` (but a ``--changed`` list's)."""
-    yield from show_json.json_chunks(loaded, summarise(loaded, name, view), opts, view, transactions=transactions,
+    yield from show_json.json_chunks(loaded, summarise(loaded, name, view), opts, view, largest=largest,
+                                     transactions=transactions,
                                      summary_only=summary_only)

@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 
 import orjson
 
+from xsdump.analysis.largest import owner
 from xsdump.analysis.tree import NOT_IN_DUMP, Loaded, Row, TreeView
 from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
 from xsdump.model.records import ConnectionData, RingSpec, SocketSpec, WatchDataExtended
@@ -16,7 +17,8 @@ from xsdump.render.show_summary import ConnEntry, Summary, TxEntry, Watch, absol
 
 
 def json_chunks(loaded: Loaded, summary: Summary, opts: Options, view: Optional[TreeView], *,
-                transactions: bool = False, summary_only: bool = False) -> Iterator[bytes]:
+                transactions: bool = False, summary_only: bool = False,
+                largest: Optional[list] = None) -> Iterator[bytes]:
     """``{"summary": ..., "tree": {...}, "special": [...], "undeclared":
     [...]}``, or with ``--transactions`` (or no view) ``{"summary": ...,
     "transactions": [...]}``.  Every tree node has ``children``.
@@ -28,6 +30,9 @@ def json_chunks(loaded: Loaded, summary: Summary, opts: Options, view: Optional[
     yield from summary_json_chunks(summary, opts)
     if summary_only:
         yield b"}\n"
+        return
+    if largest is not None:  # --largest: the nodes, largest first
+        yield b',"largest":' + orjson.dumps([largest_json(node) for node in largest]) + b"}\n"
         return
     if transactions or view is None:
         entries = transaction_entries(loaded, loaded.overlay)
@@ -98,7 +103,18 @@ def summary_json(summary: Summary, opts: Options, *, lists: bool = True) -> dict
         "anomalies": [{"kind": a.kind, "message": a.message, "offset": a.offset} for a in summary.anomalies],
         "anomaly_counts": summary.anomaly_total,  # every one; "anomalies" lists the first of each kind
         "not_in_dump": summary.not_in_dump,
+        "narrowed": _narrowed_json(summary.narrowed),
     }
+
+
+def _narrowed_json(n) -> Optional[dict]:
+    """--domid/--path: what the summary's lists keep, each as kept of total; null when not narrowed."""
+    if n is None:
+        return None
+    return {"domid": n.domid, "path": None if n.path is None else text_to_json(n.path),
+            **{key: {"kept": kept, "total": total} for key, (kept, total) in (
+                ("connections", n.connections), ("watches", n.watches), ("transactions", n.transactions),
+                ("domains", n.domains))}}
 
 
 def _conn_json(entry: ConnEntry, order: str, opts: Options) -> dict:
@@ -159,6 +175,11 @@ def _tx_json(entry: TxEntry) -> dict:
 
 
 # --- the tree ----------------------------------------------------------------
+
+
+def largest_json(node) -> dict:
+    return {"path": text_to_json(node.path), "owner": owner(node), "value_bytes": len(node.value),
+            "value": bytes_to_json(node.value), "perms": _perms_json(node.perms), "offset": node.offset}
 
 
 def _perms_json(perms) -> list:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Iterator, Optional, Union
 
+from xsdump.analysis.largest import owner
 from xsdump.analysis.tree import NOT_IN_DUMP, READ, Loaded, Row, TreeView, common_ancestor
 from xsdump.model.records import WatchDataExtended
 from xsdump.render.escape import escape_text
 from xsdump.render.listing import message_lines, quota_str
-from xsdump.render.notation import access_str, conn_str, depth_str, human_bytes, perms_str
+from xsdump.render.notation import access_str, conn_str, depth_str, human_bytes, named_domid, perms_str
 from xsdump.render.show_rows import TX_STYLES, Line, Options, name_text, value_text
-from xsdump.render.show_summary import Owner, Summary, TxEntry, Watch, absolute_wpath, transaction_entries
+from xsdump.render.show_summary import (Narrowed, Owner, Summary, TxEntry, Watch, absolute_wpath,
+                                         transaction_entries)
 
 # Read nodes listed one by one in --transactions when there are at most this many.
 READ_LIST_LIMIT = 10
@@ -51,10 +53,21 @@ def summary_lines(summary: Summary, opts: Options) -> Iterator[Line]:
     yield _heading("records: ", f"{counts.total}" + (f" ({by_type})" if by_type else ""))
     yield _heading("nodes: ", f"{counts.committed} committed ({counts.committed - counts.special} in the tree, "
                               f"{counts.special} special), {counts.in_transactions} records in transactions")
+    if summary.narrowed is not None:
+        yield _narrowed_line(summary.narrowed)
     yield from _connection_lines(summary, opts)
     yield from _quota_lines(summary)
     yield from _pending_lines(summary)
     yield from _anomaly_lines(summary)
+
+
+def _narrowed_line(n: Narrowed) -> Line:
+    what = " and ".join(([f"domain {named_domid(n.domid)}"] if n.domid is not None else [])
+                        + ([escape_text(n.path)] if n.path is not None else []))
+    kept = ", ".join(f"{shown:,} of {total:,} {noun}" for noun, (shown, total) in (
+        ("connections", n.connections), ("watches", n.watches), ("pending transactions", n.transactions),
+        ("DOMAIN_DATA", n.domains)))
+    return _heading("narrowed to ", f"{what}: {kept} (the lines below keep what concerns it)")
 
 
 def _connection_lines(summary: Summary, opts: Options) -> Iterator[Line]:
@@ -122,7 +135,10 @@ def _anomaly_lines(summary: Summary) -> Iterator[Line]:
         where = "" if a.offset is None else f"  (record at {a.offset:#x})"
         yield [(f"  {a.kind}", "red"), (f"  {a.message}{where}", "")]
         listed[a.kind] = listed.get(a.kind, 0) + 1
-    for kind, n in summary.anomaly_total.items():
+    if summary.narrowed is not None:
+        yield [("  (listed: those of the first 100 of each kind that concern what the summary is narrowed to; "
+                "xsdump check lists every one)", "dim")]
+    for kind, n in summary.anomaly_total.items() if summary.narrowed is None else ():
         if n > listed.get(kind, 0):
             yield [(f"  {kind}", "red"), (f"  ... and {n - listed.get(kind, 0):,} more (xsdump check lists every one)", "")]
     if summary.not_in_dump:
@@ -175,17 +191,39 @@ def undeclared_lines(loaded: Loaded, opts: Options) -> Iterator[Line]:
         yield line
 
 
+# --- the largest nodes -------------------------------------------------------
+
+
+def largest_lines(nodes: list, view: Optional[TreeView]) -> Iterator[Line]:
+    """``--largest N``: the nodes, largest value first: size, owner, path."""
+    where = []
+    if view is not None and view.root != "/":
+        where.append(f"at or below {escape_text(view.root)}")
+    if view is not None and view.domid is not None:
+        where.append(f"owned by or granting access to domain {named_domid(view.domid)}")
+    yield _heading("largest values: ", f"{len(nodes)} node{'s' if len(nodes) != 1 else ''}"
+                   + (" " + ", ".join(where) if where else "") + ", by value bytes")
+    width = max((len(f"{len(n.value):,}") for n in nodes), default=1)
+    for node in nodes:
+        who = owner(node)
+        yield [(f"  {len(node.value):>{width},} B  owner {'-' if who is None else named_domid(who):>5}  ", ""),
+               (escape_text(node.path), "bold")]
+
+
 # --- the whole report --------------------------------------------------------
 
 
 def sections(loaded: Loaded, summary: Optional[Summary], opts: Options, view: Optional[TreeView], *,
-             transactions: bool, summary_only: bool = False) -> Iterator[Section]:
+             transactions: bool, summary_only: bool = False, largest: Optional[list] = None) -> Iterator[Section]:
     """Blocks of the report in order: lists of lines, or (title, rows)
     trees.  ``summary``: None without ``--summary``; ``summary_only``: the
     summary block alone."""
     if summary is not None:
         yield summary_lines(summary, opts)
     if summary_only:
+        return
+    if largest is not None:
+        yield largest_lines(largest, view)
         return
     if transactions:
         yield transaction_lines(transaction_entries(loaded, loaded.overlay), opts)

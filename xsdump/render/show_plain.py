@@ -23,10 +23,11 @@ from xsdump.render.show_summary import Summary
 
 
 def report_lines(loaded: Loaded, summary: Optional[Summary], opts: Options, view: Optional[TreeView], *,
-                 transactions: bool = False, summary_only: bool = False) -> Iterator[str]:
+                 transactions: bool = False, summary_only: bool = False,
+                 largest: Optional[list] = None) -> Iterator[str]:
     """The whole report as text lines (without newlines)."""
     for n, section in enumerate(sections(loaded, summary, opts, view, transactions=transactions,
-                                               summary_only=summary_only)):
+                                               summary_only=summary_only, largest=largest)):
         if n:
             yield ""
         if not isinstance(section, tuple):  # lines

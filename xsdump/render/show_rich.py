@@ -79,11 +79,11 @@ def streamed_tree_lines(rows, opts: Options, styler: Styler, guides=GUIDES,
 
 
 def render(console, loaded: Loaded, summary: Optional[Summary], opts: Options, view: Optional[TreeView], *,
-           transactions: bool = False, summary_only: bool = False) -> None:
+           transactions: bool = False, summary_only: bool = False, largest: Optional[list] = None) -> None:
     """The report on ``console``: summary lines, then each tree as a
     ``rich.tree.Tree`` (streamed when big)."""
     for n, section in enumerate(sections(loaded, summary, opts, view, transactions=transactions,
-                                               summary_only=summary_only)):
+                                               summary_only=summary_only, largest=largest)):
         if n:
             console.print()
         if not isinstance(section, tuple):  # lines

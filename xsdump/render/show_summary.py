@@ -9,9 +9,10 @@ kinds are read from ``state.anomalies`` as they are, never compared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, NamedTuple, Optional, Union
 
+from xsdump.analysis.select import under
 from xsdump.render.notation import dump_format
 from xsdump.analysis.tree import (
     CREATED,
@@ -23,9 +24,11 @@ from xsdump.analysis.tree import (
     Loaded,
     TreeView,
     TxSummary,
+    domid_matches,
     transaction_summaries,
 )
-from xsdump.model.records import ConnectionData, RingSpec, SocketSpec, WatchData, WatchDataExtended
+from xsdump.model.records import (ConnectionData, DomainData, NodeData, RingSpec, SocketSpec, TransactionData,
+                                  WatchData, WatchDataExtended)
 
 Watch = Union[WatchData, WatchDataExtended]
 QuotaPairs = tuple[tuple[str, int], ...]  # (quota name, value)
@@ -134,9 +137,10 @@ class Summary:
     global_quota: Optional[GlobalQuotaEntry]  # None: no GLOBAL_QUOTA_DATA
     domains: tuple[DomainEntry, ...]  # in domid order (the dump's order for equal domids)
     pending: Entries  # of PendingEntry
-    anomalies: tuple[AnomalyEntry, ...]  # up to KEPT_PER_KIND of a kind
+    anomalies: tuple[AnomalyEntry, ...]  # up to KEPT_PER_KIND of a kind (narrowed: those of them that concern it)
     not_in_dump: int  # ancestor paths no record names (placeholders in the view)
     anomaly_total: dict[str, int] = field(default_factory=dict)  # every anomaly by kind, in the order first met
+    narrowed: Optional["Narrowed"] = None  # --domid/--path: what the lists above keep of the dump's
 
     def anomaly_counts(self) -> dict[str, int]:
         """Anomalies by kind, in the order first met, then ``not-in-dump``."""
@@ -144,6 +148,96 @@ class Summary:
         if self.not_in_dump:
             by_kind[NOT_IN_DUMP] = self.not_in_dump
         return by_kind
+
+
+class Narrowed(NamedTuple):
+    """What a summary narrowed by ``--domid``/``--path`` keeps: each pair
+    is (kept, in the dump)."""
+
+    domid: Optional[int]
+    path: Optional[str]
+    connections: tuple[int, int]
+    watches: tuple[int, int]
+    transactions: tuple[int, int]
+    domains: tuple[int, int]
+
+
+def _home(domid: int) -> str:
+    return f"/local/domain/{domid}"
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """One path is at or below the other."""
+    return under(a, b) or under(b, a)
+
+
+class Scope:
+    """What concerns a domain (``--domid``) or a subtree (``--path``), or
+    both: a domain's ring connections (its own, or those whose target it
+    is) with their watches, its transactions and its DOMAIN_DATA; for a
+    subtree, the watches at or below it (a relative one resolved under its
+    domain's home), the connections holding such a watch or whose domain's
+    home is in the subtree or holds it, the transactions with a node record
+    in it, and the DOMAIN_DATA of domains whose home overlaps it."""
+
+    def __init__(self, loaded: Loaded, domid: Optional[int], root: Optional[str]):
+        self.state = loaded.state
+        self.domid = domid
+        self.root = root
+        self.touching = loaded.touching if loaded.touching is not None else set()
+
+    def _domains_ring(self, conn: Optional[ConnectionData]) -> bool:
+        spec = None if conn is None else conn.spec
+        return isinstance(spec, RingSpec) and self.domid in (spec.domid, spec.tdomid)
+
+    def watches(self, conn: Optional[ConnectionData], watches) -> Optional[tuple]:
+        """The watches kept of a connection's, or None when the connection
+        is not kept."""
+        if self.domid is not None and not self._domains_ring(conn):
+            return None
+        if self.root is None:
+            return tuple(watches)
+        kept = tuple(w for w in watches if under(absolute_wpath(w.wpath, conn) or w.wpath, self.root))
+        spec = None if conn is None else conn.spec
+        if kept or (isinstance(spec, RingSpec) and _overlaps(_home(spec.domid), self.root)):
+            return kept
+        return None
+
+    def transaction(self, tx) -> bool:
+        if self.domid is not None and not self._domains_ring(self.state.connections.get(tx.conn_id)):
+            return False
+        return self.root is None or tx.key in self.touching
+
+    def domain(self, domid: int) -> bool:
+        return ((self.domid is None or domid == self.domid)
+                and (self.root is None or _overlaps(_home(domid), self.root)))
+
+    def record(self, record) -> bool:
+        """Whether an anomaly's record concerns the scope (one found
+        between records, or about the whole dump, does not)."""
+        kind = type(record)
+        if kind is NodeData:
+            if self.root is not None and not under(record.path, self.root):
+                return False
+            return (self.domid is None or domid_matches(record, self.domid)
+                    or self._domains_ring(self.state.connections.get(record.conn_id)))
+        if kind is WatchData or kind is WatchDataExtended:
+            return bool(self.watches(self.state.connections.get(record.conn_id), (record,)))
+        if kind is ConnectionData:
+            return self.watches(record, self.state.watches.get(record.conn_id, ())) is not None
+        if kind is TransactionData:
+            tx = self.state.transactions.get((record.conn_id, record.tx_id))
+            return tx is not None and self.transaction(tx)
+        if kind is DomainData:
+            return self.domain(record.domid)
+        return False
+
+
+def _narrowed(scope: Scope, connections: Entries, watches_kept: int, pending: Entries, domains: tuple) -> Narrowed:
+    state = scope.state
+    return Narrowed(scope.domid, scope.root, (len(connections), len(state.connections)),
+                    (watches_kept, sum(len(ws) for ws in state.watches.values())),
+                    (len(pending), len(state.transactions)), (len(domains), len(state.domains)))
 
 
 def owner_of(loaded: Loaded, conn_id: int) -> Owner:
@@ -176,6 +270,10 @@ def summarise(loaded: Loaded, name: str, view: Optional[TreeView]) -> Summary:
     state = loaded.state
     header = state.header
     gq = state.global_quota
+    root = None if view is None or view.root == "/" else view.root
+    domid = None if view is None else view.domid
+    if domid is not None or root is not None:
+        return _summary_narrowed(loaded, name, view, Scope(loaded, domid, root))
     return Summary(
         dump=name,
         source_format=header.source_format,
@@ -201,6 +299,46 @@ def summarise(loaded: Loaded, name: str, view: Optional[TreeView]) -> Summary:
         not_in_dump=len(view.placeholders) if view is not None else 0,
         anomaly_total=dict(state.anomaly_counts),
     )
+
+
+def _summary_narrowed(loaded: Loaded, name: str, view: TreeView, scope: Scope) -> Summary:
+    """The summary with its connections, watches, transactions and
+    per-domain quotas kept to what concerns the scope."""
+    state = loaded.state
+
+    def kept_connections():
+        for conn in state.connections.values():
+            watches = scope.watches(conn, state.watches.get(conn.conn_id, ()))
+            if watches is not None:
+                yield ConnEntry(conn, watches)
+
+    def kept_transactions():
+        for tx in state.transactions.values():
+            if scope.transaction(tx):
+                yield PendingEntry(tx.conn_id, tx.tx_id, owner_of(loaded, tx.conn_id), tx.n_records, tx.n_bytes,
+                                   tx.declared)
+
+    n_conns = n_watches = 0
+    kept_offsets = set()  # of the records kept, for the reader's findings (which name an offset, not a record)
+    for entry in kept_connections():  # counted here, made again when walked: never held
+        n_conns += 1
+        n_watches += len(entry.watches)
+        kept_offsets.add(entry.conn.offset)
+        kept_offsets.update(w.offset for w in entry.watches)
+    stray = tuple(w for cid, ws in state.watches.items() if cid not in state.connections
+                  for w in (scope.watches(None, ws) or ()))
+    kept_offsets.update(w.offset for w in stray)
+    connections = Entries(n_conns, kept_connections)
+    pending = Entries(sum(1 for _ in kept_transactions()), kept_transactions)
+    whole = summarise(loaded, name, None)
+    domains = tuple(d for d in whole.domains if scope.domain(d.domid))
+    narrowed = _narrowed(scope, connections, n_watches + len(stray), pending, domains)
+    kept_offsets.update(tx.record.offset for tx in state.transactions.values() if tx.declared and scope.transaction(tx))
+    kept_offsets.update(state.domains[d.domid].offset for d in domains)
+    anomalies = tuple(AnomalyEntry(a.kind, a.message, a.offset) for a in state.anomalies
+                      if (scope.record(a.record) if a.record is not None else a.offset in kept_offsets))
+    return replace(whole, connections=connections, stray_watches=stray, domains=domains, pending=pending,
+                   anomalies=anomalies, not_in_dump=len(view.placeholders), narrowed=narrowed)
 
 
 def transaction_entries(loaded: Loaded, only=None) -> list[TxEntry]:
