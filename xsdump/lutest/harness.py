@@ -341,6 +341,18 @@ class Daemon:
             return
         raise DaemonError(f"{self.kind} daemon not ready after {timeout}s ({last})\n" + self.log_tail())
 
+    def _abort_update(self) -> bool:
+        """Abort a pending live update (``live-update -a``), so that a
+        daemon that never answered ``-s`` does not update later, unseen
+        (oxenstored with ``-F`` waits for the open transactions to end);
+        True when the daemon took the abort."""
+        try:
+            with xsclient.connect_socket(self.socket_path, "lu-abort") as c:
+                c.control("live-update", "-a", timeout=2.0)
+        except (OSError, TimeoutError, xsclient.XenstoreError):
+            return False
+        return True
+
     def _answers(self) -> bool:
         try:
             with xsclient.connect_socket(self.socket_path, "probe") as c:
@@ -451,8 +463,15 @@ class Daemon:
                     if time.monotonic() > end:
                         self._raise_target_failure()
                         if self.alive() and self._answers() and not capture.exists():
-                            raise UpdateRefused(f"no answer to live-update -s within {deadline:g} s; "
-                                                "the old process goes on serving")
+                            aborted = self._abort_update()
+                            if not capture.exists():
+                                raise UpdateRefused(
+                                    f"no answer to live-update -s within {deadline:g} s; the old process goes "
+                                    "on serving " + ("(the pending update aborted with live-update -a)" if aborted
+                                                     else "(live-update -a failed: it may still update later)"))
+                        if capture.exists() and self.alive():
+                            r = b"OK"   # it went through while being aborted
+                            break
                         raise DaemonError("live update did not finish\n" + self.log_tail())
                     try:
                         r = c.wait_reply(rid, timeout=0.2).rstrip(b"\0")
