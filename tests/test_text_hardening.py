@@ -71,6 +71,9 @@ LINE_END_DUMPS = {
     "damaged last line without end": M + b"global,3\nstore,zz",
     "evtchn-dev CRLF": M + b"global,3\r\nevtchn-dev,5,7\r\n",
     "CR inside an ignored field": M + b"global,0,\r\x00\n",
+    # found by a random draw: a line whose text ends in "\r" before its CRLF end
+    "CR before a CRLF end": M + b"global,0\nglobal,0\nglobal,0,\r\r\n",
+    "CR before a last CR": M + b"global,3\nstore,2f,6e30,61\r\r",
 }
 
 
@@ -81,7 +84,7 @@ def test_json_encode_is_byte_exact_for_any_line_end(name):
 
 
 @pytest.mark.parametrize("name", ["CRLF", "no final newline", "CR at the end", "header only CRLF",
-                                  "CRLF header, damaged first line"])
+                                  "CRLF header, damaged first line", "CR before a CRLF end"])
 def test_json_encode_is_byte_exact_through_the_commands(name, tmp_path):
     data = LINE_END_DUMPS[name]
     src = tmp_path / "d.db"

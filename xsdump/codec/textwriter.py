@@ -72,13 +72,16 @@ def header_line(header: Header, eol: Optional[bytes] = None) -> bytes:
 def spelled(keyword: str, values: tuple, text: Optional[bytes], eol: bytes) -> bytes:
     """The line for ``values``: ``text`` (the line as read) when it still
     decodes to the same values, else oxenstored's own spelling.  A ``text``
-    or ``eol`` the reader cannot have produced (a line end inside the
-    text or a ``\\r`` that ends it, an end other than ``\\n``, ``\\r\\n``, ``\\r`` or none) is refused:
+    or ``eol`` the reader cannot have produced (a ``\\n`` inside the text,
+    a ``\\r`` that ends it before an end other than ``\\r\\n`` or ``\\r``, an
+    end other than ``\\n``, ``\\r\\n``, ``\\r`` or none) is refused:
     it would make lines the record does not say."""
     if eol not in LINE_ENDS:
         raise EncodeError(f"{keyword} line end '{escape_bytes(eol)}': the reader keeps \\n, \\r\\n, \\r or none")
     if text is not None:
-        if b"\n" in text or text.endswith(b"\r"):  # a "\r" inside a line stays in it
+        # A "\r" inside a line stays in it, and one that ends it is read
+        # back as the line's own only before a "\r\n" or a last "\r".
+        if b"\n" in text or (text.endswith(b"\r") and eol not in (b"\r\n", b"\r")):
             raise EncodeError(f"{keyword} line text '{escape_bytes(text[:60])}' holds a line end")
         try:
             parsed = parse_line(text)
