@@ -136,3 +136,43 @@ def test_manifest_errors_are_one_line(tmp_path):
     (tmp_path / "manifest.json").write_text('{"xsdump_lu_manifest": 1, "options": [], "daemons": {}}')
     with pytest.raises(ValueError, match="'options' must be a dict"):
         manifest.load(tmp_path)
+
+
+def test_the_workload_reaches_every_operation():
+    """Over a few seeds the generator uses every operation: guests come and
+    go, the special watches, reset-watches, values past the protocol's
+    limit, and requests in flight across an update."""
+    from xsdump.lutest.workload import OPS, PAYLOAD_MAX, SPECIAL_WATCHES
+
+    steps = [s for seed in range(8) for s in generate(seed, 400, 3, in_flight=1.0).steps]
+    assert {s.op for s in steps} == set(OPS)
+    assert {s.path for s in steps if s.op == "watch"} >= set(SPECIAL_WATCHES)
+    assert any(len(s.value) > PAYLOAD_MAX for s in steps if s.op == "write")
+    for i, s in enumerate(steps):
+        if s.op == "send-partial":
+            assert steps[i + 1].op == "update" and steps[i + 2] == Step("finish", s.conn)
+
+
+@given(st.integers(0, 2**31))
+@settings(max_examples=40, deadline=None)
+def test_introduced_guests_are_connections_only_while_introduced(seed):
+    w = generate(seed, 300, 1)
+    present = {f"g{d}" for d in w.guests}
+    for s in w.steps:
+        if s.op == "introduce":
+            present.add(f"g{s.domid}")
+        elif s.op == "release":
+            present.discard(f"g{s.domid}")
+        elif s.conn.startswith("g"):
+            assert s.conn in present, s
+
+
+def test_workload_fields_are_checked_not_coerced():
+    import pytest
+
+    with pytest.raises(ValueError, match="domid must be an integer"):
+        Step.from_json({"op": "introduce", "conn": "s0", "domid": "7"})
+    with pytest.raises(ValueError, match="split must be an integer"):
+        Step.from_json({"op": "send-partial", "conn": "s0", "path": "/lu/a", "split": 1e30})
+    step = Step("send-partial", "s0", path="/lu/a", value=b"1", split=5)
+    assert Step.from_json(step.to_json()) == step

@@ -202,3 +202,17 @@ def test_loose_event_order_against_the_other_implementation(debian_name, tmp_pat
     assert strict["divergence"]["kind"] == "events"
     assert code_loose == 0, loose and loose.get("divergence")
     assert loose["summary"]["event_order_differences"] >= 1
+
+
+def test_requests_in_flight_across_the_update(debian_name):
+    """Half a request sent when the update comes, the rest after: C
+    xenstored carries it in the dump's pending input and answers it from the
+    new process; oxenstored refuses an update while a request is half read."""
+    code, doc, err = lu_test(debian_name("xenstored"), "--fetch-debian", "--seed", 1, "--in-flight", 1,
+                             "--no-shrink")
+    assert code == 0, (doc and doc.get("divergence"), err)
+    assert doc["summary"]["updates"]["accepted"] == 2
+    code, doc, err = lu_test(debian_name("oxenstored"), "--fetch-debian", "--seed", 1, "--in-flight", 1,
+                             "--no-shrink")
+    assert code == 1 and doc["verdict"] == "untested", err
+    assert all("0 tx" in r["answer"] for r in doc["summary"]["updates"]["refusals"])

@@ -74,6 +74,9 @@ def lu_test(
     open_tx_updates: int = typer.Option(0, "--open-tx-updates", min=0, metavar="N",
         help="Of the updates, N (seeded) keep the transactions open across them: the hard case, which C "
              "xenstored refuses without --force.  Before the others every open transaction is ended."),
+    in_flight: float = typer.Option(0.0, "--in-flight", min=0.0, max=1.0, metavar="SHARE",
+        help="At this share of the updates (0 to 1, seeded) a dom0 socket has half a request sent when the "
+             "update comes and the rest after it: the dump's pending input (oxenstored refuses such updates)."),
     min_updates: int = typer.Option(1, "--min-updates", min=0, metavar="N",
         help="A run with fewer accepted live updates has not tested the update: it exits 1 (verdict "
              "untested)."),
@@ -146,7 +149,7 @@ def lu_test(
             raise fail(f"lu-test: --error-class needs two errno names or more: {value!r}")
         classes.append(names)
     options = dict(binary=binary, fetch_debian=fetch_debian, update_to=update_to, against=against, seed=seed,
-                   operations=operations, updates=updates, open_tx_updates=open_tx_updates,
+                   operations=operations, updates=updates, open_tx_updates=open_tx_updates, in_flight=in_flight,
                    min_updates=min_updates, sockets=sockets, guests=guests, force=force,
                    update_timeout=update_timeout, error_classes=[sorted(c) for c in classes],
                    event_order=event_order.value, state_check=not no_state_check, shrink=shrink,
@@ -257,7 +260,8 @@ def _run(options: dict, *, replay, out, keep, as_json) -> int:
                     options["seed"] = random.randrange(1 << 31)
                 work = workload.generate(options["seed"], options["operations"], 0 if against_mode else n_updates,
                                          options["sockets"], tuple(range(1, options["guests"] + 1)),
-                                         open_tx_updates=options["open_tx_updates"])
+                                         open_tx_updates=options["open_tx_updates"],
+                                         in_flight=options.get("in_flight", 0.0))
             setup = Setup(paths["binary"], runtime, against=paths["against"], update_to=paths["update_to"],
                           transform=options["transform"], update_timeout=options["update_timeout"],
                           force=options["force"], state_check=options["state_check"],

@@ -42,6 +42,7 @@ XS_SET_PERMS = 14
 XS_WATCH_EVENT = 15
 XS_ERROR = 16
 XS_IS_DOMAIN_INTRODUCED = 17
+XS_RESET_WATCHES = 21
 
 HEADER = struct.Struct("=IIII")  # type, req_id, tx_id, len; native order
 RING_SIZE = 1024

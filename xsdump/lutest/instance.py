@@ -19,19 +19,30 @@ DEFAULT_UPDATE_TIMEOUT = {"c": 0, "ocaml": 1}
 UPDATE_GRACE = 3.0     # seconds an update may take beyond -t before it counts as refused
 GUEST_PORT_BASE = 10   # guest domid D's event channel: port 10 + D
 
+
+def guest_mfn(domid: int) -> int:
+    return 0x1000 + domid
+
 _OPS = {
     "read": client.XS_READ, "write": client.XS_WRITE, "mkdir": client.XS_MKDIR, "rm": client.XS_RM,
     "directory": client.XS_DIRECTORY, "get-perms": client.XS_GET_PERMS, "set-perms": client.XS_SET_PERMS,
-    "watch": client.XS_WATCH, "unwatch": client.XS_UNWATCH,
+    "watch": client.XS_WATCH, "unwatch": client.XS_UNWATCH, "reset-watches": client.XS_RESET_WATCHES,
     "tx-start": client.XS_TRANSACTION_START, "tx-end": client.XS_TRANSACTION_END,
+    "introduce": client.XS_INTRODUCE, "release": client.XS_RELEASE, "send-partial": client.XS_WRITE,
 }
 
 
 def payload(step: Step) -> bytes:
     """The wire payload of a step."""
     path = step.path.encode()
-    if step.op == "write":
+    if step.op in ("write", "send-partial"):
         return path + b"\0" + step.value
+    if step.op == "introduce":
+        return f"{step.domid}\0{guest_mfn(step.domid)}\0{GUEST_PORT_BASE + step.domid}\0".encode()
+    if step.op == "release":
+        return f"{step.domid}\0".encode()
+    if step.op == "reset-watches":
+        return b"\0"
     if step.op == "set-perms":
         return path + b"\0" + b"".join(p.encode() + b"\0" for p in step.perms)
     if step.op in ("watch", "unwatch"):
@@ -74,6 +85,7 @@ class Instance:
         self.late_events = late_events
         self.tx = TxNames()
         self.conns: dict = {}
+        self.in_flight: dict = {}     # conn name -> (message, bytes sent) of a send-partial
 
     def start(self) -> "Instance":
         d = self.daemon
@@ -96,12 +108,29 @@ class Instance:
 
     def apply(self, step: Step) -> Observation:
         """Send one step on its connection and wait for the reply."""
-        conn = self.conns[step.conn]
+        conn = self.conns.get(step.conn)
+        if conn is None:            # a guest released, or never introduced
+            return Observation(Reply("no-connection"))
         tx_id = self.tx.id_of(step.tx) if step.op != "tx-start" else 0
+        if step.op == "introduce":
+            client.create_ring_page(self.daemon.fx, step.domid)
         try:
-            rid = conn.send_request(_OPS[step.op], payload(step), tx_id)
+            if step.op == "send-partial":
+                body = payload(step)
+                sent = max(1, min(step.split, 15 + len(body)))     # a strict prefix of the message
+                self.in_flight[step.conn] = (conn.send_partial(_OPS[step.op], body, sent, tx_id), sent)
+                return Observation(Reply("ok"), (), tx_id)
+            if step.op == "finish":
+                msg, sent = self.in_flight.pop(step.conn, (None, 0))
+                if msg is None:
+                    return Observation(Reply("nothing-in-flight"))
+                conn.send_raw(msg[sent:])
+                rid = client.HEADER.unpack_from(msg)[1]
+            else:
+                rid = conn.send_request(_OPS[step.op], payload(step), tx_id)
             data = conn.wait_reply(rid, timeout=REPLY_TIMEOUT)
             reply = normal_reply(step.op, data)
+            self._comes_or_goes(step)
             if step.op == "tx-start":
                 tx_id = int(data.rstrip(b"\0") or b"0")
                 self.tx.bind(step.tx, tx_id)
@@ -130,6 +159,18 @@ class Instance:
         except UpdateRefused as e:
             return UpdateOutcome(False, e.answer, open_tx)
         return UpdateOutcome(True, "", open_tx, self.daemon.handed_over)
+
+    def _comes_or_goes(self, step: Step) -> None:
+        """An introduced guest's ring becomes a connection; a released one's goes."""
+        name = f"g{step.domid}"
+        if step.op == "introduce":
+            page = Path(self.daemon.fx) / f"ring-{step.domid}"
+            self.conns[name] = client.Connection(
+                client.RingTransport(page, Path(self.daemon.fx) / "evtchn", GUEST_PORT_BASE + step.domid),
+                f"guest-{step.domid}")
+        elif step.op == "release" and name in self.conns:
+            self.conns.pop(name).close()
+            (Path(self.daemon.fx) / f"ring-{step.domid}").unlink(missing_ok=True)
 
     def read_tree(self, roots: tuple = ("/",)) -> dict:
         """Every node under ``roots`` read back over the wire from dom0's

@@ -16,9 +16,14 @@ as NDJSON or as one document ``{"workload": HEADER, "steps": [...]}``.
 Values are text; a value that is not printable ASCII is ``{"base64": ...}``.
 Operations: ``read``, ``write``, ``mkdir``, ``rm``, ``directory``,
 ``get-perms``, ``set-perms`` (``perms``: owner first, as ``["n0", "b1"]``),
-``watch``, ``unwatch`` (``path``, ``token``), ``tx-start``, ``tx-end``
-(``commit``), and ``update``: the live update (of the instance under test
-only).
+``watch``, ``unwatch`` (``path``, ``token``; the special ``@introduceDomain``
+and ``@releaseDomain`` too), ``reset-watches``, ``tx-start``, ``tx-end``
+(``commit``), ``introduce`` and ``release`` (``domid``: a guest that comes
+and goes; while introduced its ring is the connection ``g<domid>``),
+``send-partial`` (the first ``split`` bytes of a ``write``, the rest held
+back) and ``finish`` (the rest sent, the reply awaited): a request in flight
+across whatever comes between, and ``update``: the live update (of the
+instance under test only).
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ from typing import Iterable, Optional
 
 FORMAT = 1
 OPS = ("read", "write", "mkdir", "rm", "directory", "get-perms", "set-perms", "watch", "unwatch",
-       "tx-start", "tx-end", "update")
+       "reset-watches", "tx-start", "tx-end", "introduce", "release", "send-partial", "finish", "update")
+# The largest request payload the protocol allows (XENSTORE_PAYLOAD_MAX).
+PAYLOAD_MAX = 4096
+# Guests that come and go (introduced and released by the workload).
+TRANSIENT_DOMIDS = (20, 21, 22)
+SPECIAL_WATCHES = ("@introduceDomain", "@releaseDomain")
 # The shared subtree every connection works in (the guests may write it),
 # and the names its paths are made of: few, so that operations collide.
 ROOT = "/lu"
@@ -49,6 +59,8 @@ class Step:
     token: str = ""
     perms: tuple = ()
     commit: bool = True
+    domid: int = 0       # introduce, release
+    split: int = 0       # send-partial: bytes of the message sent before the rest
 
     def to_json(self) -> dict:
         out: dict = {"op": self.op}
@@ -58,8 +70,12 @@ class Step:
             out["tx"] = self.tx
         if self.path:
             out["path"] = self.path
-        if self.op == "write":
+        if self.op in ("write", "send-partial"):
             out["value"] = _value_json(self.value)
+        if self.op in ("introduce", "release"):
+            out["domid"] = self.domid
+        if self.op == "send-partial":
+            out["split"] = self.split
         if self.token:
             out["token"] = self.token
         if self.op == "set-perms":
@@ -77,7 +93,8 @@ class Step:
         return cls(op=obj["op"], conn=str(obj.get("conn", "")), path=str(obj.get("path", "")),
                    value=_value_from_json(obj.get("value", "")), tx=str(obj.get("tx") or ""),
                    token=str(obj.get("token", "")), perms=tuple(str(p) for p in obj.get("perms", ())),
-                   commit=bool(obj.get("commit", True)))
+                   commit=bool(obj.get("commit", True)), domid=_int_field(obj, "domid", 0, 0x7FEF),
+                   split=_int_field(obj, "split", 0, 16 + PAYLOAD_MAX * 2))
 
     def describe(self) -> str:
         """One line, for reports (the value escaped by the caller's renderer)."""
@@ -86,8 +103,13 @@ class Step:
             parts.append(f"[{self.tx}]")
         if self.path:
             parts.append(self.path)
-        if self.op == "write":
-            parts.append("= " + repr(self.value)[1:])
+        if self.op in ("write", "send-partial"):
+            value = self.value if len(self.value) <= 40 else self.value[:40]
+            parts.append("= " + repr(value)[1:] + (f" ({len(self.value)} bytes)" if len(self.value) > 40 else ""))
+        if self.op in ("introduce", "release"):
+            parts.append(f"domain {self.domid}")
+        if self.op == "send-partial":
+            parts.append(f"(first {self.split} bytes)")
         if self.token:
             parts.append(f"token {self.token}")
         if self.op == "set-perms":
@@ -95,6 +117,14 @@ class Step:
         if self.op == "tx-end":
             parts.append("commit" if self.commit else "abort")
         return " ".join(parts)
+
+
+def _int_field(obj: dict, name: str, low: int, high: int) -> int:
+    value = obj.get(name, low)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"step {obj.get('op')}: {name} must be an integer from {low} to {high}, "
+                         f"not {json.dumps(value)[:40]}")
+    return value
 
 
 def _value_json(value: bytes):
@@ -182,6 +212,8 @@ def parse(texts: Iterable) -> Workload:
                         seed=header.get("seed"))
     known = set(workload.connections())
     for s in workload.steps:
+        if s.op == "introduce":
+            known.add(f"g{s.domid}")       # the guest's ring, once introduced
         if s.op != "update" and s.conn not in known:
             raise ValueError(f"step {s.describe()!r}: no connection {s.conn} (have {', '.join(sorted(known))})")
     return workload
@@ -211,6 +243,9 @@ def _value(rng: random.Random) -> bytes:
         return b""
     if roll < 0.2:
         return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 6)))
+    if roll < 0.23:
+        # up to and past the protocol's limit: ring wrap, quota, E2BIG
+        return bytes(rng.randrange(0x20, 0x7F) for _ in range(rng.randrange(900, PAYLOAD_MAX + 64)))
     return str(rng.randrange(1000)).encode()
 
 
@@ -226,6 +261,26 @@ class _Generator:
         self.watches: list = []       # (conn, path, token)
         self.tx_count = 0
         self.token_count = 0
+        self.transient: list = []     # introduced guests that come and go
+
+    def _comings_and_goings(self) -> Optional[Step]:
+        """Now and then a guest introduced or released, from dom0's first socket."""
+        rng = self.rng
+        roll = rng.random()
+        absent = [d for d in TRANSIENT_DOMIDS if d not in self.transient]
+        if roll < 0.015 and absent:
+            domid = rng.choice(absent)
+            self.transient.append(domid)
+            return Step("introduce", "s0", domid=domid)
+        if roll < 0.025 and self.transient:
+            domid = rng.choice(self.transient)
+            conn = f"g{domid}"
+            if any(c == conn for c in self.open_tx.values()):
+                return None
+            self.transient.remove(domid)
+            self.watches = [w for w in self.watches if w[0] != conn]
+            return Step("release", "s0", domid=domid)
+        return None
 
     def _tx_for(self, conn: str) -> str:
         mine = [t for t, c in self.open_tx.items() if c == conn]
@@ -233,7 +288,10 @@ class _Generator:
 
     def step(self) -> Step:
         rng = self.rng
-        conn = rng.choice(self.conns)
+        coming = self._comings_and_goings()
+        if coming is not None:
+            return coming
+        conn = rng.choice(self.conns + [f"g{d}" for d in self.transient])
         roll = rng.random()
         mine = [t for t, c in self.open_tx.items() if c == conn]
         if roll < 0.10 and len(mine) < 2:
@@ -248,13 +306,20 @@ class _Generator:
         if roll < 0.24:
             self.token_count += 1
             token = f"w{self.token_count}"
-            path = _paths(rng) if rng.random() < 0.8 else ROOT
+            where = rng.random()
+            if where < 0.1 and conn.startswith("s"):
+                path = rng.choice(SPECIAL_WATCHES)
+            else:
+                path = _paths(rng) if where < 0.85 else ROOT
             self.watches.append((conn, path, token))
             return Step("watch", conn, path=path, token=token)
         if roll < 0.27 and any(w[0] == conn for w in self.watches):
             w = rng.choice([w for w in self.watches if w[0] == conn])
             self.watches.remove(w)
             return Step("unwatch", conn, path=w[1], token=w[2])
+        if roll < 0.275:
+            self.watches = [w for w in self.watches if w[0] != conn]
+            return Step("reset-watches", conn)
         tx = self._tx_for(conn)
         path = _paths(rng)
         op = rng.choices(("read", "write", "mkdir", "rm", "directory", "get-perms", "set-perms"),
@@ -269,15 +334,28 @@ class _Generator:
         return Step(op, conn, path=path, tx=tx)
 
 
+def _in_flight(rng: random.Random, sockets: int) -> tuple:
+    """A write on a dom0 socket cut in two around an update: its first
+    part before, the rest after (the daemon holds a partial request)."""
+    conn = f"s{rng.randrange(sockets)}"
+    path = _paths(rng)
+    value = str(rng.randrange(1000)).encode()
+    whole = 16 + len(path) + 1 + len(value)
+    return (Step("send-partial", conn, path=path, value=value, split=rng.randrange(1, whole)),
+            Step("finish", conn))
+
+
 def generate(seed: int, operations: int = 200, updates: int = 2, sockets: int = 2,
-             guests: tuple = (1, 2), open_tx_updates: int = 0) -> Workload:
+             guests: tuple = (1, 2), open_tx_updates: int = 0, in_flight: float = 0.0) -> Workload:
     """``operations`` seeded steps over ``sockets`` dom0 sockets and the
     guests' rings, with ``updates`` live updates at seeded points (never
     first).  A daemon may refuse an update while transactions are open
     (C xenstored does without ``-F``), so before an update every open
     transaction is ended (committed or aborted, as seeded) -- except at
     ``open_tx_updates`` of the updates, seeded among them, which keep their
-    transactions open across the update: the hard case, asked for."""
+    transactions open across the update: the hard case, asked for.  At a
+    share ``in_flight`` of the updates a dom0 socket has half a request
+    sent when the update comes, the rest after it."""
     rng = random.Random(seed)
     conns = [f"s{i}" for i in range(sockets)] + [f"g{d}" for d in guests]
     gen = _Generator(rng, conns, tuple(guests))
@@ -292,6 +370,10 @@ def generate(seed: int, operations: int = 200, updates: int = 2, sockets: int = 
             for name, conn in sorted(gen.open_tx.items()):
                 steps.append(Step("tx-end", conn, tx=name, commit=rng.random() < 0.75))
             gen.open_tx.clear()
-        steps.append(Step("update"))
+        if in_flight and rng.random() < in_flight:
+            first, rest = _in_flight(rng, sockets)
+            steps += [first, Step("update"), rest]
+        else:
+            steps.append(Step("update"))
     meta = {"open_tx_updates": len(keep_open)} if keep_open else {}
     return Workload(tuple(steps), sockets=sockets, guests=tuple(guests), seed=seed, meta=meta)
