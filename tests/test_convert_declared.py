@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from typer.testing import CliRunner
 
 from helpers import ROOT, SAMPLES, run_cli
 from strategies import streams
@@ -20,8 +21,11 @@ from xsdump.analysis.diff import DiffOptions, diff_items
 from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.codec.jsonio import items_from_json
-from xsdump.codec.writer import encode_stream
+from xsdump.codec.textwriter import text_chunks
+from xsdump.codec.writer import encode_items, encode_stream
 from xsdump.errors import DumpError
+
+runner = CliRunner()
 
 # What each kind of change `diff --equivalent` finds may come from: the
 # losses `convert` declares for it.
@@ -71,7 +75,7 @@ SHOWN_BY = {
 }
 
 TARGETS = [("binary", {}), ("binary", {"byte_order": "big"}), ("binary", {"byte_order": "little"}),
-           ("binary", {"version": 1}), ("binary", {"version": 2}), ("oxenstored", {})]
+           ("binary", {"version": 1}), ("binary", {"version": 2}), ("oxenstored", {}), ("json", {})]
 
 
 def corpus() -> list[Path]:
@@ -95,8 +99,10 @@ def items(data: bytes):
 
 def converted(data: bytes, target: str, options: dict) -> tuple[bytes, Losses]:
     out, losses = convert_bytes(items(data), target, **options)
-    if target == "json":  # the dump the JSON stands for
-        out = encode_stream(items_from_json(out))
+    if target == "json":  # the dump the JSON stands for, as `xsdump encode` writes it
+        records = list(items_from_json(out))
+        write = text_chunks if records[0].source_format == "oxenstored" else encode_items
+        out = b"".join(write(records))
     return out, losses
 
 
@@ -160,3 +166,18 @@ def test_text_special_nodes_become_the_c_daemons():
     paths = {r.path for r in items(out) if type(r).__name__ == "NodeData"}
     assert {"@releaseDomain", "@introduceDomain"} <= paths and "/@releaseDomain" not in paths
     assert "special nodes" in losses.notes
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_convert_to_json_is_json(path):
+    """`convert --to json` writes the bytes `json` writes, exit 0."""
+    converted_json = runner.invoke(app, ["convert", str(path), "--to", "json"])
+    assert converted_json.exit_code == 0 and converted_json.stderr == ""
+    assert converted_json.stdout_bytes == runner.invoke(app, ["json", str(path)]).stdout_bytes
+
+
+def test_convert_help_example_to_json_works(tmp_path):
+    out = tmp_path / "host.json"
+    r = run_cli("convert", SAMPLES / "host.db", "--to", "json", "-o", out)
+    assert r.returncode == 0 and r.stderr == b""
+    assert out.read_bytes() == run_cli("json", SAMPLES / "host.db").stdout

@@ -1,8 +1,9 @@
 """Converting a dump to the binary stream, the oxenstored text dump or JSON,
 and listing what the target cannot carry.
 
-Each target has an adapter: a generator that passes the records the target
-can hold, turns the ones it can hold differently (a WATCH_DATA_EXTENDED of
+JSON holds every record of either format as it is (``--to json`` writes
+what ``xsdump json`` writes).  Each dump target has an adapter: a generator
+that passes the records the target can hold, turns the ones it can hold differently (a WATCH_DATA_EXTENDED of
 unlimited depth is a WATCH_DATA), leaves out the rest, and notes in a
 :class:`Losses` every piece of data that did not make it.  The writers
 themselves (:mod:`xsdump.codec.writer`, :mod:`xsdump.codec.textwriter`,
@@ -339,7 +340,7 @@ def _connection_for_text(conn: ConnectionData, losses: Losses) -> Optional[Conne
 
 def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str] = None,
                 version: Optional[int] = None) -> Iterator[Item]:
-    """The records as a binary stream (or JSON) holds them: text-only
+    """The records as a binary stream holds them: text-only
     fields noted as lost; with a new ``version`` or ``byte_order``, the
     records changed to fit it."""
     it = iter(items)
@@ -494,10 +495,9 @@ def convert_chunks(items: Iterable[Item], target: str, losses: Losses, *,
         raise EncodeError(f"byte order {byte_order!r} (little or big)")
     if target == "oxenstored":
         return text_chunks(for_text(items, losses))
-    records = for_records(items, losses, byte_order, version)
-    if target == "binary":
-        return encode_items(fit_binary(records, losses))
-    return ndjson_lines(records)
+    if target == "json":  # JSON holds every record of either format as it is: what `xsdump json` writes
+        return ndjson_lines(items)
+    return encode_items(fit_binary(for_records(items, losses, byte_order, version), losses))
 
 
 def convert(items: Iterable[Item], target: str, out: BinaryIO, *,
