@@ -231,6 +231,9 @@ def change_lines(c: Change, watches: Optional[dict] = None) -> Iterator[Text]:
         tx: Transaction = c.new if sign == "+" else c.old
         what = "" if tx.declared else ", no TRANSACTION_DATA"
         yield _line(sign, (f"{c.identity}  ({tx.n_records} node records, {tx.n_bytes} B{what})", STYLES[sign]))
+    elif kind == "transaction-changed" and c.field == "declared":
+        have = {True: "present", False: "absent"}
+        yield _line("~", f"TRANSACTION_DATA: {have[c.old]} -> {have[c.new]}")
     elif kind == "transaction-changed":
         yield _line("~", f"{c.field}: {_scalar(c.old)} -> {_scalar(c.new)}")
     elif kind in ("tx-node-added", "tx-node-removed"):
@@ -275,6 +278,8 @@ def _hex(value) -> str:
 def _scalar(value) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, GlobalData):
         return f"rw_socket_fd={value.rw_socket_fd} evtchn_fd={value.evtchn_fd}"
     if isinstance(value, bytes):
