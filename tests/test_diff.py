@@ -176,7 +176,8 @@ def test_connections_match_by_identity_not_conn_id():
         ("connection-removed", "ring domid=1", None, None, None),
         ("connection-added", "ring domid=3", None, None, None),
         ("connection-changed", "ring domid=2", "conn-id", 3, 9),
-    }  # the watches of a removed connection go with it
+        ("watch-removed", "ring domid=1", None, None, None),
+    }  # the watches of a removed connection are listed with it
 
 
 def test_connection_fields():

@@ -32,7 +32,7 @@ def patch(data: bytes, offset: int, raw: bytes) -> bytes:
 
 def test_wrong_magic():
     e = error_of(b"xenstorf" + GOOD[8:])
-    assert e.offset == 0 and "expected b'xenstore'" in e.message
+    assert e.offset == 0 and 'magic "xenstorf", expected "xenstore"' in e.message
 
 
 def test_unknown_version():

@@ -1,8 +1,9 @@
 """Converting a dump to the binary stream, the oxenstored text dump or JSON,
 and listing what the target cannot carry.
 
-Each target has an adapter: a generator that passes the records the target
-can hold, turns the ones it can hold differently (a WATCH_DATA_EXTENDED of
+JSON holds every record of either format as it is (``--to json`` writes
+what ``xsdump json`` writes).  Each dump target has an adapter: a generator
+that passes the records the target can hold, turns the ones it can hold differently (a WATCH_DATA_EXTENDED of
 unlimited depth is a WATCH_DATA), leaves out the rest, and notes in a
 :class:`Losses` every piece of data that did not make it.  The writers
 themselves (:mod:`xsdump.codec.writer`, :mod:`xsdump.codec.textwriter`,
@@ -72,6 +73,11 @@ LOSS_KINDS = {
     "targets": "SET_TARGET domains (tdomid): the text format has none",
     "connections": "connections that are neither a domain ring nor a socket: left out",
     "watch depth": "watch depth limits: the format has none, the watch is kept without",
+    "unknown watch depth": "watches C xenstored wrote as WATCH_DATA_EXTENDED without their depth (see xsdump "
+                           "check, watch-ext-no-depth): the watch had a depth limit no one knows; written "
+                           "without a limit",
+    "duplicate connections": "CONNECTION_DATA records repeating a conn-id (see xsdump check, duplicate-conn): "
+                             "the text format numbers connections anew, so each is a connection of its own",
     "watches": "watches whose connection the text format cannot name (none before them, "
                "or a socket fd of 0 or less): left out",
     "permission flags": "permission flags (stale ACL entries): the text format has none, entries kept without",
@@ -112,7 +118,8 @@ NOTE_KINDS = {
     "dialects": "records a daemon wrote in a dialect of the format (see xsdump check): written anew "
                 "in the design's layout",
     "special nodes": "@releaseDomain and @introduceDomain: oxenstored keeps them as the children "
-                     "/@releaseDomain and /@introduceDomain of /, the C daemon as nodes outside the tree",
+                     "/@releaseDomain and /@introduceDomain of /, the C daemon as nodes outside the tree "
+                     "(a text dump's /@name is written as the binary stream's @name)",
     "evtchn": "the ring's evtchn, xenstored's local port (the C daemon's domain->port, domain.c "
               "dump_state_connections), is written as the dom line's local port: oxenstored takes it as "
               "bound in the handle of the evtchn-dev line (domain.ml, Domain.make)",
@@ -220,7 +227,9 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
                 losses.add("watches", f"conn={record.conn_id} {escape_text(record.wpath)}")
                 continue
             if kind is WatchDataExtended:
-                if record.depth not in (None, WATCH_DEPTH_UNLIMITED):
+                if record.depth is None:
+                    losses.add("unknown watch depth", f"conn={record.conn_id} {escape_text(record.wpath)}")
+                elif record.depth != WATCH_DEPTH_UNLIMITED:
                     losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
                 record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
             wpath = encode_text(record.wpath)
@@ -229,6 +238,8 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
                 losses.add("refused paths", f"conn={record.conn_id} watch {escape_text(record.wpath)}")
             yield record
         elif kind is ConnectionData:
+            if record.conn_id in nameable:
+                losses.add("duplicate connections", _conn(record))
             fitted = _connection_for_text(record, losses)
             nameable[record.conn_id] = fitted is not None and (
                 isinstance(fitted.spec, RingSpec) or fitted.spec.socket_fd > 0)
@@ -329,7 +340,7 @@ def _connection_for_text(conn: ConnectionData, losses: Losses) -> Optional[Conne
 
 def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str] = None,
                 version: Optional[int] = None) -> Iterator[Item]:
-    """The records as a binary stream (or JSON) holds them: text-only
+    """The records as a binary stream holds them: text-only
     fields noted as lost; with a new ``version`` or ``byte_order``, the
     records changed to fit it."""
     it = iter(items)
@@ -363,6 +374,8 @@ def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str]
             losses.note("dialects", f"{', '.join(layout.findings) or 'raw bytes'} at offset {record.offset:#x}")
             record = record._replace(layout=None)
             if type(record) is WatchDataExtended and record.depth is None:
+                # The design's layout has no "depth unknown": the watch is written without a limit.
+                losses.add("unknown watch depth", f"conn={record.conn_id} {escape_text(record.wpath)}")
                 record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
         if layout is not None and not isinstance(layout, Layout):
             _text_losses(record, layout, losses)
@@ -372,8 +385,10 @@ def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str]
                 record = record._replace(spec=record.spec._replace(evtchn=local or 0))
             record = record._replace(layout=None)
         kind = type(record)
-        if from_text and kind is NodeData and record.path.startswith("/@"):
+        if from_text and kind is NodeData and record.path.startswith("/@") and "/" not in record.path[2:]:
+            # oxenstored's child /@releaseDomain of / is the C daemon's @releaseDomain
             losses.note("special nodes", _node(record))
+            record = record._replace(path=record.path[1:])
         if kind is WatchDataExtended and new_version < 2:
             if record.depth not in (None, WATCH_DEPTH_UNLIMITED):
                 losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
@@ -480,10 +495,9 @@ def convert_chunks(items: Iterable[Item], target: str, losses: Losses, *,
         raise EncodeError(f"byte order {byte_order!r} (little or big)")
     if target == "oxenstored":
         return text_chunks(for_text(items, losses))
-    records = for_records(items, losses, byte_order, version)
-    if target == "binary":
-        return encode_items(fit_binary(records, losses))
-    return ndjson_lines(records)
+    if target == "json":  # JSON holds every record of either format as it is: what `xsdump json` writes
+        return ndjson_lines(items)
+    return encode_items(fit_binary(for_records(items, losses, byte_order, version), losses))
 
 
 def convert(items: Iterable[Item], target: str, out: BinaryIO, *,

@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from xsdump.analysis.diff_common import Change, ConnNames, pair_up
-from xsdump.analysis.diff_pending import pending_changes, pending_signature
+from xsdump.analysis.diff_pending import pending_alone, pending_changes, pending_signature
 from xsdump.analysis.diff_watches import home, watch_changes, watch_signature
 from xsdump.codec.oxenstored import ring_local_port, ring_remote_port
 from xsdump.model.records import DOMID_INVALID, ConnectionData, RingSpec, SocketSpec
@@ -42,7 +42,7 @@ class Conn:
 class ConnMatch(NamedTuple):
     pairs: list[tuple[Conn, Conn]]  # in A's order
     names: ConnNames
-    changes: list[Change]  # connection-removed/-added (with a path: the unmatched ones' watches)
+    changes: list[Change]  # the unmatched connections: connection-removed/-added, their pending messages and watches
 
 
 def match_connections(a: DumpState, b: DumpState, rules: _Rules, contents: dict[int, int]) -> ConnMatch:
@@ -58,18 +58,23 @@ def match_connections(a: DumpState, b: DumpState, rules: _Rules, contents: dict[
         _name_conns(kind, la, "a", pairs, rules, names)
         _name_conns(kind, lb, "b", [(y, x) for x, y in pairs], rules, names)
         pairs_all.extend(pairs)
-        if rules.path is None:
-            for c in left_a:
-                changes.append(Change("connection-removed", identity=_name(names, "a", c.record),
-                                      old=c.record, a_offset=c.record.offset))
-            for c in left_b:
-                changes.append(Change("connection-added", identity=_name(names, "b", c.record),
-                                      new=c.record, b_offset=c.record.offset))
-        else:
-            for c in left_a:
-                changes.extend(watch_changes(_name(names, "a", c.record), home(c.record), c.watches, [], rules))
-            for c in left_b:
-                changes.extend(watch_changes(_name(names, "b", c.record), home(c.record), [], c.watches, rules))
+        # An unmatched connection is listed with everything it holds: each of
+        # its watches and pending messages is a change of its own (so the
+        # counts add up to the records), under --path its watches only.
+        for c in left_a:
+            ident = _name(names, "a", c.record)
+            if rules.path is None:
+                changes.append(Change("connection-removed", identity=ident, old=c.record, a_offset=c.record.offset))
+                if rules.compares("pending"):
+                    changes.extend(pending_alone(ident, c, "a"))
+            changes.extend(watch_changes(ident, home(c.record), c.watches, [], rules))
+        for c in left_b:
+            ident = _name(names, "b", c.record)
+            if rules.path is None:
+                changes.append(Change("connection-added", identity=ident, new=c.record, b_offset=c.record.offset))
+                if rules.compares("pending"):
+                    changes.extend(pending_alone(ident, c, "b"))
+            changes.extend(watch_changes(ident, home(c.record), [], c.watches, rules))
     pairs_all.sort(key=lambda p: p[0].record.offset)
     return ConnMatch(pairs_all, names, changes)
 

@@ -63,6 +63,17 @@ def pending_changes(ident: str, ca: Conn, cb: Conn, tx_labels: TxLabels, rules: 
     return out
 
 
+def pending_alone(ident: str, c: Conn, side: str) -> list[Change]:
+    """Every pending message of a connection only one dump has (``side``
+    ``"a"``: removed, ``"b"``: added)."""
+    rec = c.record
+    if side == "a":
+        return [Change("message-removed", identity=ident, field=s, old=p, a_offset=rec.offset)
+                for s, p in pending_messages(rec, c.order)]
+    return [Change("message-added", identity=ident, field=s, new=p, b_offset=rec.offset)
+            for s, p in pending_messages(rec, c.order)]
+
+
 def pending_signature(c: Conn, rules: _Rules) -> tuple:
     """Pending messages as compared, transactions known only as in one or not
     (for matching connections)."""

@@ -8,7 +8,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from xsdump.analysis.diff_common import Change, pair_up
-from xsdump.model.records import ConnectionData, RingSpec
+from xsdump.model.paths import resolve_watch_path as resolve
+from xsdump.model.paths import watch_home
+from xsdump.model.records import ConnectionData
 from xsdump.model.state import DumpState
 
 if TYPE_CHECKING:
@@ -59,13 +61,5 @@ def watch_signature(watches: list, rules: _Rules) -> tuple:
 
 
 def home(conn: ConnectionData) -> str:
-    """Where a connection's relative paths start: its domain's home
-    (socket connections are dom0's)."""
-    domid = conn.spec.domid if isinstance(conn.spec, RingSpec) else 0
-    return f"/local/domain/{domid}"
-
-
-def resolve(wpath: str, home: str) -> str:
-    if wpath.startswith(("/", "@")):
-        return wpath
-    return f"{home}/{wpath}"
+    """Where a connection's relative paths start (:func:`~xsdump.model.paths.watch_home`)."""
+    return watch_home(conn)

@@ -1,11 +1,13 @@
-"""Selecting records: by type, path prefix, connection and transaction."""
+"""Selecting records: by type, path prefix (a relative watch path by where
+it points), connection and transaction."""
 
 from __future__ import annotations
 
 from typing import Iterable, Iterator, Optional, Sequence
 
 from xsdump.codec.format import REGISTRY, UNKNOWN_KEY, record_type_of
-from xsdump.model.records import Header, Item, NodeData, WatchData, WatchDataExtended
+from xsdump.model.paths import resolve_watch_path, watch_home
+from xsdump.model.records import ConnectionData, Header, Item, NodeData, WatchData, WatchDataExtended
 
 
 def parse_type(text: str) -> int:
@@ -43,10 +45,13 @@ def select(
 
 def _selected(items: Iterable[Item], wanted: set, path: Optional[str], conn: Optional[int],
               tx: Optional[int]) -> Iterator[Item]:
+    homes: dict[int, str] = {}  # conn-id -> where its relative watch paths start
     for item in items:
         if isinstance(item, Header):
             yield item
             continue
+        if path is not None and type(item) is ConnectionData:
+            homes.setdefault(item.conn_id, watch_home(item))
         if wanted and record_type_of(item)[0] not in wanted:
             continue
         if path is not None:
@@ -54,7 +59,9 @@ def _selected(items: Iterable[Item], wanted: set, path: Optional[str], conn: Opt
                 if not under(item.path, path):
                     continue
             elif isinstance(item, (WatchData, WatchDataExtended)):
-                if not under(item.wpath, path):
+                # a relative watch path is matched where the daemon watches it
+                home = homes.get(item.conn_id) or watch_home(None)
+                if not under(resolve_watch_path(item.wpath, home), path):
                     continue
             else:
                 continue

@@ -23,9 +23,14 @@ PLURAL = {ERROR: "errors", WARNING: "warnings"}
 
 
 @handle_errors
-def run(dumps: list[str], as_json: bool, strict: bool, ignored: set[str], limit: int, verbose: bool = False) -> int:
+def run(dumps: list[str], as_json: bool, strict: bool, ignored: set[str], limit: Optional[int] = None,
+        verbose: bool = False) -> int:
+    """``strict``: warnings fail (--fail-on-warnings).  ``limit``: findings
+    listed per code, one a line (as ``verbose``; 0: all); ``verbose`` alone
+    lists every one."""
     worst = ExitCode.OK
-    verbose = verbose or limit != DEFAULT_LIMIT  # --limit N is a knob of the one-line-per-finding listing
+    verbose = verbose or limit is not None  # --limit N is a knob of the one-line-per-finding listing
+    limit = limit or 0
     for dump in dumps:
         name = escape_text(display_name(dump))
         code = (_check_json(dump, name, strict, ignored) if as_json
@@ -76,7 +81,6 @@ READERS = {
                              ("c", "C xenstored (lu_read_state), after xsdump convert", False)),
 }
 FEW = 3  # instances shown per code without -v
-DEFAULT_LIMIT = 20  # cmd_check's --limit default
 
 
 class ReaderVerdict:
@@ -135,12 +139,25 @@ def _readers(fmt: Optional[str]) -> list[ReaderVerdict]:
     return [ReaderVerdict(*r) for r in READERS.get(fmt or "", READERS["binary stream"])]
 
 
+# The one word of each verdict, and its exit status.
+OK, MISREAD, FAILED, UNREADABLE = "OK", "MISREAD", "FAILED", "UNREADABLE"
+VERDICTS = {OK: ExitCode.OK, MISREAD: ExitCode.OK, FAILED: ExitCode.FINDINGS, UNREADABLE: ExitCode.ERROR}
+
+
 def _verdict(counts: Counter, strict: bool, readers: Sequence[ReaderVerdict] = ()) -> tuple[ExitCode, str]:
-    """Exit 1 on an error, when the reader of the dump's format refuses,
-    truncates or loses data, and with --strict on a warning."""
+    """FAILED (exit 1) on an error, when the reader of the dump's format
+    refuses, truncates or loses data, and with --fail-on-warnings on a
+    warning; MISREAD (exit 0) when that reader restores it misreading
+    records (said, not failed); else OK."""
     errors, warnings = counts[ERROR], counts[WARNING]
-    failed = errors or (strict and warnings) or any(r.counted and r.worst in FAILING for r in readers)
-    return (ExitCode.FINDINGS if failed else ExitCode.OK), ("FAILED" if failed else "OK")
+    counted = [r for r in readers if r.counted]
+    if errors or (strict and warnings) or any(r.worst in FAILING for r in counted):
+        word = FAILED
+    elif any(r.worst == MISREADS for r in counted):
+        word = MISREAD
+    else:
+        word = OK
+    return VERDICTS[word], word
 
 
 class _Tally:
@@ -187,7 +204,7 @@ def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCo
         except StopIteration:
             break
         except (DumpError, OSError) as e:
-            _write(out, orjson.dumps({"kind": "verdict", "file": name, "verdict": "unreadable",
+            _write(out, orjson.dumps({"kind": "verdict", "file": name, "verdict": UNREADABLE.lower(),
                                       "message": _error_text(e)}) + b"\n")
             _flush(out)
             return ExitCode.ERROR
@@ -197,7 +214,7 @@ def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCo
     counts = tally.counts
     _write(out, orjson.dumps({"kind": "verdict", "file": name, "format": tally.read.get("format"),
                               "verdict": word.lower(), "errors": counts[ERROR], "warnings": counts[WARNING],
-                              "ignored": tally.n_ignored, "strict": strict,
+                              "ignored": tally.n_ignored, "fail_on_warnings": strict, "strict": strict,
                               "codes": dict(sorted(tally.per_code.items())),
                               "readers": {r.key: r.as_json() for r in tally.readers}}) + b"\n")
     _flush(out)
@@ -215,7 +232,7 @@ def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: in
     console = out_console()
     shown: dict[str, list[Finding]] = defaultdict(list)  # severity -> findings kept for display
     tally = _Tally(ignored)
-    keep = limit if verbose else (FEW if limit else 0)
+    keep = limit if verbose else FEW  # 0: every one
     try:
         for f in _findings(dump, tally.read):
             if tally.take(f) and (not keep or tally.per_code[f.code] <= keep):
@@ -223,7 +240,11 @@ def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: in
     except (DumpError, OSError) as e:
         err_console().print(Text.assemble(f"xsdump: {name}: ", ("cannot read: ", "bold red"),
                                           terminal_safe(_error_text(e))))
-        return ExitCode.ERROR
+        try:
+            console.print(Text.assemble((name, "bold"), ": ", (UNREADABLE, "bold red")))
+        except BrokenPipeError:
+            reader_gone()
+        return VERDICTS[UNREADABLE]
     code, word = tally.verdict(strict)
     try:
         if verbose:
@@ -297,9 +318,10 @@ def _print_summary(console, name, tally: _Tally, strict, code, word) -> None:
     if n_ignored:
         parts.append(f"{n_ignored} ignored")
     if strict and counts[WARNING] and not counts[ERROR]:
-        parts.append("warnings fail with --strict")
+        parts.append("warnings fail with --fail-on-warnings")
+    style = {OK: "bold green", MISREAD: "bold yellow"}.get(word, "bold red")
     console.print(Text.assemble((f"{name}", "bold"), f" ({tally.read['format']}): ",
-                                (word, "bold red" if code else "bold green"), f" ({', '.join(parts)})"))
+                                (word, style), f" ({', '.join(parts)})"))
 
 
 def _line(f: Finding) -> Text:

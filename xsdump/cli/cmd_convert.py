@@ -54,9 +54,10 @@ def convert(
 
     The input format is recognised by its content.  Everything the target
     cannot represent (transactions, quotas, pending data, unique-ids and
-    watch depths in a text dump; mfns, local ports and the DOM_EXC port in a
-    binary stream) is listed on standard error, and the exit status is 1
-    unless --allow-loss.  The output is written either way.
+    watch depths in a text dump; mfns, the guests' remote event-channel
+    ports and the DOM_EXC port in a binary stream) is listed on standard error, and the exit status is 1
+    unless --allow-loss.  The output is written either way.  --to json
+    writes what `xsdump json` writes: JSON holds either format, nothing is lost.
 
     An input that stops before its END record (cut short) is refused (exit
     2, whatever --allow-loss says): -o leaves the file as it was; on

@@ -12,6 +12,8 @@ EXAMPLES = """Examples:
 
     xsdump json samples/host.xsd | jq -c 'select(.type == "node") | .path'
 
+    xsdump json samples/host.xsd | jq -c 'select(.type == "node" and ((.value | .text? // .) | contains("backend"))) | .path'
+
     xsdump json --document samples/host.xsd | jq '.records[] | select(.type == "watch")'
 
     xsdump json samples/host.xsd | xsdump encode - -o copy.xsd && cmp samples/host.xsd copy.xsd
@@ -30,7 +32,11 @@ def to_json(
     header first, in constant memory.
 
     Every object has a "type"; byte strings (values, paths, tokens, pending
-    data) are JSON strings when they are UTF-8 text, else {"base64": ..., "text": ...}.
+    data) are JSON strings when they are UTF-8 text, else {"base64": ..., "text": ...}:
+    in jq, (.value | .text? // .) is a value's text either way (.value alone
+    is an object when the bytes are not text, and contains() fails on it).
+    A watch_extended's "depth" is null when the dump does not hold it
+    (C xenstored's record without a depth, watch-ext-no-depth).
     `xsdump encode` turns either form back into the identical stream."""
     policy = read_policy(strict, lenient)
     with terminal_output(color, pager=False):

@@ -31,7 +31,8 @@ def records(
         autocompletion=complete_record_types,
         help="Only records of this type (node, watch, connection, ... or NODE_DATA or a number); repeatable."),
     path: Optional[str] = typer.Option(None, "--path", "-P", metavar="PATH",
-        help="Only node and watch records at or below this path."),
+        help="Only node and watch records at or below this path (a relative watch path "
+             "below its connection's /local/domain/<domid>)."),
     conn: Optional[int] = typer.Option(None, "--conn", metavar="CONN", help="Only records of this conn-id."),
     tx: Optional[int] = typer.Option(None, "--tx", metavar="TX", help="Only records of this tx-id."),
     verbose: bool = typer.Option(False, "--verbose", "-v",

@@ -100,7 +100,7 @@ def show(
 
     Values are escaped (control bytes, escape sequences and markup show as
     \\x1b, [red], ...) and cut with an ellipsis unless --full.  Broken
-    structure is marked in the tree and counted in the summary: [orphan]
+    structure is marked in the tree and counted in the summary: [orphan-node]
     (parent not known before the node), [not-in-dump] (an ancestor no record
     names), [duplicate-path]/[duplicate-record], [undeclared-tx C:T ...].
     Special nodes (@releaseDomain, @introduceDomain) are listed apart.

@@ -28,6 +28,7 @@ from xsdump.codec.format import (
 )
 from xsdump.errors import DumpError
 from xsdump.model.records import Header, Layout
+from xsdump.render.escape import escape_bytes
 
 FLAG_BIG_ENDIAN = 1
 _FLAGS_LITTLE = c.Int32ul  # a producer that stores the flags word in host order
@@ -48,7 +49,7 @@ def parse_header(raw: bytes, file: str = "<stream>") -> Header:
 
         if raw.startswith(MAGIC[: len(raw)]) and len(raw) >= len(IDENT):
             raise DumpError("this is an oxenstored text dump, not a binary stream", file=file, offset=0)
-        raise DumpError(f"not a xenstore migration stream: magic {raw[:8]!r}, expected b'xenstore'",
+        raise DumpError(f"not a xenstore migration stream: magic \"{escape_bytes(raw[:8])}\", expected \"xenstore\"",
                         file=file, offset=0)
     if len(raw) < HEADER_SIZE:
         raise DumpError(f"truncated header: {len(raw)} of {HEADER_SIZE} bytes", file=file, offset=len(raw))

@@ -1,6 +1,9 @@
-"""Paths of the store: parents and depths, as every analysis counts them."""
+"""Paths of the store: parents and depths, as every analysis counts them;
+where a relative watch path points."""
 
 from __future__ import annotations
+
+from xsdump.model.records import ConnectionData, RingSpec
 
 
 def parent_path(path: str) -> str:
@@ -47,3 +50,18 @@ def ancestor_keys(path: str, ends: list[int]) -> tuple[list[int], int]:
         start = end
     keys.reverse()
     return keys, hash((keys[0] if keys else 0, path[start:]))
+
+
+def watch_home(conn: ConnectionData | None) -> str:
+    """Where a connection's relative watch paths start: its domain's home
+    ``/local/domain/<domid>``; a socket connection (or a watch no connection
+    declares) is dom0's (core.c canonicalize, connection.ml get_path)."""
+    domid = conn.spec.domid if conn is not None and isinstance(conn.spec, RingSpec) else 0
+    return f"/local/domain/{domid}"
+
+
+def resolve_watch_path(wpath: str, home: str) -> str:
+    """A watch path as the daemon watches it: a relative one below ``home``."""
+    if wpath.startswith(("/", "@")):
+        return wpath
+    return f"{home}/{wpath}"

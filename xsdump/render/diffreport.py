@@ -42,6 +42,7 @@ def text_lines(result: DiffResult, verbose: bool = False) -> Iterator[Text]:
     dump has (:attr:`DiffResult.subtrees`) is one line, unless ``verbose``."""
     yield from _preamble(result)
     tops = {} if verbose else {(s.kind, s.path): s for s in result.subtrees}
+    watches = _unmatched_watches(result.changes)
     for title, changes in hunks(_collapsed(result.changes, tops)):
         yield Text("")
         yield Text(f"@@ {title} @@", style=STYLES["@"])
@@ -50,9 +51,24 @@ def text_lines(result: DiffResult, verbose: bool = False) -> Iterator[Text]:
             if top is not None:
                 yield _subtree_line(top)
             else:
-                yield from change_lines(change)
+                yield from change_lines(change, watches)
     yield Text("")
     yield summary_line(result)
+
+
+def _unmatched_watches(changes: list[Change]) -> dict[tuple[str, str], int]:
+    """(kind, identity) -> the watches of each connection only one dump has
+    (``connection-removed``: its ``watch-removed`` changes)."""
+    unmatched = {(c.kind, c.identity) for c in changes if c.kind in ("connection-added", "connection-removed")}
+    counts: dict[tuple[str, str], int] = {}
+    if not unmatched:
+        return counts
+    for c in changes:
+        if c.kind in ("watch-added", "watch-removed"):
+            key = ("connection-" + c.kind[len("watch-"):], c.identity)
+            if key in unmatched:
+                counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def _collapsed(changes: list[Change], tops: dict) -> list[Change]:
@@ -175,7 +191,9 @@ def _line(sign: str, *parts, indent: str = "") -> Text:
     return Text.assemble(indent, (sign, STYLES.get(sign, "")), " ", *parts)
 
 
-def change_lines(c: Change) -> Iterator[Text]:
+def change_lines(c: Change, watches: Optional[dict] = None) -> Iterator[Text]:
+    """The lines of one change; ``watches``: the watch count of each
+    connection only one dump has, by (kind, identity)."""
     kind = c.kind
     if kind in ("node-added", "node-removed"):
         sign = "+" if kind == "node-added" else "-"
@@ -190,7 +208,8 @@ def change_lines(c: Change) -> Iterator[Text]:
     elif kind in ("connection-added", "connection-removed"):
         sign = "+" if kind == "connection-added" else "-"
         rec = c.new if sign == "+" else c.old
-        yield _line(sign, (f"{c.identity}  ({_conn_details(rec)})", STYLES[sign]))
+        n = (watches or {}).get((kind, c.identity), 0)
+        yield _line(sign, (f"{c.identity}  ({_conn_details(rec)}, {n} watch{'es' if n != 1 else ''})", STYLES[sign]))
     elif kind == "connection-changed":
         show = _hex if c.field == "unique-id" else _scalar
         yield _line("~", f"{c.field}: {show(c.old)} -> {show(c.new)}")
@@ -212,6 +231,9 @@ def change_lines(c: Change) -> Iterator[Text]:
         tx: Transaction = c.new if sign == "+" else c.old
         what = "" if tx.declared else ", no TRANSACTION_DATA"
         yield _line(sign, (f"{c.identity}  ({tx.n_records} node records, {tx.n_bytes} B{what})", STYLES[sign]))
+    elif kind == "transaction-changed" and c.field == "declared":
+        have = {True: "present", False: "absent"}
+        yield _line("~", f"TRANSACTION_DATA: {have[c.old]} -> {have[c.new]}")
     elif kind == "transaction-changed":
         yield _line("~", f"{c.field}: {_scalar(c.old)} -> {_scalar(c.new)}")
     elif kind in ("tx-node-added", "tx-node-removed"):
@@ -256,6 +278,8 @@ def _hex(value) -> str:
 def _scalar(value) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, GlobalData):
         return f"rw_socket_fd={value.rw_socket_fd} evtchn_fd={value.evtchn_fd}"
     if isinstance(value, bytes):

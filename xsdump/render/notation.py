@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from xsdump.render.escape import escape_text
 from xsdump.model.records import (
     ACCESS_READ,
@@ -68,7 +70,11 @@ def domid_str(domid: int) -> str:
     return "-" if domid == DOMID_INVALID else named_domid(domid)
 
 
-def depth_str(depth: int) -> str:
+def depth_str(depth: Optional[int]) -> str:
+    """A watch's depth limit; ``None``: a depth the dump does not hold (C
+    xenstored's WATCH_DATA_EXTENDED without it, watch-ext-no-depth)."""
+    if depth is None:
+        return "unknown"
     return "unlimited" if depth == WATCH_DEPTH_UNLIMITED else str(depth)
 
 

@@ -2,7 +2,7 @@
 line, one space of indent per level below the shown root, in the spirit of
 ``xenstore-ls``::
 
-    name = "value"  (n0,r5)  [read+written]  [orphan]  committed "old"
+    name = "value"  (n0,r5)  [read+written]  [orphan-node]  committed "old"
 
 or, with ``-f/--full-paths`` (and always for ``--tx C:T --changed``), each
 node's full path and no indent, as ``xenstore-ls -f``::
