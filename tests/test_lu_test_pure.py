@@ -176,3 +176,53 @@ def test_workload_fields_are_checked_not_coerced():
         Step.from_json({"op": "send-partial", "conn": "s0", "path": "/lu/a", "split": 1e30})
     step = Step("send-partial", "s0", path="/lu/a", value=b"1", split=5)
     assert Step.from_json(step.to_json()) == step
+
+
+def _lu_test_cli(*args):
+    import io
+
+    from xsdump.cli import run
+    from xsdump.cli.env import Environment
+
+    out, err = io.BytesIO(), io.BytesIO()
+    code = run(["lu-test", *args], Environment(stdin=io.BytesIO(), stdout=out, stderr=err))
+    return code, err.getvalue().decode()
+
+
+def test_daemon_names_errors_are_one_line_and_say_what_to_do():
+    """Before anything is fetched: an unknown release, a Debian name
+    without --fetch-debian, a replay directory with a daemon."""
+    code, err = _lu_test_cli("xenstored@4.99", "--fetch-debian")
+    assert code == 2 and err.count("\n") == 1
+    assert "unknown Debian release '4.99'" in err and "4.17 (bookworm)" in err and "4.20 (trixie)" in err
+    code, err = _lu_test_cli("oxenstored@trixie")
+    assert code == 2 and err.count("\n") == 1 and "add --fetch-debian" in err
+    code, err = _lu_test_cli()
+    assert code == 2 and "missing DAEMON (or --replay DIR)" in err
+
+
+def test_daemon_names_by_release_and_codename():
+    from xsdump.lutest import debian
+
+    assert debian.parse_name("xenstored") == ("c", debian.DEFAULT_RELEASE)
+    assert debian.parse_name("oxenstored@4.20") == ("ocaml", debian.release("trixie"))
+    assert debian.parse_name("xenstored@bookworm")[1].xen == "4.17"
+    assert debian.parse_name("./build/xenstored") is None
+
+
+def test_the_archive_address_comes_from_the_hosts_sources(tmp_path, monkeypatch):
+    from xsdump.lutest import debian
+
+    monkeypatch.delenv("XSDUMP_DEBIAN_MIRROR", raising=False)
+    (tmp_path / "a.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n")
+    assert debian.archive_address((tmp_path,)) == "http://mirror.example/debian"
+    (tmp_path / "a.sources").unlink()
+    (tmp_path / "b.list").write_text("# old style\ndeb [arch=amd64] http://other.example/debian trixie main\n")
+    assert debian.archive_address((tmp_path,)) == "http://other.example/debian"
+    (tmp_path / "b.list").unlink()
+    import pytest
+
+    with pytest.raises(debian.SetupError, match="XSDUMP_DEBIAN_MIRROR"):
+        debian.archive_address((tmp_path,))
