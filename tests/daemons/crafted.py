@@ -139,7 +139,11 @@ def _binary() -> dict:
         "duplicate-tx": [dump([TransactionData(1, 5), TransactionData(1, 5)])],
         "duplicate-domain": [dump([DomainData(0, 1, (), ()), DomainData(0, 1, (), ())], v2)],
         "duplicate-global": [dump([GLOBAL])],
-        "duplicate-path": [dump([a, a])],
+        "duplicate-path": [dump([a, node("/a", b"other")])],
+        "version-2-stream": [dump(version=v2)],
+        "tx-node-over-committed": [dump([a, node("/a/b"), TransactionData(1, 5), node("/a", b"x", conn=1, tx=5,
+                                                                                         access=3)])],
+        "tx-node-orphan": [dump([TransactionData(1, 5), node("/x/y", b"x", conn=1, tx=5, access=2)])],
         "duplicate-ring-domid": [dump([GUEST, GUEST._replace(conn_id=5)])],
         "conn-id-zero": [dump([SOCK2._replace(conn_id=0)])],
         "domain-unknown": [dump([DomainData(9, 1, (), ())], v2)],
@@ -183,7 +187,7 @@ def _binary() -> dict:
     out["watch-ext-no-pad"] = [raw_dump(struct.pack("<II", 8, roundup8(len(body))) + body + bytes(-len(body) % 8), v2)]
     plain = dump([WatchDataExtended(2, "/ab", "tok", 3)], v2)
     at = offset_of_last([WatchDataExtended(2, "/ab", "tok", 3)], v2)
-    out["watch-depth-on-plain"] = [patch(plain, at, struct.pack("<I", 3))]
+    out["watch-depth-on-plain"] = [as_v1(patch(plain, at, struct.pack("<I", 3)))]
     # depth watches as C xenstored 4.21 writes them, in its own version-2 stream
     out["watch-ext-len-overrun"].append(raw_dump(c_writer_watch_ext(2, b"/local/domain", b"t"), v2, after=[a]))
     return out
