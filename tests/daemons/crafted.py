@@ -239,3 +239,23 @@ def base_dumps() -> list:
     """The bases alone (every reader restores them as they are)."""
     return [("base", "base.xsd", dump()), ("base", "base.db", text())]
 
+
+
+def corpus() -> list:
+    """``(name, bytes)``: generated shapes beyond one code each."""
+    p, tx = node("/local/p"), TransactionData(1, 5)
+    return [
+        ("tx-before-parent.xsd", dump([tx, node("/local/p/q", b"x", conn=1, tx=5, access=2), p])),
+        ("tx-after-parent.xsd", dump([p, tx, node("/local/p/q", b"x", conn=1, tx=5, access=2)])),
+        ("tx-deletion.xsd", dump([p, node("/local/p/q"), tx, node("/local/p/q", conn=1, tx=5, access=0, perms=())])),
+        ("tx-read-only.xsd", dump([p, tx, node("/local/p", conn=1, tx=5, access=1)])),
+        ("orphans.xsd", dump([node("/local/q/r"), node("/local/q/r/s")])),
+        ("quota-names.xsd", dump([GlobalQuotaData(1, (5, 7), ("nodes", "bogus"))], 2)),
+        ("depth-watch.xsd", dump([WatchDataExtended(2, "/local", "t", 2)], 2)),
+        ("depth-watch-c-writer.xsd", raw_dump(c_writer_watch_ext(2, b"/local", b"tok"), 2)),
+        ("zeroed-hole.xsd", patch(dump([node("/local/a"), node("/local/b"), node("/local/c")]),
+                                  len(dump([node("/local/a")])) - 8, bytes(16))),
+        ("watches.xsd", dump([WatchData(2, "/local", "t1"), WatchData(2, "@releaseDomain", "t2")])),
+        ("guest.xsd", dump([GUEST, node("/local/domain/1", perms=(Perm("n", 0, 1),)),
+                            node("/local/domain/1/x", b"1", perms=(Perm("n", 0, 1), Perm("r", 0, 0)))])),
+    ]
