@@ -77,6 +77,9 @@ READERS = {
                              ("c", "C xenstored {releases} (lu_read_state), after xsdump convert", False)),
 }
 RELEASES = {"c": C_RELEASES, "ocaml": OCAML_RELEASES}
+# Codes that are no fault of the dump, only of some releases' readers: said
+# in those readers' lines, never listed or counted as findings.
+READER_FACTS = frozenset({"version-2-stream"})
 FEW = 3  # instances shown per code without -v
 DEFAULT_LIMIT = 20  # cmd_check's --limit default
 
@@ -210,9 +213,14 @@ class _Tally:
         return self._readers
 
     def take(self, f: Finding) -> bool:
-        """Count ``f``; ``False`` when its code is ignored."""
+        """Count ``f``; ``False`` when its code is ignored or is a fact of
+        the readers only (said in their lines, not listed as a finding)."""
         if f.code in self.ignored:
             self.n_ignored += 1
+            return False
+        if f.code in READER_FACTS:
+            for r in self.readers:
+                r.add(f)
             return False
         self.counts[f.severity] += 1
         self.per_code[f.code] += 1

@@ -119,7 +119,8 @@ _ENTRIES = [
          "A header with version 3."),
     Code("version-2-stream", _W, "daemon",
          "A version-2 stream (WATCH_DATA_EXTENDED, DOMAIN_DATA and GLOBAL_QUOTA_DATA, unique-ids and domain "
-         "features).",
+         "features). No fault of the dump: check says it in the reader lines of the releases that refuse it, "
+         "never as a finding.",
          "xenstore_state.h: XS_STATE_VERSION is 1 in 4.17 and 4.20, 2 from 4.21; lu.c lu_read_state of 4.17 "
          "and 4.20 compares the version with its own: barf \"Unknown record identifier\".",
          "Any stream written by C xenstored 4.21 or by xsdump's default encoder."),
