@@ -33,7 +33,7 @@ Your own build:
 def restore(
     dump: str = typer.Argument(..., help="The dump to hand over: a path, or - for standard input (gzip, xz or "
                                "zstd compressed dumps are decompressed first)."),
-    daemon: str = typer.Option(..., "--daemon", "-d", metavar="DAEMON",
+    daemon: str = typer.Option(..., "--daemon", metavar="DAEMON",
         help="The daemon whose reader gets the dump: a path to C xenstored or oxenstored, or with --fetch-debian "
              "a Debian daemon: xenstored@4.17, oxenstored@4.20, xenstored@bookworm, oxenstored@trixie (bare: "
              "4.17)."),

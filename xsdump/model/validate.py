@@ -41,6 +41,10 @@ from xsdump.model.records import (
     WatchDataExtended,
 )
 from xsdump.model.paths import parent_path
+
+# The paths transactions add that C xenstored's reader would restore as committed nodes, kept to
+# this many (past it a transaction node's missing parent is not reported: memory stays bounded).
+C_TX_PATHS_KEPT = 4096
 from xsdump.model.wire import IN, OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, pending_sides, split_messages
 from xsdump.codec.writer import encode_body
 from xsdump.codec.oxenstored import (
@@ -137,6 +141,10 @@ class Validator:
         if not run.access or run.access & ~ACCESS_BITS or _tx_key(run) not in self.tx_seen:
             yield from enumerate(run.records())
             return
+        first_done = False
+        if _tx_key(run) not in self.tx_over_seen and run.count:  # a copy lies over a committed node
+            yield 0, run.record(0)
+            first_done = True
         plain = self._plain_copies
         source = run.source
         for k in range(len(plain), len(source)):  # reference records new since the last run
@@ -146,7 +154,7 @@ class Validator:
                 path[:1] == "/" and "\0" not in path and "//" not in path and (path[-1] != "/" or len(path) == 1)
                 and r.perms and all(p.perm in PERM_CHARS and not p.flags & ~PERM_FLAG_STALE for p in r.perms)))
         lo, hi = run.first, run.first + run.count
-        k = plain.find(0, lo, hi)
+        k = plain.find(0, lo + 1 if first_done else lo, hi)
         while k >= 0:
             yield k - lo, run.record(k - lo)
             k = plain.find(0, k + 1, hi)
@@ -312,12 +320,13 @@ class Validator:
         else:
             parent = parent_path(path)
             if parent != "/" and parent not in self.paths and parent not in self.c_tx_paths \
-                    and key not in self.tx_orphan_seen:
+                    and key not in self.tx_orphan_seen and len(self.c_tx_paths) < C_TX_PATHS_KEPT:
                 self.tx_orphan_seen.add(key)
                 out.append(finding("tx-node-orphan", f"transaction conn={r.conn_id} tx={r.tx_id}: the parent "
                                    f"{_q(parent)} of {_q(path)} is not committed earlier in the stream; C "
                                    "xenstored: barf \"read parent error restoring node\"", **self._at(r, index)))
-        self.c_tx_paths.add(path)
+            if len(self.c_tx_paths) < C_TX_PATHS_KEPT:
+                self.c_tx_paths.add(path)
 
     # --- connections, watches, transactions -------------------------------------
 
