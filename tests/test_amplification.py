@@ -418,10 +418,12 @@ def test_text_report(samples):
         in result.output
     assert "like the median (conn=2 tx=100" in result.output
     assert "  the design document (transactions restored): 1 of 2 will fail to commit (stale reads)" in result.output
-    assert "  C xenstored's reader (lu.c ignores TRANSACTION_DATA): all 2 are lost, and their 71 node records" \
-        in result.output  # the semantics the dump meets is stated, never assumed
+    assert "  C xenstored 4.21's reader (lu.c ignores TRANSACTION_DATA): all 2 are lost (tx-dropped), and their 71 node " \
+        "records" in result.output  # the semantics the dump meets is stated, never assumed
+    assert "  C xenstored 4.17/4.20's reader (version 1 only): refuses the dump (version-2-stream)" in result.output
     restore = orjson.loads(cli(samples / "host.xsd", "--json").stdout_bytes)["restore"]
-    assert restore["oxenstored"]["verdict"].startswith("all 2 are lost") and set(restore) == {"design", "c_xenstored", "oxenstored"}
+    assert restore["oxenstored"]["verdict"].startswith("all 2 are lost")
+    assert set(restore) == {"design", "c_xenstored_4.17_4.20", "c_xenstored", "oxenstored"}
     top = cli(samples / "host.xsd", "--top", "1", "--sort", "ratio").stdout
     assert top.splitlines()[1].split()[:2] == ["3", "101"] and top.splitlines()[2].split()[0] == "all"
     assert "(showing 1 of 2 transactions; the totals row counts them all)" in top

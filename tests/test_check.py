@@ -410,6 +410,18 @@ def _wire_oversized():
     return case._replace(offset=case.offset + 8 + 24)
 
 
+def _version_2_stream():
+    return Case(stream([GLOBAL]), 8, None)
+
+
+def _tx_node_over_committed():
+    return at([GLOBAL, DOM0, node("/a"), TransactionData(1, 5), node("/a", b"x", conn=1, tx=5, access=3)], 4)
+
+
+def _tx_node_orphan():
+    return at([GLOBAL, DOM0, TransactionData(1, 5), node("/x/y", b"x", conn=1, tx=5, access=2)], 3)
+
+
 def _text_line():
     return Case(b"$xenstored-dump-format\nglobal,-1\nbogus,1\n", 33, None)  # the offset of the line
 
@@ -436,6 +448,9 @@ def _text_ring_mfn_zero():  # what convert --to oxenstored writes for a binary r
 
 CRAFTED: dict[str, Callable[[], Case]] = {
     "bad-magic": _bad_magic,
+    "version-2-stream": _version_2_stream,
+    "tx-node-over-committed": _tx_node_over_committed,
+    "tx-node-orphan": _tx_node_orphan,
     "truncated-header": _truncated_header,
     "bad-version": _bad_version,
     "reserved-flags": _reserved_flags,
@@ -532,7 +547,7 @@ def test_clean_streams_have_no_findings():
     records = [GLOBAL, DOM0, SOCK, WatchData(2, "/a", "t"), node("/a", perms=(Perm("b", 0, 0), Perm("r", 1, 5))),
                node("/a/b", b"\0\xff"), node("@releaseDomain"), DomainData(0, 1, (1000,), ("nodes",))]
     for order in ("little", "big"):
-        assert findings_of(stream(records, order=order)) == []
+        assert [f.code for f in findings_of(stream(records, order=order))] == ["version-2-stream"]
     assert findings_of((SAMPLES / "real" / "c-xenstored-4.17.xsd").read_bytes()) == []
 
 
@@ -540,7 +555,7 @@ def test_samples_have_only_daemon_warnings():
     found = findings_of(HOST)
     assert found and all(f.severity == "warning" for f in found)
     assert {f.code for f in found} == {"watch-ext-c-misread", "watch-ext-unlimited", "tx-dropped",
-                                       "tx-node-as-committed"}
+                                       "tx-node-as-committed", "tx-node-orphan", "version-2-stream"}
 
 
 # --- the C daemon's real layouts ---------------------------------------------------

@@ -143,7 +143,8 @@ def test_summary_header():
     assert "  domain 2  features=0x1  nodes=1000 watches=128" in lines
     assert text.count("quota: per-domain defaults: nodes=1000 watches=128 transactions=10") == 1
     # host.xsd is valid by the design; what C xenstored's reader would make of it is named by catalogue code
-    assert "anomalies: 9 (watch-ext-c-misread 4, watch-ext-unlimited 1, tx-dropped 2, tx-node-as-committed 2)" in lines
+    assert ("anomalies: 11 (watch-ext-c-misread 4, watch-ext-unlimited 1, tx-dropped 2, tx-node-as-committed 2, "
+            "tx-node-orphan 2)") in lines
     assert "WRITE req_id=41" not in text
 
 
@@ -561,8 +562,8 @@ def test_broken_structure_is_marked_in_the_tree_and_counted(tmp_path):
     ]
     assert "records of undeclared transactions: 2" in lines
     assert '  conn 9 tx 9  written  /new = "N"  (n0)' in lines
-    assert ("anomalies: 10 (tx-dropped 1, orphan-node 2, duplicate-path 1, unknown-conn 1, undeclared-tx 1, "
-            "tx-node-as-committed 1, owner-unknown 1, not-in-dump 2)") in lines
+    assert ("anomalies: 11 (tx-dropped 1, orphan-node 2, duplicate-path 1, unknown-conn 1, undeclared-tx 1, "
+            "tx-node-as-committed 1, tx-node-over-committed 1, owner-unknown 1, not-in-dump 2)") in lines
     assert "  conn 9 tx 9 (unknown connection)  2 node records, 80 B  [undeclared]" in lines
     # the undeclared transaction can still be looked at
     overlay = out_lines(broken(tmp_path), "--no-summary", "--tx", "9:9")
@@ -572,7 +573,7 @@ def test_broken_structure_is_marked_in_the_tree_and_counted(tmp_path):
     assert doc["summary"]["not_in_dump"] == 2 and len(doc["undeclared"]) == 2
     assert [a["kind"] for a in doc["summary"]["anomalies"]] == [
         "tx-dropped", "orphan-node", "orphan-node", "duplicate-path", "unknown-conn", "undeclared-tx",
-        "tx-node-as-committed", "owner-unknown"]
+        "tx-node-as-committed", "tx-node-over-committed", "owner-unknown"]
 
 
 def test_a_dump_without_root_or_nodes(tmp_path):

@@ -79,7 +79,7 @@ def test_summary_only_is_the_summary_block_alone():
     whole = out_lines(HOST)
     alone = out_lines(HOST, "--summary-only")
     assert alone == blocks(whole)[0]
-    assert alone[0] == f"dump: {HOST}" and alone[-1].startswith("  tx-node-as-committed")
+    assert alone[0] == f"dump: {HOST}" and alone[-1].startswith("  tx-node-orphan")
     assert not any(line.startswith("/ = ") for line in alone)
     # the same through a real process, on a pipe
     proc = run_cli("show", HOST, "--summary-only")

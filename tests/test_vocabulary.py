@@ -26,6 +26,8 @@ from typer.testing import CliRunner
 import upstream_writer as uw
 from helpers import SAMPLES
 from test_check import CRAFTED
+
+from xsdump.cli.checking import READER_FACTS
 from xsdump.cli import app
 
 runner = CliRunner()
@@ -91,7 +93,7 @@ def test_show_and_check_name_the_same_codes(name, data, catalogue, tmp_path):
     f.write_bytes(data)
     checked = check_codes(f)
     status, shown, anomalies = show_codes(f, catalogue)
-    if name.startswith("crafted:"):
+    if name.startswith("crafted:") and name.split(":", 1)[1] not in READER_FACTS:
         assert name.split(":", 1)[1] in checked
     if status != 0:
         # Not a stream: no summary; the error names what check names (codes

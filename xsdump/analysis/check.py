@@ -45,6 +45,10 @@ def _check_binary(src: Source, runs: bool) -> Iterator[Finding]:
             yield event
         elif kind is Header:
             validator.header = event
+            if event.version == 2:
+                yield finding("version-2-stream", "a version-2 stream: C xenstored 4.17 and 4.20 read version 1 "
+                              "only (XS_STATE_VERSION 1): lu_read_state barfs \"Unknown record identifier\"",
+                              offset=8)
         elif kind is CopyRun:  # a transaction's copies of earlier records: only the unusual ones are checked
             for j, record in validator.copies_to_check(event):
                 yield from validator.node(scanner.at_index + j, record)

@@ -43,7 +43,8 @@ from xsdump.errors import ExitCode, ReaderGone, Terminated
 
 __all__ = ["COMMANDS", "Environment", "app", "main", "make_app", "run"]
 
-COMMANDS = ("show", "records", "json", "encode", "diff", "check", "amplification", "domains", "convert", "lu-test")
+COMMANDS = ("show", "records", "json", "encode", "diff", "check", "amplification", "domains", "convert", "lu-test",
+            "restore")
 
 # The options of the top level (none takes a value): what may come before
 # the name of the command.

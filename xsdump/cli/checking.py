@@ -11,8 +11,9 @@ from rich.text import Text
 from xsdump.analysis.check import check_source
 from xsdump.errors import DumpError, ExitCode
 from xsdump.render.escape import escape_text
-from xsdump.model.findings import (CATALOGUE, ERROR, FAILING, HARMLESS, LOSES, MISREADS, REFUSES, SEVERITIES,
-                                   TRUNCATES, WARNING, Finding, consequence)
+from xsdump.model.findings import (C_RELEASES, CATALOGUE, ERROR, FAILING, HARMLESS, LOSES, MISREADS, OCAML_RELEASES,
+                                   REFUSES, SEVERITIES, TRUNCATES, UNOBSERVABLE, WARNING, Finding, c_consequence,
+                                   consequence)
 from xsdump.codec.dump import TEXT_MAGIC, sniff
 from xsdump.codec.source import display_name, open_source
 from xsdump.cli.common import (binary_stdout, env, err_console, handle_errors, named_reads, os_error_text, out_console,
@@ -76,10 +77,14 @@ FORMAT_NAMES = {"binary": "binary stream", "oxenstored": "oxenstored text dump"}
 # The readers of each format: (key, name, counted). The reader of the dump's
 # own format decides the exit status; the other one is said, not counted.
 READERS = {
-    "binary stream": (("c", "C xenstored (lu_read_state)", True),),
-    "oxenstored text dump": (("ocaml", "oxenstored (DB.from_channel_f)", True),
-                             ("c", "C xenstored (lu_read_state), after xsdump convert", False)),
+    "binary stream": (("c", "C xenstored {releases} (lu_read_state)", True),),
+    "oxenstored text dump": (("ocaml", "oxenstored {releases} (DB.from_channel_f)", True),
+                             ("c", "C xenstored {releases} (lu_read_state), after xsdump convert", False)),
 }
+RELEASES = {"c": C_RELEASES, "ocaml": OCAML_RELEASES}
+# Codes that are no fault of the dump, only of some releases' readers: said
+# in those readers' lines, never listed or counted as findings.
+READER_FACTS = frozenset({"version-2-stream"})
 FEW = 3  # instances shown per code without -v
 
 
@@ -87,14 +92,14 @@ class ReaderVerdict:
     """What one reader does with a dump: the first finding it stops at,
     and how many findings make it lose or misread data."""
 
-    def __init__(self, key: str, name: str, counted: bool):
-        self.key, self.name, self.counted = key, name, counted
+    def __init__(self, key: str, name: str, counted: bool, release: Optional[str] = None):
+        self.key, self.name, self.counted, self.release = key, name, counted, release
         self.stop: Optional[tuple[str, Finding]] = None  # (refuses | truncates, the first such finding)
         self.counts: Counter = Counter()  # consequence -> findings
         self.codes: dict[str, Counter] = defaultdict(Counter)  # consequence -> code -> findings
 
     def add(self, f: Finding) -> None:
-        word = consequence(f, self.key)
+        word = consequence(f, self.key, self.release)
         if word is None:
             return
         self.counts[word] += 1
@@ -128,15 +133,56 @@ class ReaderVerdict:
                 parts.append(f"{what}: {n} record{'s' if n != 1 else ''} ({codes})")
         return "restores it" + (" " + "; ".join(parts) if parts else "")
 
+    @property
+    def counts_verdict(self) -> bool:
+        """Counted readers decide the exit status, except a release that
+        stops at the version of a stream it was never meant to read."""
+        return self.counted and not (self.stop is not None and self.stop[1].code == "version-2-stream")
+
     def as_json(self) -> dict:
         stop = self.stop[1] if self.stop is not None else None
-        return {"reader": self.name, "counted": self.counted, "consequence": self.worst,
-                "counts": dict(self.counts), "first_stop": None if stop is None else
+        return {"reader": self.name.format(releases=self.release or ""), "counted": self.counts_verdict,
+                "consequence": self.worst, "counts": dict(self.counts), "first_stop": None if stop is None else
                 {"code": stop.code, "offset": stop.offset, "line": stop.line, "index": stop.index}}
 
 
-def _readers(fmt: Optional[str]) -> list[ReaderVerdict]:
-    return [ReaderVerdict(*r) for r in READERS.get(fmt or "", READERS["binary stream"])]
+class ReaderReleases:
+    """One reader in each of its releases; said once per group of releases
+    that do the same."""
+
+    def __init__(self, key: str, name: str, counted: bool):
+        self.key, self.name, self.counted = key, name, counted
+        self.releases = [ReaderVerdict(key, name, counted, r) for r in RELEASES[key]]
+
+    def add(self, f: Finding) -> None:
+        for r in self.releases:
+            r.add(f)
+
+    @property
+    def newest(self) -> ReaderVerdict:
+        return self.releases[-1]
+
+    @property
+    def worst(self) -> str:
+        return self.newest.worst
+
+    def failing(self) -> bool:
+        return any(r.counts_verdict and r.worst in FAILING for r in self.releases)
+
+    def groups(self, name_code: bool = True) -> list[tuple[str, ReaderVerdict]]:
+        """(the reader's name with its releases, a verdict) per distinct sentence, oldest first."""
+        by_sentence: dict[str, list[ReaderVerdict]] = {}
+        for r in self.releases:
+            by_sentence.setdefault(r.sentence(name_code), []).append(r)
+        return [(self.name.format(releases="/".join(r.release for r in group)), group[0])
+                for group in by_sentence.values()]
+
+    def as_json(self) -> dict:
+        out = self.newest.as_json()
+        out["reader"] = self.name.format(releases=self.newest.release)
+        out["counted"] = self.counted
+        out["releases"] = {r.release: r.as_json() for r in self.releases}
+        return out
 
 
 # The one word of each verdict, and its exit status.
@@ -144,16 +190,19 @@ OK, MISREAD, FAILED, UNREADABLE = "OK", "MISREAD", "FAILED", "UNREADABLE"
 VERDICTS = {OK: ExitCode.OK, MISREAD: ExitCode.OK, FAILED: ExitCode.FINDINGS, UNREADABLE: ExitCode.ERROR}
 
 
-def _verdict(counts: Counter, strict: bool, readers: Sequence[ReaderVerdict] = ()) -> tuple[ExitCode, str]:
-    """FAILED (exit 1) on an error, when the reader of the dump's format
-    refuses, truncates or loses data, and with --fail-on-warnings on a
-    warning; MISREAD (exit 0) when that reader restores it misreading
-    records (said, not failed); else OK."""
+def _readers(fmt: Optional[str]) -> list[ReaderReleases]:
+    return [ReaderReleases(*r) for r in READERS.get(fmt or "", READERS["binary stream"])]
+
+
+def _verdict(counts: Counter, strict: bool, readers: Sequence[ReaderReleases] = ()) -> tuple[ExitCode, str]:
+    """FAILED (exit 1) on an error, when a release of the reader of the
+    dump's format refuses, truncates or loses data, and with
+    --fail-on-warnings on a warning; MISREAD (exit 0) when such a release
+    restores it misreading records (said, not failed); else OK."""
     errors, warnings = counts[ERROR], counts[WARNING]
-    counted = [r for r in readers if r.counted]
-    if errors or (strict and warnings) or any(r.worst in FAILING for r in counted):
+    if errors or (strict and warnings) or any(r.failing() for r in readers):
         word = FAILED
-    elif any(r.worst == MISREADS for r in counted):
+    elif any(rel.counts_verdict and rel.worst == MISREADS for r in readers for rel in r.releases):
         word = MISREAD
     else:
         word = OK
@@ -171,18 +220,23 @@ class _Tally:
         self.counts: Counter = Counter()  # by severity
         self.per_code: Counter = Counter()
         self.n_ignored = 0
-        self._readers: Optional[list[ReaderVerdict]] = None
+        self._readers: Optional[list[ReaderReleases]] = None
 
     @property
-    def readers(self) -> list[ReaderVerdict]:
+    def readers(self) -> list[ReaderReleases]:
         if self._readers is None:
             self._readers = _readers(self.read.get("format"))
         return self._readers
 
     def take(self, f: Finding) -> bool:
-        """Count ``f``; ``False`` when its code is ignored."""
+        """Count ``f``; ``False`` when its code is ignored or is a fact of
+        the readers only (said in their lines, not listed as a finding)."""
         if f.code in self.ignored:
             self.n_ignored += 1
+            return False
+        if f.code in READER_FACTS:
+            for r in self.readers:
+                r.add(f)
             return False
         self.counts[f.severity] += 1
         self.per_code[f.code] += 1
@@ -303,12 +357,14 @@ def _short(message: str, width: int = 110) -> str:
     return message if len(message) <= width else message[:width - 3].rstrip() + "..."
 
 
-def _print_readers(console, readers: Sequence[ReaderVerdict], name_code: bool = True) -> None:
-    for r in readers:
-        bad = r.worst in FAILING
-        console.print(Text.assemble("  ", (r.name, "bold"), ": ", (r.sentence(name_code), ("bold red" if r.counted else "red")
-                                                                   if bad else None),
-                                    "" if r.counted else " (said, not counted)"))
+def _print_readers(console, readers: Sequence[ReaderReleases], name_code: bool = True) -> None:
+    for reader in readers:
+        for name, r in reader.groups(name_code):
+            bad = r.worst in FAILING
+            counted = r.counts_verdict
+            console.print(Text.assemble("  ", (name, "bold"), ": ",
+                                        (r.sentence(name_code), ("bold red" if counted else "red") if bad else None),
+                                        "" if counted else " (said, not counted)"))
 
 
 def _print_summary(console, name, tally: _Tally, strict, code, word) -> None:
@@ -336,11 +392,15 @@ def list_codes(as_json: bool) -> int:
     if as_json:
         out = binary_stdout()
         for entry in CATALOGUE.values():
-            out.write(orjson.dumps(entry._asdict()) + b"\n")
+            out.write(orjson.dumps({**entry._asdict(), "c_releases": {r: c_consequence(entry.code, r)
+                                                                       for r in C_RELEASES},
+                                    "unobservable": UNOBSERVABLE.get(entry.code)}) + b"\n")
         out.flush()
         return ExitCode.OK
     console = out_console()
     for entry in CATALOGUE.values():
+        unobservable = UNOBSERVABLE.get(entry.code)
         console.print(Text.assemble((f"{entry.code:<22}", STYLE[entry.severity]), f" {entry.severity:<8} ",
-                                    entry.meaning))
+                                    entry.meaning, (f" [not observable by xsdump restore: {unobservable}]"
+                                                    if unobservable else "", "dim")))
     return ExitCode.OK

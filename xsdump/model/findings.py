@@ -117,6 +117,13 @@ _ENTRIES = [
          "The version is neither 1 nor 2; the rest is checked as version 2.",
          "lu.c lu_read_state: barf \"Unknown record identifier\" for 0 and for anything above XS_STATE_VERSION (2).",
          "A header with version 3."),
+    Code("version-2-stream", _W, "daemon",
+         "A version-2 stream (WATCH_DATA_EXTENDED, DOMAIN_DATA and GLOBAL_QUOTA_DATA, unique-ids and domain "
+         "features). No fault of the dump: check says it in the reader lines of the releases that refuse it, "
+         "never as a finding.",
+         "xenstore_state.h: XS_STATE_VERSION is 1 in 4.17 and 4.20, 2 from 4.21; lu.c lu_read_state of 4.17 "
+         "and 4.20 compares the version with its own: barf \"Unknown record identifier\".",
+         "Any stream written by C xenstored 4.21 or by xsdump's default encoder."),
     Code("reserved-flags", _E, "header",
          "Flag bits 1-31 are set (in both byte orders); the rest is checked with bit 0 as the byte order.",
          "lu.c lu_read_state: barf unless flags equals the reader's own XS_STATE_FLAGS.",
@@ -284,6 +291,18 @@ _ENTRIES = [
          "committed ones (a path already committed makes it barf \"write node error restoring node\"; a "
          "deletion record has no owner to read).",
          "A NODE_DATA with conn-id 1, tx-id 5."),
+    Code("tx-node-over-committed", _W, "daemon",
+         "A transaction's NODE_DATA for a path committed earlier in the stream (reported once per transaction).",
+         "core.c read_state_node restores it as a committed node over the committed one: 4.17 replaces the node "
+         "with one without children (the subtree below is lost); 4.20 crashes (SIGSEGV, observed); 4.21 "
+         "(NODE_CREATE of an existing node) barfs \"write node error restoring node\".",
+         "A committed /a, then NODE_DATA conn-id 1, tx-id 5 for /a."),
+    Code("tx-node-orphan", _W, "daemon",
+         "A transaction's NODE_DATA whose parent is neither committed earlier nor an earlier transaction node "
+         "(reported once per transaction).",
+         "core.c read_state_node restores it as a committed node and looks up its parent: barf \"read parent "
+         "error restoring node\".",
+         "NODE_DATA conn-id 1, tx-id 5 for /x/y with no /x before it."),
     # --- the tree ----------------------------------------------------------------
     Code("orphan-node", _E, "tree",
          "A committed node whose parent is neither earlier in the stream nor the root.",
@@ -467,37 +486,111 @@ CONSEQUENCES: dict[str, tuple[Optional[str], Optional[str]]] = {
     "bad-magic": (_R, _R), "truncated-header": (_R, None), "bad-version": (_R, None),
     "reserved-flags": (_R, None), "flags-little-endian": (_R, None),
     "truncated": (_R, None), "compressed-damaged": (_R, _R), "missing-end": (_R, None),
-    "trailing-bytes": (_T, None), "skipped-bytes": (_R, None), "unknown-type": (_H, None),
+    "trailing-bytes": (_H, None), "skipped-bytes": (_R, None), "unknown-type": (_L, None),
     "type-not-in-version": (_L, None), "len-unpadded": (_T, None), "padding-nonzero": (_H, None),
     "padding-uninitialised": (_H, None), "extra-data": (_H, None), "field-overrun": (_M, None),
     "string-no-nul": (_M, None), "watch-ext-no-depth": (_M, None), "watch-ext-len-overrun": (_T, None),
-    "watch-ext-no-pad": (_H, None), "watch-ext-c-misread": (_M, None), "watch-depth-on-plain": (_M, None),
+    "watch-ext-no-pad": (_H, None), "watch-ext-c-misread": (_M, None), "watch-depth-on-plain": (_L, None),
     "unknown-conn": (_R, _L), "undeclared-tx": (_H, None), "duplicate-conn": (_M, _M), "duplicate-tx": (_H, None),
-    "duplicate-domain": (_M, None), "duplicate-global": (_M, _M), "duplicate-path": (_R, _M),
-    "duplicate-ring-domid": (_M, _M), "conn-id-zero": (_H, None), "domain-unknown": (_R, None),
+    "duplicate-domain": (_M, None), "duplicate-global": (_H, _H), "duplicate-path": (_R, _M),
+    "duplicate-ring-domid": (_L, _H), "conn-id-zero": (_H, None), "domain-unknown": (_R, None),
     "global-order": (_M, None), "tx-dropped": (_L, None), "tx-node-as-committed": (_L, None),
-    "orphan-node": (_R, _M), "path-not-absolute": (_R, _L), "path-empty-component": (_R, _L),
-    "path-trailing-slash": (_M, _L), "path-nul": (_M, _L), "deleted-with-data": (_H, None),
-    "node-no-perms": (_R, _L), "access-reserved": (_H, None), "perm-char": (_M, _L), "perm-flags": (_H, None),
-    "owner-unknown": (_R, _H), "acl-domain-unknown": (_L, _H), "watch-nul": (_M, _H),
-    "watch-ext-unlimited": (_H, None), "conn-type-unknown": (_M, None), "fields-reserved": (_H, None),
-    "tdomid-self": (_M, None), "tdomid-unknown": (_M, None), "domid-reserved": (_M, _M),
+    "orphan-node": (_R, _L), "path-not-absolute": (_R, _L), "path-empty-component": (_R, _L),
+    "path-trailing-slash": (_M, _L), "path-nul": (_L, _L), "deleted-with-data": (_H, None),
+    "node-no-perms": (_R, _L), "access-reserved": (_H, None), "perm-char": (_M, _L), "perm-flags": (_M, None),
+    "owner-unknown": (_R, _H), "acl-domain-unknown": (_M, _H), "watch-nul": (_L, _H),
+    "watch-ext-unlimited": (_H, None), "conn-type-unknown": (_L, None), "fields-reserved": (_H, None),
+    "tdomid-self": (_H, None), "tdomid-unknown": (_M, None), "domid-reserved": (_L, _M),
     "unique-id-socket": (_H, None), "unique-id-duplicate": (_L, None), "features-in-v1": (_H, None),
     "quota-name-unknown": (_L, None), "quota-nodes-exceeded": (_H, None), "resp-len-overrun": (_M, None),
     "wire-unknown-op": (_H, None), "wire-overrun": (_M, None), "wire-oversized": (_H, None),
-    "text-line": (None, _L), "text-crlf": (None, _L), "text-no-final-newline": (None, _M),
+    "text-line": (None, _L), "text-crlf": (None, _L), "text-no-final-newline": (None, _H),
     "text-ignored-fields": (None, _H), "text-path-refused": (None, _L), "text-ring-mfn-zero": (None, _L),
+    "version-2-stream": (_H, None), "tx-node-over-committed": (_R, None), "tx-node-orphan": (_R, None),
 }
-_ENTRIES = [e._replace(c=CONSEQUENCES[e.code][0], ocaml=CONSEQUENCES[e.code][1]) for e in _ENTRIES]
+
+# C xenstored's readers by release: 4.17 and 4.20 (Debian's, observed with
+# ``xsdump restore``) read version 1 only; 4.21 and later read versions 1
+# and 2 (``CONSEQUENCES``' C word, read from upstream's code).  oxenstored's
+# reader is the same in 4.17 and 4.20.
+C_RELEASES = ("4.17", "4.20", "4.21")
+OCAML_RELEASES = ("4.17", "4.20")
+OBSERVABLE_RELEASES = ("4.17", "4.20")  # the releases xsdump restore can run (xsdump.lutest.debian)
+_V1_READERS = ("4.17", "4.20")
+# Where 4.17's or 4.20's C reader differs from 4.21's: code -> {release: word}.
+# None: that reader never meets it (records of types 6-8 only exist for it in
+# a version-2 stream, which it refuses at the header).
+_both = lambda word: {r: word for r in _V1_READERS}  # noqa: E731
+C_BY_RELEASE: dict[str, dict[str, Optional[str]]] = {
+    "version-2-stream": _both(_R),
+    "missing-end": _both(_H), "len-unpadded": _both(_L),
+    "watch-ext-no-depth": _both(None), "watch-ext-len-overrun": _both(None), "watch-ext-no-pad": _both(None),
+    "watch-ext-c-misread": _both(None), "watch-ext-unlimited": _both(None),
+    "unique-id-socket": _both(None), "unique-id-duplicate": _both(None), "fields-reserved": _both(None),
+    "padding-uninitialised": _both(_L), "duplicate-domain": _both(_L), "domain-unknown": _both(_L),
+    "features-in-v1": _both(_L), "quota-name-unknown": _both(_L), "quota-nodes-exceeded": _both(_L),
+    "duplicate-path": {"4.17": _M, "4.20": _R},
+    "tx-node-over-committed": {"4.17": _L, "4.20": _R},
+    "node-no-perms": _both(_H), "string-no-nul": _both(_H),
+    "watch-depth-on-plain": {"4.20": _R},
+}
+# What 4.17's and 4.20's readers do where it differs from the text above (seen with xsdump restore).
+RELEASE_NOTES = {
+    "missing-end": "4.17/4.20: lu_read_state stops at the end of the buffer (no lu_read_data): the dump is "
+                   "restored as far as it goes.",
+    "len-unpadded": "4.17/4.20 (observed): the record after the unpadded one is lost.",
+    "padding-uninitialised": "4.17/4.20 know no DOMAIN_DATA: \"unknown state record\", skipped.",
+    "duplicate-domain": "4.17/4.20 know no DOMAIN_DATA: both records are skipped.",
+    "domain-unknown": "4.17/4.20 know no DOMAIN_DATA: the record is skipped.",
+    "features-in-v1": "4.17/4.20 know no DOMAIN_DATA: the record is skipped.",
+    "quota-name-unknown": "4.17/4.20 know no GLOBAL_QUOTA_DATA: the record is skipped.",
+    "quota-nodes-exceeded": "4.17/4.20 know no DOMAIN_DATA: the quota record is skipped.",
+    "duplicate-path": "4.17: write_node_raw overwrites: the later record wins (observed); 4.20: crashes (SIGSEGV, "
+                      "observed).",
+    "node-no-perms": "4.17/4.20 (observed): the node is restored without permissions and written back so.",
+    "string-no-nul": "4.17/4.20 (observed on a watch one byte short): nothing is restored from the record, as "
+                     "xsdump's reader skips it.",
+    "watch-depth-on-plain": "4.20 (observed): the daemon exits while restoring the watch (its log says no more).",
+    "skipped-bytes": "When the stretch starts with a zero type word, every C reader takes it for END and stops "
+                     "there (observed on 4.17 and 4.20): the rest of the dump is lost, not refused.",
+}
+# Codes whose consequence a restore under the hypervisor fake cannot show, and why.
+UNOBSERVABLE = {
+    "compressed-damaged": "no daemon reads a compressed dump: the finding is about how the dump was kept",
+    "global-order": "the missing event-channel handle shows only when the guest is notified, which needs a real "
+                    "hypervisor",
+    "path-trailing-slash": "the daemon keeps the node under the path the dump gives it, and so does its own dump: "
+                           "that no request can name it does not show",
+    "resp-len-overrun": "the restored daemon sends pending output before it can be asked for its own dump",
+    "wire-overrun": "the restored daemon sends pending output before it can be asked for its own dump",
+    "wire-unknown-op": "the restored daemon answers pending requests before it can be asked for its own dump",
+    "wire-oversized": "the restored daemon answers pending requests before it can be asked for its own dump",
+    "text-ring-mfn-zero": "the hypervisor fake maps a guest's ring whatever the mfn: only a real hypervisor "
+                          "refuses frame 0",
+    "domid-reserved": "the hypervisor fake answers for any domid it has a ring for: only a real hypervisor says "
+                      "no reserved domid exists",
+}
+_ENTRIES = [e._replace(c=CONSEQUENCES[e.code][0], ocaml=CONSEQUENCES[e.code][1],
+                       daemon=e.daemon + (" " + RELEASE_NOTES[e.code] if e.code in RELEASE_NOTES else ""))
+            for e in _ENTRIES]
 
 CATALOGUE: dict[str, Code] = {entry.code: entry for entry in _ENTRIES}
 CODES = tuple(CATALOGUE)
 READERS = ("c", "ocaml")
 
 
-def consequence(f: Finding, reader: str) -> Optional[str]:
-    """What ``reader`` (``c`` or ``ocaml``) does with this finding: the
-    catalogue's word, sharpened where the finding says more than its code.
+def c_consequence(code: str, release: str = C_RELEASES[-1]) -> Optional[str]:
+    """What C xenstored ``release``'s reader does with ``code``."""
+    words = C_BY_RELEASE.get(code)
+    if words is not None and release in words:
+        return words[release]
+    return CATALOGUE[code].c
+
+
+def consequence(f: Finding, reader: str, release: Optional[str] = None) -> Optional[str]:
+    """What ``reader`` (``c`` or ``ocaml``; C xenstored of ``release``, by
+    default the newest) does with this finding: the catalogue's word,
+    sharpened where the finding says more than its code.
 
     - ``owner-unknown`` for domain 0: dom0 always exists, so C xenstored's
       look-up succeeds (harmless); for another domain it barfs if the domain
@@ -506,7 +599,7 @@ def consequence(f: Finding, reader: str) -> Optional[str]:
       line it reads as intended is harmless; otherwise the line is lost.
     """
     entry = CATALOGUE[f.code]
-    word = entry.c if reader == "c" else entry.ocaml
+    word = c_consequence(f.code, release or C_RELEASES[-1]) if reader == "c" else entry.ocaml
     if f.code == "owner-unknown" and reader == "c" and " owned by domain 0," in f.message:
         return HARMLESS
     if f.code == "text-crlf" and reader == "ocaml":

@@ -41,6 +41,10 @@ from xsdump.model.records import (
     WatchDataExtended,
 )
 from xsdump.model.paths import parent_path
+
+# The paths transactions add that C xenstored's reader would restore as committed nodes, kept to
+# this many (past it a transaction node's missing parent is not reported: memory stays bounded).
+C_TX_PATHS_KEPT = 4096
 from xsdump.model.wire import IN, OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, pending_sides, split_messages
 from xsdump.codec.writer import encode_body
 from xsdump.codec.oxenstored import (
@@ -105,6 +109,9 @@ class Validator:
         # Transactions as one int each (_tx_key): a dump may declare a hundred thousand.
         self.txs: set[int] = set()
         self.tx_seen: set[int] = set()  # transactions whose node records were reported
+        self.tx_over_seen: set[int] = set()  # transactions reported for a node over a committed one
+        self.tx_orphan_seen: set[int] = set()  # transactions reported for a node without a parent
+        self.c_tx_paths: set[str] = set()  # paths C xenstored's reader has restored from transaction nodes
         self.paths: set[str] = set()
         self.owner_counts: dict[int, int] = {}  # domid -> committed nodes it owns
         self.owner_first: dict[int, tuple[int, int]] = {}  # domid -> (offset, index) of its first node
@@ -134,6 +141,10 @@ class Validator:
         if not run.access or run.access & ~ACCESS_BITS or _tx_key(run) not in self.tx_seen:
             yield from enumerate(run.records())
             return
+        first_done = False
+        if _tx_key(run) not in self.tx_over_seen and run.count:  # a copy lies over a committed node
+            yield 0, run.record(0)
+            first_done = True
         plain = self._plain_copies
         source = run.source
         for k in range(len(plain), len(source)):  # reference records new since the last run
@@ -143,7 +154,7 @@ class Validator:
                 path[:1] == "/" and "\0" not in path and "//" not in path and (path[-1] != "/" or len(path) == 1)
                 and r.perms and all(p.perm in PERM_CHARS and not p.flags & ~PERM_FLAG_STALE for p in r.perms)))
         lo, hi = run.first, run.first + run.count
-        k = plain.find(0, lo, hi)
+        k = plain.find(0, lo + 1 if first_done else lo, hi)
         while k >= 0:
             yield k - lo, run.record(k - lo)
             k = plain.find(0, k + 1, hi)
@@ -279,6 +290,7 @@ class Validator:
             out.append(finding("tx-node-as-committed", f"transaction conn={r.conn_id} tx={r.tx_id}, starting with "
                                f"{_q(r.path)}: C xenstored's read_state_node ignores conn-id and tx-id and restores "
                                "its node records as committed nodes", **self._at(r, index)))
+        self._tx_node_in_tree(key, index, r, out)
         if r.access & ~ACCESS_BITS:
             out.append(finding("access-reserved", f"{_q(r.path)}: access {r.access:#x} has bits other than read "
                                "(0x1) and written (0x2)", **self._at(r, index)))
@@ -291,6 +303,30 @@ class Validator:
         elif not r.perms:
             out.append(finding("node-no-perms", f"{_q(r.path)}: access {r.access:#x} (not a deletion) without "
                                "permissions", **self._at(r, index)))
+
+    def _tx_node_in_tree(self, key: int, index: int, r: NodeData, out: list) -> None:
+        """Where C xenstored's reader puts a transaction node it restores as
+        committed: over a committed node, or under a parent it does not have
+        (each reported once per transaction)."""
+        path = r.path
+        if path[:1] != "/" or len(path) < 2 or "\0" in path:
+            return
+        if path in self.paths:
+            if key not in self.tx_over_seen:
+                self.tx_over_seen.add(key)
+                out.append(finding("tx-node-over-committed", f"transaction conn={r.conn_id} tx={r.tx_id}: "
+                                   f"{_q(path)} is committed earlier in the stream; C xenstored restores the "
+                                   "record over it", **self._at(r, index)))
+        else:
+            parent = parent_path(path)
+            if parent != "/" and parent not in self.paths and parent not in self.c_tx_paths \
+                    and key not in self.tx_orphan_seen and len(self.c_tx_paths) < C_TX_PATHS_KEPT:
+                self.tx_orphan_seen.add(key)
+                out.append(finding("tx-node-orphan", f"transaction conn={r.conn_id} tx={r.tx_id}: the parent "
+                                   f"{_q(parent)} of {_q(path)} is not committed earlier in the stream; C "
+                                   "xenstored: barf \"read parent error restoring node\"", **self._at(r, index)))
+            if len(self.c_tx_paths) < C_TX_PATHS_KEPT:
+                self.c_tx_paths.add(path)
 
     # --- connections, watches, transactions -------------------------------------
 

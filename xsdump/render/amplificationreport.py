@@ -160,14 +160,24 @@ def restore_verdicts(report: Amplification) -> list[tuple[str, str, str]]:
     records = sum(tx.node_records for tx in report.transactions)
     design = (f"{stale:,} of {n:,} will fail to commit (stale reads); the others can commit" if stale
               else f"every one of the {n:,} can still commit")
-    return [
-        ("design", "the design document (transactions restored)", design),
-        ("c_xenstored", "C xenstored's reader (lu.c ignores TRANSACTION_DATA)",
-         f"all {n:,} are lost, and their {records:,} node records are restored as committed nodes "
-         "(core.c read_state_node ignores conn-id and tx-id): see xsdump check"),
-        ("oxenstored", "oxenstored (its own dump format has no transactions)",
-         f"all {n:,} are lost: oxenstored dumps no transactions"),
-    ]
+    from xsdump.model.findings import C_RELEASES, REFUSES, c_consequence
+
+    refused = [r for r in C_RELEASES if report.header.version == 2 and report.header.source_format != "oxenstored"
+               and c_consequence("version-2-stream", r) == REFUSES]
+    restored = [r for r in C_RELEASES if r not in refused]
+    out = [("design", "the design document (transactions restored)", design)]
+    if refused:
+        out.append((f"c_xenstored_{'_'.join(refused)}", f"C xenstored {'/'.join(refused)}'s reader (version 1 only)",
+                    f"refuses the dump (version-2-stream): all {n:,} are lost with everything else"))
+    words = "/".join(f"{r}: {c_consequence('tx-node-over-committed', r)}" for r in restored)
+    out.append(("c_xenstored", f"C xenstored {'/'.join(restored)}'s reader (lu.c ignores TRANSACTION_DATA)",
+                f"all {n:,} are lost (tx-dropped), and their {records:,} node records are restored as committed "
+                "nodes (tx-node-as-committed); one whose parent is not committed before it makes the reader "
+                f"refuse the dump (tx-node-orphan), one over a committed node too ({words}; "
+                "tx-node-over-committed): xsdump check says which"))
+    out.append(("oxenstored", "oxenstored (its own dump format has no transactions)",
+                f"all {n:,} are lost: oxenstored dumps no transactions"))
+    return out
 
 
 def stale_summary(report: Amplification) -> list[Text]:
