@@ -161,7 +161,9 @@ def _binary() -> dict:
         "access-reserved": [dump([TransactionData(1, 5), node("/local", conn=1, tx=5, access=4)])],
         "perm-char": [dump([node("/a", perms=(Perm("x", 0, 0),))])],
         "perm-flags": [dump([node("/a", perms=(Perm("n", 2, 0),))])],
-        "owner-unknown": [dump([node("/a", perms=(Perm("n", 0, 7),))])],
+        "owner-unknown": [dump([node("/a", perms=(Perm("n", 0, 7),))]),
+                          # no dom0 ring: the nodes dom0 owns (4.17, 4.20: corruption, then SIGSEGV)
+                          encode_stream([Header(1, 0), GLOBAL, SOCK, *NODES, End()])],
         "acl-domain-unknown": [dump([node("/a", perms=(Perm("n", 0, 0), Perm("r", 0, 7)))])],
         "watch-nul": [dump([WatchData(2, "/a", "a\0b")])],
         "conn-type-unknown": [dump([ConnectionData(5, 2, 0, bytes(8))])],
