@@ -248,17 +248,7 @@ def _where(c) -> str:
 
 
 def _detail(c) -> str:
-    from xsdump.render.escape import escape_text
+    """The change as ``diff`` says it (guest bytes escaped there)."""
+    from xsdump.render.diffreport import change_lines
 
-    def show(v) -> str:
-        if v is None:
-            return "-"
-        if isinstance(v, bytes):
-            return '"' + escape_text(v.decode("utf-8", "surrogateescape")) + '"'
-        return escape_text(str(v))[:200]
-
-    if c.kind.endswith("-added"):
-        return show(c.new)
-    if c.kind.endswith("-removed"):
-        return show(c.old)
-    return f"{show(c.old)} -> {show(c.new)}"
+    return "; ".join(" ".join(line.plain.split()) for line in change_lines(c))

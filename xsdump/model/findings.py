@@ -534,7 +534,7 @@ C_BY_RELEASE: dict[str, dict[str, Optional[str]]] = {
     "features-in-v1": _both(_L), "quota-name-unknown": _both(_L), "quota-nodes-exceeded": _both(_L),
     "duplicate-path": {"4.17": _M, "4.20": _R},
     "tx-node-over-committed": {"4.17": _L, "4.20": _R},
-    "node-no-perms": _both(_H), "string-no-nul": {"4.17": _H, "4.20": _L},
+    "node-no-perms": _both(_H), "string-no-nul": _both(_H),
     "watch-depth-on-plain": {"4.20": _R},
 }
 # What 4.17's and 4.20's readers do where it differs from the text above (seen with xsdump restore).
@@ -551,8 +551,8 @@ RELEASE_NOTES = {
     "duplicate-path": "4.17: write_node_raw overwrites: the later record wins (observed); 4.20: crashes (SIGSEGV, "
                       "observed).",
     "node-no-perms": "4.17/4.20 (observed): the node is restored without permissions and written back so.",
-    "string-no-nul": "Observed on a watch whose path is one byte short of its NUL: 4.17 restores the watch by "
-                     "the declared length (the path without the NUL); 4.20 restores nothing of the record (lost).",
+    "string-no-nul": "4.17/4.20 (observed on a watch whose path is one byte short of its NUL): the watch is "
+                     "restored by the declared length, the path without the NUL.",
     "watch-depth-on-plain": "4.20 (observed): the daemon exits while restoring the watch (its log says no more).",
     "skipped-bytes": "When the stretch starts with a zero type word, every C reader takes it for END and stops "
                      "there (observed on 4.17 and 4.20): the rest of the dump is lost, not refused.",
