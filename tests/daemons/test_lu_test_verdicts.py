@@ -85,12 +85,13 @@ def test_a_new_binary_that_misreads_the_dump_is_found(daemon_binaries, kind, see
         code, doc, err = lu_test(f"{kind}@{daemon_binaries.release.xen}", "--fetch-debian", "--update-to", wrapper,
                                  "--seed", seed, "--no-shrink")
         assert code == 1, (seed, doc and doc["summary"], err)
-        assert doc["divergence"]["kind"] in ("state", "reply", "final-tree", "final-state")
+        assert doc["divergence"]["kind"] == "restored-tree" and doc["divergence"]["step"]["op"] == "update"
 
 
-def test_the_final_states_are_compared(daemon_binaries, tmp_path):
-    """A misread after the last update is seen only at the end: by the tree
-    read back over the wire."""
+def test_what_the_new_process_restored_is_read_back(daemon_binaries, tmp_path):
+    """A misread at the last update, with no step after it and no dump
+    comparison: seen in the tree read back over the wire right after the
+    update."""
     wrapper = misreading(tmp_path, daemon_binaries.binary("c"))
     w = tmp_path / "w.ndjson"
     steps = [{"xsdump_lu_workload": 1, "sockets": 1, "guests": []},
@@ -101,7 +102,7 @@ def test_the_final_states_are_compared(daemon_binaries, tmp_path):
                              "--replay", w, "--no-state-check", "--no-shrink", "--out", tmp_path / "out")
     assert code == 1, err
     div = doc["divergence"]
-    assert div["kind"] == "final-tree" and div["nodes"][0]["path"] == "/lu/a"
+    assert div["kind"] == "restored-tree" and div["nodes"][0]["path"] == "/lu/a"
     assert div["nodes"][0]["a"]["value"] == "95" and div["nodes"][0]["b"]["value"] == "85"
 
 

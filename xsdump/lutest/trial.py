@@ -12,7 +12,9 @@ is replaced at A's first accepted update by a fresh daemon of the new binary
 that replays the steps so far: after an update A must answer as a fresh
 instance of the new binary given the same history, before it as the old one.
 
-At the end every transaction still open is aborted on both (as steps,
+Right after each accepted update the whole tree is read back over the wire
+from both and compared node by node: what the new process restored.  At
+the end every transaction still open is aborted on both (as steps,
 compared like the others), the events still queued are compared, the whole
 tree is read back over the wire from both and compared node by node, and
 both daemons are dumped (a forced live update) and compared with ``diff
@@ -88,8 +90,9 @@ class Setup:
 class Divergence:
     """The first difference: at step ``index`` (``len(steps)`` for what is
     compared after the last step), of ``kind`` ``reply``, ``events``,
-    ``state`` (the dumps at an update), ``final-tree`` (the trees read back
-    at the end), ``final-state`` (the dumps at the end) or ``crash`` (A died)."""
+    ``state`` (the dumps at an update), ``restored-tree`` (the trees read
+    back right after an update), ``final-tree`` (the trees read back at the
+    end), ``final-state`` (the dumps at the end) or ``crash`` (A died)."""
 
     index: int
     kind: str
@@ -256,10 +259,15 @@ def _steps(workload: Workload, setup: Setup, result: TrialResult, on_step) -> Op
         if step.op == "update":
             if setup.against_mode:
                 continue
+            accepted = len([u for u in result.updates if u.accepted])
             div = _update(a, setup, workload, i, result)
             if div:
                 return div
             b = _follow_release(a, b, setup, workload, i, result)
+            if len([u for u in result.updates if u.accepted]) > accepted:
+                div = _restored_tree(a, b, setup, workload, i)
+                if div:
+                    return div
             continue
         try:
             obs_a = a.apply(step)
@@ -275,6 +283,21 @@ def _steps(workload: Workload, setup: Setup, result: TrialResult, on_step) -> Op
         elif kind:
             return Divergence(i, kind, obs_a, obs_b, conn=step.conn, op=step.op)
     result.steps_done = len(workload.steps)
+    return None
+
+
+def _restored_tree(a: Instance, b: Instance, setup: Setup, workload: Workload, i: int) -> Optional[Divergence]:
+    """Right after an accepted update: the tree the new process restored,
+    read back over the wire, against the reference's at the same point."""
+    roots = _compared_roots(setup, workload)
+    try:
+        tree_a = a.read_tree(roots)
+    except (DaemonError, ConnectionError, OSError) as e:
+        return Divergence(i, "crash", message=_crash(a, e), op="update")
+    differing = tree_difference(tree_a, b.read_tree(roots), setup.excluded)
+    if differing:
+        return Divergence(i, "restored-tree", tree_diff=tuple(differing[:20]), op="update",
+                          message=f"{len(differing)} nodes differ when read back over the wire right after the update")
     return None
 
 
