@@ -56,7 +56,7 @@ def _run(json_input: str, output: Optional[str], allow_incomplete: bool) -> int:
         items = ending.watch(read_json(src))
         header = next(items, None)
         if header is None:
-            raise DumpError("no JSON: the input is empty", file=src.name)
+            raise DumpError("no JSON: the input is empty or only whitespace", file=src.name)
         # The JSON of an oxenstored text dump goes back to the text dump.
         write = text_chunks if header.source_format == "oxenstored" else encode_items
         write_output(write(chain([header], items)), output, check=ending.check, input_name=src.name)
