@@ -51,7 +51,7 @@ def _run(json_input: str, output: Optional[str], allow_incomplete: bool) -> int:
     from xsdump.codec.writer import encode_items
 
     source, name = env().input(json_input)
-    with naming(name or display_name(json_input)), open_source(source, name) as src:
+    with naming(name or display_name(json_input)), open_source(source, name, json=False) as src:
         ending = Completeness(src.name, "the JSON", output, allow_incomplete)
         items = ending.watch(read_json(src))
         header = next(items, None)

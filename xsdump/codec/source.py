@@ -71,32 +71,38 @@ class Source:
 
 @contextlib.contextmanager
 def open_source(source: SourceLike, name: Optional[str] = None,
-                on_wait: Optional[Callable[[], None]] = None) -> Iterator[Source]:
+                on_wait: Optional[Callable[[], None]] = None, json: bool = True) -> Iterator[Source]:
     """Open ``source`` for binary reading; errors become :class:`DumpError`.
-    ``on_wait``: called before each read that may wait (a pipe)."""
+    ``on_wait``: called before each read that may wait (a pipe).  Compressed
+    input is decompressed; the JSON of ``xsdump json`` is read as the dump
+    it encodes (``json=False``: as it is, for ``encode``)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if path == "-":
-            yield _plain(Source(sys.stdin.buffer, name or "<stdin>", on_wait))
+            yield _plain(Source(sys.stdin.buffer, name or "<stdin>", on_wait), json)
             return
         try:
             f = open(path, "rb")  # noqa: SIM115
         except OSError as e:
             raise DumpError(f"cannot open: {e.strerror}", file=name or path) from None
         with f:
-            yield _plain(Source(f, name or path, on_wait))
+            yield _plain(Source(f, name or path, on_wait), json)
         return
-    yield _plain(Source(source, name or getattr(source, "name", None) or "<stream>", on_wait))
+    yield _plain(Source(source, name or getattr(source, "name", None) or "<stream>", on_wait), json)
 
 
-def _plain(src: Source) -> Source:
-    """``src``, or its decompressed bytes when it is gzip, xz or zstd data."""
+def _plain(src: Source, json: bool = True) -> Source:
+    """``src``; its decompressed bytes when it is gzip, xz or zstd data; and
+    (``json``) the dump it encodes when it is the JSON of ``xsdump json``."""
     from xsdump.codec.compressed import LONGEST, Decompressed, compression
+    from xsdump.codec.jsoninput import SNIFF, EncodedJSON, looks_like_json
 
     kind = compression(src.peek(LONGEST))
-    if kind is None:
-        return src
-    return Source(Decompressed(kind, src, src.name), src.name, src.on_wait)  # type: ignore[arg-type]
+    if kind is not None:
+        src = Source(Decompressed(kind, src, src.name), src.name, src.on_wait)  # type: ignore[arg-type]
+    if json and looks_like_json(src.peek(SNIFF)):
+        src = Source(EncodedJSON(src), src.name, src.on_wait)  # type: ignore[arg-type]
+    return src
 
 
 def display_name(source: SourceLike) -> str:
