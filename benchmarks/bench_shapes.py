@@ -83,10 +83,10 @@ def write_bomb(name: str, size: int, path: Path, env: dict) -> None:
     part.rename(path)
 
 
-def bombs(work: Path, size: int, env: dict) -> None:
+def bombs(work: Path, size: int, scale: float, env: dict) -> None:
     print(f"{'bomb':<20} {'on disk':>9} {'command':<40} {'seconds':>8} {'RSS MB':>7} {'exit':>4}")
     for name, (own, commands) in BOMBS.items():
-        n = own or size
+        n = max(1, int(own * scale)) if own else size
         dump = work / f"{name}-{n}.bomb"
         if not dump.exists():
             write_bomb(name, n, dump, env)
@@ -128,12 +128,8 @@ def main() -> None:
         write("one_path_many_records", 0, tiny, env)
         startup = min(run([sys.executable, "-m", "xsdump", "records", str(tiny)], env)[1] for _ in range(3))
         print(f"start-up: {startup / 1e6:.1f} MB")
-        print(f"{'shape':<22} {'input MB':>8} {'command':<14} {'seconds':>8} {'RSS MB':>7} {'multiple':>8}")
-        sys.path.insert(0, str(ROOT / "samples"))
-        from bombs import parse_size
-
-        if not args.no_bombs:
-            bombs(work, parse_size(args.bomb_size), env)
+        if not args.bombs_only:
+            print(f"{'shape':<22} {'input MB':>8} {'command':<14} {'seconds':>8} {'RSS MB':>7} {'multiple':>8}")
         for shape, n in SIZES.items():
             if args.bombs_only or (args.only and shape not in args.only):
                 continue
@@ -149,6 +145,12 @@ def main() -> None:
                 mark = "" if status in (0, 1) else f"  (exit {status})"
                 print(f"{shape:<22} {size / 1e6:8.1f} {name:<14} {seconds:8.2f} {rss / 1e6:7.1f} "
                       f"{max(rss - startup, 0) / read:7.1f}x{mark}", flush=True)
+
+        if not args.no_bombs:
+            sys.path.insert(0, str(ROOT / "samples"))
+            from bombs import parse_size
+
+            bombs(work, parse_size(args.bomb_size), args.scale, env)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,8 @@ def text_long_unknown(size: int) -> Iterator[bytes]:
 def text_repeated_store(size: int) -> Iterator[bytes]:
     """An oxenstored text dump whose store lines repeat to ``size`` bytes."""
     yield TEXT_MAGIC + b"\nglobal,-1\nstore,2f,6e30,\n"
-    yield from _repeat(b"store,2f61,6e30,3132\nstore,2f612f62,6e30,\n", size)
+    unit = b"store,2f61,6e30,3132\nstore,2f612f62,6e30,\n"
+    yield from _repeat(unit, max(1, size // len(unit)) * len(unit))
 
 
 def json_spaces(size: int) -> Iterator[bytes]:
