@@ -369,3 +369,38 @@ def test_messages_carry_no_control_sequence(tmp_path, argv):
     assert code == 2
     assert err and not any(c in err for c in "\x1b\x07\r"), err
     assert len(err.splitlines()) == 1
+
+
+# --- the output's errors are the output's ----------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("command", [["convert", HOST, "--to", "json"], ["encode", SAMPLES / "host.xsd"]])
+def test_a_full_output_device_is_named(command, tmp_path):
+    if command[0] == "encode":
+        js = tmp_path / "host.json"
+        js.write_bytes(run_cli("json", HOST).stdout)
+        command = ["encode", js]
+    out = run_cli(*command, "-o", "/dev/full")
+    assert out.returncode == 2 and out.stderr == b"xsdump: /dev/full: No space left on device\n"
+
+
+def test_an_empty_output_name_is_refused():
+    out = run_cli("convert", HOST, "--to", "json", "-o", "")
+    assert out.returncode == 2 and out.stderr == b"xsdump: '': an empty file name\n"
+
+
+def test_an_output_on_a_loop_of_links_is_refused_and_the_link_stays(tmp_path):
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    out = run_cli("convert", HOST, "--to", "json", "-o", tmp_path / "a")
+    assert out.returncode == 2 and b"Too many levels of symbolic links" in out.stderr
+    assert os.readlink(tmp_path / "a") == "b"
+
+
+def test_a_pager_that_is_not_there_loses_nothing():
+    code, out, err = invoke("show", HOST, stdout_isatty=True, environ={"PAGER": "no-such-pager-xsdump"},
+                            height=5, width=80)
+    _, plain, _ = invoke("show", HOST, "--no-pager", stdout_isatty=True, height=5, width=80)
+    assert code == 0 and out == plain and len(out) > 1000
+    assert err == "xsdump: pager no-such-pager-xsdump not found: not paging\n"
