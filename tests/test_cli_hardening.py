@@ -107,7 +107,10 @@ def test_an_output_without_end_is_refused_and_the_file_left_alone(tmp_path, argv
     result = run_cli(*argv, "-o", out, input=cut_json())
     assert result.returncode == 2 and b"Traceback" not in result.stderr
     lines = result.stderr.decode().splitlines()
-    assert len(lines) == 1 and "no END record" in lines[0] and "--allow-incomplete" in lines[0]
+    if argv[0] == "encode":
+        assert len(lines) == 1 and "no END record" in lines[0] and "--allow-incomplete" in lines[0]
+    else:  # convert reads JSON as the dump it encodes: the reader refuses a dump without END
+        assert len(lines) == 1 and "[missing-end]" in lines[0] and "--lenient" in lines[0]
     assert out.read_bytes() == b"the previous dump"
     assert os.listdir(tmp_path) == ["out"]
 
@@ -116,7 +119,8 @@ def test_an_output_without_end_is_refused_and_the_file_left_alone(tmp_path, argv
 def test_an_output_without_end_on_standard_output_is_exit_2(argv):
     result = run_cli(*argv, input=cut_json())
     assert result.returncode == 2
-    assert "standard output is incomplete" in result.stderr.decode()
+    said = result.stderr.decode()
+    assert "standard output is incomplete" in said if argv[0] == "encode" else "[missing-end]" in said
 
 
 def test_allow_incomplete_writes_it_with_a_warning(tmp_path):

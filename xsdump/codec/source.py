@@ -24,6 +24,7 @@ class Source:
         self.size: Optional[int] = None
         self.consumed = 0  # bytes handed out by read(), for progress bars
         self._prefix = b""
+        self.failed: Optional[DumpError] = None  # the input failed here (bad compressed data): again on every read
         with contextlib.suppress(OSError, AttributeError, ValueError):
             st = os.fstat(file.fileno())
             if stat.S_ISREG(st.st_mode):
@@ -58,6 +59,8 @@ class Source:
     def _read(self, n: int, whole: bool = False) -> bytes:
         """One read of the file (``whole``: ``read``, not ``read1``); an I/O
         error (EIO...) names the file."""
+        if self.failed is not None:
+            raise self.failed
         try:
             if n < 0 or whole:
                 return self.file.read(n)
@@ -100,8 +103,14 @@ def _plain(src: Source, json: bool = True) -> Source:
     kind = compression(src.peek(LONGEST))
     if kind is not None:
         src = Source(Decompressed(kind, src, src.name), src.name, src.on_wait)  # type: ignore[arg-type]
-    if json and looks_like_json(src.peek(SNIFF)):
-        src = Source(EncodedJSON(src), src.name, src.on_wait)  # type: ignore[arg-type]
+    if json:
+        try:
+            prefix = src.peek(SNIFF)
+        except DumpError as e:  # said by whoever reads the input, after the bytes that came
+            src.failed = e
+            return src
+        if looks_like_json(prefix):
+            src = Source(EncodedJSON(src), src.name, src.on_wait)  # type: ignore[arg-type]
     return src
 
 
