@@ -34,7 +34,7 @@ def test_the_benchmark_hosts_are_written_as_the_writer_writes_them():
 
 def test_shapes_bench_runs_every_command_on_every_shape(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_shapes.py"), "--scale", "0.001",
-                          "--only", "many_transactions", "--only", "damaged", "--keep", str(tmp_path)],
+                          "--only", "many_transactions", "--only", "damaged", "--keep", str(tmp_path), "--no-bombs"],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines()[2:]]
@@ -42,3 +42,15 @@ def test_shapes_bench_runs_every_command_on_every_shape(tmp_path):
         (shape, command) for shape in ("many_transactions", "damaged")
         for command in ("records", "json", "show", "show --json", "check", "amplification", "diff", "convert")]
     assert "(exit" not in out.stdout  # every command succeeded on every shape
+
+
+def test_shapes_bench_runs_every_bomb(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_shapes.py"), "--bombs-only",
+                          "--bomb-size", "256K", "--scale", "0.001", "--keep", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()[2:]]
+    sys.path.insert(0, str(ROOT / "samples"))
+    from bombs import BOMBS
+
+    assert sorted({r[0] for r in rows}) == sorted(BOMBS)

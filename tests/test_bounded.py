@@ -25,7 +25,7 @@ import pytest
 
 from tests.helpers import ROOT
 
-sys.path.insert(0, str(ROOT / "samples"))
+sys.path.insert(0, str(ROOT / "samples"))  # adversarial.py, bombs.py
 from adversarial import (  # noqa: E402  - the shapes, each scaled by n
     chain_reversed,
     damaged,
@@ -146,10 +146,9 @@ def test_deep_path_show_json_stays_small(tmp_path):
 
 def test_deep_path_show_plain_stays_small_in_process(tmp_path):
     """The plain report of three 30,000-deep paths (sharing their ancestors),
-    line by line: the tree view holds no ancestor path (the lines themselves
-    are long: one space of indent per level).  Run as a command, the report
-    is held whole by the command's output batching (512 lines per batch,
-    512 batches per write), which is the command's to bound."""
+    line by line: the tree view holds no ancestor path, and the run of
+    missing ancestors is one line (the lines are long: one space of indent
+    per level), so the report is linear in the depth."""
     from xsdump.analysis.tree import TreeView, load
     from xsdump.codec.dump import read_dump
     from xsdump.render.show import Options, plain_lines
@@ -160,14 +159,16 @@ def test_deep_path_show_plain_stays_small_in_process(tmp_path):
     try:
         loaded = load(read_dump(str(path)))
         view = TreeView(loaded)
-        lines = 0
+        lines = written = 0
         for line in plain_lines(loaded, "deep3.xsd", Options(), view):
             lines += 1
+            written += len(line)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert len(view.placeholders) == 30000  # 29,999 ancestors, and "/" itself
-    assert lines > 30000
+    # The run of missing ancestors is one line: the report is linear in the depth.
+    assert lines < 40 and written < 12 * 60000, (lines, written)  # the paths are 60,000 characters
     assert peak < 64 * MB, f"{peak / MB:.0f} MB"
 
 
@@ -335,3 +336,96 @@ def test_domids_of_decoded_permission_lists_are_shared():
     assert [n.perms for n in nodes] == lists
     assert nodes[0].perms[0].domid is nodes[1].perms[1].domid
     assert nodes[0].perms[1].domid is nodes[1].perms[0].domid
+
+
+# --- bombs: a few KB on disk, expanded as they are read (samples/bombs.py) ------
+
+import bombs  # noqa: E402  - samples/ is on the path
+
+EXPANDED = 32 * MB  # held whole, any of these would show: the bounds below are less than that
+# Writing JSON pieces of about 1 MB (base64 and an escaped display), or
+# holding a JSON text up to its 32 MiB limit, costs a constant of its own.
+PIECES = 64 * MB
+
+BOMB_RUNS = [
+    ("damaged_zstd", ["records", F, "--lenient"], (0,), 20 * MB),
+    ("damaged_zstd", ["show", F, "--lenient", "--format", "plain"], (0,), 20 * MB),
+    ("trailing_zstd", ["json", F, "--lenient"], (0,), PIECES),
+    ("trailing_zstd", ["check", F], (1,), 20 * MB),
+    ("text_long_value", ["show", F, "--format", "plain"], (2,), 20 * MB),
+    ("text_long_value", ["check", F], (1,), 20 * MB),
+    ("text_long_unknown", ["records", F, "--lenient"], (0,), 20 * MB),
+    ("json_spaces", ["encode", F, "-o", os.devnull], (2,), 20 * MB),
+    ("json_brackets", ["encode", F, "-o", os.devnull], (2,), 20 * MB),
+    ("json_brackets", ["show", F], (2,), 20 * MB),
+    ("json_long_string", ["encode", F, "-o", os.devnull], (2,), PIECES),
+    ("json_long_string", ["records", F], (2,), PIECES),
+]
+
+
+@pytest.mark.parametrize("bomb,command,statuses,bound", BOMB_RUNS, ids=[f"{b}-{c[0]}" for b, c, _, _ in BOMB_RUNS])
+def test_bombs_are_read_in_flat_memory(tmp_path, startup, bomb, command, statuses, bound):
+    """32 MB of damage, trailing bytes, one text line or one JSON text, from
+    a few KB of zstd: the command ends as it should (or with one line,
+    exit 2) and its peak memory does not follow the expanded size."""
+    _, r0 = startup
+    path = tmp_path / f"{bomb}.zst"
+    with open(path, "wb") as out:
+        bombs.write(bomb, EXPANDED, out)
+    assert path.stat().st_size < 64 << 10
+    status, _, rss = _run([a.format(f=path) for a in command])
+    assert status in statuses, f"{bomb}: xsdump {' '.join(command)} exited {status}"
+    assert rss < r0 + bound, f"{bomb}: xsdump {' '.join(command)}: {rss / MB:.0f} MB"
+
+
+@pytest.mark.parametrize("bomb", ["damaged_zstd", "trailing_zstd", "text_long_value", "text_long_unknown"])
+def test_bombs_read_leniently_write_back_byte_for_byte(bomb):
+    """What the lenient reader hands out in pieces is still the input,
+    byte for byte, through JSON and back (binary and text dumps)."""
+    import io
+
+    from xsdump.codec.dump import read_dump
+    from xsdump.codec.jsonio import items_from_json, ndjson_lines
+    from xsdump.codec.textwriter import encode_text_dump
+    from xsdump.codec.writer import encode_stream
+    from xsdump.model.records import Damaged
+
+    data = b"".join(bombs.BOMBS[bomb][0](5 * MB))
+    items = list(read_dump(io.BytesIO(data), policy="lenient"))
+    pieces = [r for r in items if type(r) is Damaged]
+    assert pieces and max(r.size for r in pieces) <= 4 * MB
+    again = list(items_from_json(b"".join(ndjson_lines(items))))
+    write = encode_text_dump if again[0].source_format == "oxenstored" else encode_stream
+    assert write(again) == data
+
+
+def test_a_truncated_zstd_dump_is_compressed_damaged_under_every_policy(tmp_path):
+    import zstandard
+
+    raw = (ROOT / "samples" / "host.xsd").read_bytes()
+    packed = zstandard.ZstdCompressor(write_checksum=True).compress(raw)
+    for cut in (4, len(packed) // 2):
+        path = tmp_path / f"cut{cut}.xsd.zst"
+        path.write_bytes(packed[:-cut])
+        for policy in ([], ["--strict"], ["--lenient"]):
+            out = subprocess.run([sys.executable, "-m", "xsdump", "records", str(path), *policy],
+                                 capture_output=True, cwd=ROOT)
+            assert out.returncode == 2 and b"[compressed-damaged]" in out.stderr, (cut, policy, out.stderr)
+            assert out.stderr.count(b"\n") == 1
+        check = subprocess.run([sys.executable, "-m", "xsdump", "check", "--json", str(path)], capture_output=True,
+                               cwd=ROOT)
+        assert check.returncode in (1, 2) and b"[compressed-damaged]" in check.stdout
+
+
+def test_deep_orphans_report_is_linear_in_depth(tmp_path):
+    """Four orphans 30,000 components deep under distinct roots: one line
+    (one JSON object) per run of missing ancestors, not one per level."""
+    path = tmp_path / "deep.xsd"
+    with open(path, "wb") as out:
+        bombs.write("deep_orphans", 30000, out)
+    size = path.stat().st_size
+    for args in (["--format", "plain"], ["--json"], ["-f", "--format", "plain"]):
+        out = subprocess.run([sys.executable, "-m", "xsdump", "show", str(path), *args], capture_output=True,
+                             cwd=ROOT)
+        assert out.returncode == 0
+        assert len(out.stdout) < 8 * size, (args, len(out.stdout), size)

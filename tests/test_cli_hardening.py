@@ -107,7 +107,10 @@ def test_an_output_without_end_is_refused_and_the_file_left_alone(tmp_path, argv
     result = run_cli(*argv, "-o", out, input=cut_json())
     assert result.returncode == 2 and b"Traceback" not in result.stderr
     lines = result.stderr.decode().splitlines()
-    assert len(lines) == 1 and "no END record" in lines[0] and "--allow-incomplete" in lines[0]
+    if argv[0] == "encode":
+        assert len(lines) == 1 and "no END record" in lines[0] and "--allow-incomplete" in lines[0]
+    else:  # convert reads JSON as the dump it encodes: the reader refuses a dump without END
+        assert len(lines) == 1 and "[missing-end]" in lines[0] and "--lenient" in lines[0]
     assert out.read_bytes() == b"the previous dump"
     assert os.listdir(tmp_path) == ["out"]
 
@@ -116,7 +119,8 @@ def test_an_output_without_end_is_refused_and_the_file_left_alone(tmp_path, argv
 def test_an_output_without_end_on_standard_output_is_exit_2(argv):
     result = run_cli(*argv, input=cut_json())
     assert result.returncode == 2
-    assert "standard output is incomplete" in result.stderr.decode()
+    said = result.stderr.decode()
+    assert "standard output is incomplete" in said if argv[0] == "encode" else "[missing-end]" in said
 
 
 def test_allow_incomplete_writes_it_with_a_warning(tmp_path):
@@ -369,3 +373,38 @@ def test_messages_carry_no_control_sequence(tmp_path, argv):
     assert code == 2
     assert err and not any(c in err for c in "\x1b\x07\r"), err
     assert len(err.splitlines()) == 1
+
+
+# --- the output's errors are the output's ----------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("command", [["convert", HOST, "--to", "json"], ["encode", SAMPLES / "host.xsd"]])
+def test_a_full_output_device_is_named(command, tmp_path):
+    if command[0] == "encode":
+        js = tmp_path / "host.json"
+        js.write_bytes(run_cli("json", HOST).stdout)
+        command = ["encode", js]
+    out = run_cli(*command, "-o", "/dev/full")
+    assert out.returncode == 2 and out.stderr == b"xsdump: /dev/full: No space left on device\n"
+
+
+def test_an_empty_output_name_is_refused():
+    out = run_cli("convert", HOST, "--to", "json", "-o", "")
+    assert out.returncode == 2 and out.stderr == b"xsdump: '': an empty file name\n"
+
+
+def test_an_output_on_a_loop_of_links_is_refused_and_the_link_stays(tmp_path):
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    out = run_cli("convert", HOST, "--to", "json", "-o", tmp_path / "a")
+    assert out.returncode == 2 and b"Too many levels of symbolic links" in out.stderr
+    assert os.readlink(tmp_path / "a") == "b"
+
+
+def test_a_pager_that_is_not_there_loses_nothing():
+    code, out, err = invoke("show", HOST, stdout_isatty=True, environ={"PAGER": "no-such-pager-xsdump"},
+                            height=5, width=80)
+    _, plain, _ = invoke("show", HOST, "--no-pager", stdout_isatty=True, height=5, width=80)
+    assert code == 0 and out == plain and len(out) > 1000
+    assert err == "xsdump: pager no-such-pager-xsdump not found: not paging\n"

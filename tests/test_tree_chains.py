@@ -68,16 +68,33 @@ class Reference:
         kept = None if matching is None else self.kept(root, matching)
         out: list[tuple] = []
 
-        def walk(path: str, level: int, last: bool) -> None:
+        def single(path: str) -> Optional[str]:
+            """The only child of a placeholder, when it is one too (the next of a run)."""
+            kids = self.children.get(path, ())
+            if path in self.placeholders and len(kids) == 1 and kids[0] in self.placeholders:
+                return kids[0]
+            return None
+
+        def walk(path: str, level: int, last: bool, merge: bool = True) -> None:
+            # A run of placeholders, each the only child of the one above, is
+            # one row at its bottom's level (unless --depth cuts the run).
+            name = name_of(path) if level else path
+            if merge and level and path in self.placeholders:
+                bottom, run = path, 1
+                while (below := single(bottom)) is not None:
+                    bottom, run = below, run + 1
+                if depth is None or level + run - 1 < depth:
+                    name += bottom[len(path):]
+                    path, level = bottom, level + run - 1
             kids = self.below(path, kept)
             cut = depth is not None and level >= depth and kids
             placeholder = path in self.placeholders or (path == "/" and "/" not in self.records)
             context = matching is not None and path not in matching
-            out.append((path, name_of(path) if level else path, level, last,
+            out.append((path, name, level, last,
                         len(kids) if cut else 0, self.count(path, kept) if cut else 0, placeholder, context))
             if not cut:
                 for i, kid in enumerate(kids):
-                    walk(kid, level + 1, i == len(kids) - 1)
+                    walk(kid, level + 1, i == len(kids) - 1, single(path) is None)
 
         walk(root, 0, True)
         return out
@@ -211,10 +228,11 @@ def test_a_chain_split_mid_way_keeps_every_row():
     """A later orphan that branches off a chain splits it there; what hung
     below the chain hangs below its lower part, before the new branch."""
     loaded = load(_stream([_node("/a/b/c/d/e"), _node("/a/b/x/y"), _node("/a/b/c/d/f"), _node("/a/q")]))
-    assert [(r.path, r.level, NOT_IN_DUMP in r.marks) for r in TreeView(loaded).rows()] == [
-        ("/", 0, True), ("/a", 1, True), ("/a/b", 2, True), ("/a/b/c", 3, True), ("/a/b/c/d", 4, True),
-        ("/a/b/c/d/e", 5, False), ("/a/b/c/d/f", 5, False), ("/a/b/x", 3, True), ("/a/b/x/y", 4, False),
-        ("/a/q", 2, False)]
+    assert [(r.path, r.level, NOT_IN_DUMP in r.marks, r.run) for r in TreeView(loaded).rows()] == [
+        ("/", 0, True, 1), ("/a", 1, True, 1), ("/a/b", 2, True, 1),
+        ("/a/b/c/d", 4, True, 2),  # /a/b/c and /a/b/c/d: a run of missing ancestors, one row
+        ("/a/b/c/d/e", 5, False, 1), ("/a/b/c/d/f", 5, False, 1), ("/a/b/x", 3, True, 1), ("/a/b/x/y", 4, False, 1),
+        ("/a/q", 2, False, 1)]
     view = TreeView(loaded, root="/a/b/c")
     assert [r.path for r in view.rows()] == ["/a/b/c", "/a/b/c/d", "/a/b/c/d/e", "/a/b/c/d/f"]
     assert len(view.placeholders) == 6  # /, /a, /a/b, /a/b/c, /a/b/c/d, /a/b/x

@@ -100,6 +100,7 @@ class Row(NamedTuple):
     hidden: int = 0
     last: bool = True
     hidden_nodes: int = 0
+    run: int = 1  # placeholders the row stands for: a run of missing ancestors is one row (at its bottom's level)
 
 
 class Touch(NamedTuple):
@@ -389,8 +390,16 @@ class TreeView:
                 yield item
                 continue
             key, level, deleted_above, cut, last = item
-            if type(key) is Chain:  # its placeholders, each a row above the next
-                key = Placeholder(key, key.top)
+            run = 1
+            if type(key) is Chain:
+                # A run of missing ancestors is one row, at its bottom's
+                # level (the output stays linear in the depth), unless
+                # --depth cuts it: then each is a row above the next.
+                run = key.length()
+                if limit is None or level + run - 1 < limit:
+                    key, level = Placeholder(key, key.bottom), level + run - 1
+                else:
+                    key, run = Placeholder(key, key.top), 1
             kids = children.get(key, ()) if included is None and type(key) is str else self._kids(key)
             placeholder = type(key) is Placeholder or (key == "/" and self.placeholders.root)
             path = key.path if type(key) is Placeholder else key
@@ -404,11 +413,11 @@ class TreeView:
             dups = duplicates and duplicates.get(path)
             if plain is not None and path not in plain:
                 marks, node = ((NOT_IN_DUMP,), None) if placeholder else ((), nodes.get(path))
-                row = Row(path, name, level, node, marks, None, None, hidden, last, hidden_nodes)
+                row = Row(path, name, level, node, marks, None, None, hidden, last, hidden_nodes, run)
             else:
                 row = self._row(path, name, level, deleted_above, hidden, last and not dups, placeholder)
-                if hidden_nodes:
-                    row = row._replace(hidden_nodes=hidden_nodes)
+                if hidden_nodes or run > 1:
+                    row = row._replace(hidden_nodes=hidden_nodes, run=run)
             yield row
             if dups:
                 n = len(dups)
@@ -514,6 +523,14 @@ class Chain:
 
     def __repr__(self) -> str:
         return f"Chain({self.src[:self.top]!r} .. {self.src[:self.bottom]!r})"
+
+    def length(self) -> int:
+        """How many placeholders the chain holds."""
+        n, end = 1, self.top
+        while end != self.bottom:
+            end = _next_end(self.src, end)
+            n += 1
+        return n
 
 
 class Placeholder:

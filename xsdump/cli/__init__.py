@@ -249,8 +249,12 @@ def main() -> None:
     # Descriptors 0-2 the process was started without are held on
     # /dev/null (no file opened later takes their place); the streams they
     # were stay missing for the command.
-    missing = hold_standard_descriptors()
-    sys.exit(run(sys.argv[1:], Environment(**missing)))
+    try:
+        missing = hold_standard_descriptors()
+        code = run(sys.argv[1:], Environment(**missing))
+    except KeyboardInterrupt:  # SIGINT before the command's own handling (imports): no traceback
+        code = 130
+    sys.exit(code)
 
 
 _FULL: list = []

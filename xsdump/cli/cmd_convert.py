@@ -83,24 +83,16 @@ def convert(
 COMMAND = convert
 
 
-def looks_like_json(prefix: bytes) -> bool:
-    return prefix.lstrip()[:1] in (b"{", b"[")
-
-
 @handle_errors
 def _run(dump, to, output, byte_order, version, allow_loss, allow_incomplete, policy) -> int:
     from xsdump.analysis.convert import Losses, convert_chunks
     from xsdump.codec.dump import read_dump
-    from xsdump.codec.jsonio import read_json
     from xsdump.codec.source import display_name, open_source
 
     losses = Losses()
     source, name = env().input(dump)
     with naming(name or display_name(dump)), open_source(source, name) as src, source_progress(src, "converting"):
-        if looks_like_json(src.peek(64)):
-            items = read_json(src)
-        else:
-            items = read_dump(src, name=src.name, policy=policy, warn=warn)
+        items = read_dump(src, name=src.name, policy=policy, warn=warn)
         ending = Completeness(src.name, "the input", output, allow_incomplete)
         chunks = convert_chunks(ending.watch(items), to, losses, byte_order=byte_order, version=version)
         write_output(chunks, output, check=ending.check, input_name=src.name)

@@ -51,12 +51,12 @@ def _run(json_input: str, output: Optional[str], allow_incomplete: bool) -> int:
     from xsdump.codec.writer import encode_items
 
     source, name = env().input(json_input)
-    with naming(name or display_name(json_input)), open_source(source, name) as src:
+    with naming(name or display_name(json_input)), open_source(source, name, json=False) as src:
         ending = Completeness(src.name, "the JSON", output, allow_incomplete)
         items = ending.watch(read_json(src))
         header = next(items, None)
         if header is None:
-            raise DumpError("no JSON: the input is empty", file=src.name)
+            raise DumpError("no JSON: the input is empty or only whitespace", file=src.name)
         # The JSON of an oxenstored text dump goes back to the text dump.
         write = text_chunks if header.source_format == "oxenstored" else encode_items
         write_output(write(chain([header], items)), output, check=ending.check, input_name=src.name)

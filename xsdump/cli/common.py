@@ -396,16 +396,28 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
         if check is not None:
             check()
         return
+    if not output:
+        raise _output_error(OSError(errno.ENOENT, "an empty file name", "''"))
     if os.path.isdir(output):
-        raise OSError(errno.EISDIR, "is a directory", output)
+        raise _output_error(OSError(errno.EISDIR, "is a directory", output))
+    try:
+        os.stat(output)
+    except OSError as e:
+        if e.errno == errno.ELOOP:  # a loop of symbolic links: no target to write, and the link stays
+            raise _output_error(OSError(e.errno, e.strerror, output)) from None
     target = os.path.realpath(output)
     if os.path.exists(target) and not os.path.isfile(target):  # nothing to rename onto
         try:
             f = open(target, "wb")
         except OSError as e:
-            raise OSError(e.errno, e.strerror, output) from None
-        with f:
-            _write_chunks(f, chunks, output)
+            raise _output_error(OSError(e.errno, e.strerror, output)) from None
+        try:
+            with f:
+                _write_chunks(f, chunks, output)
+        except OSError as e:  # closing flushes again (a full device): still the output's error
+            if not e.filename:
+                e.filename = output
+            raise _output_error(e) from None
         if check is not None:
             check()
         return
@@ -421,8 +433,13 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
             umask = os.umask(0)
             os.umask(umask)
             os.fchmod(fd, 0o666 & ~umask)  # the mode open() would give, not mkstemp's 0600
-            with os.fdopen(fd, "wb") as f:
-                _write_chunks(f, chunks, output)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    _write_chunks(f, chunks, output)
+            except OSError as e:  # closing flushes again (a full disk): still the output's error
+                if not e.filename:
+                    e.filename = output
+                raise
             if check is not None:
                 check()
             os.replace(tmp, target)
@@ -431,6 +448,12 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+def _output_error(e: OSError) -> OSError:
+    """``e``, marked as the output's (no input name is put on it)."""
+    e.xsdump_output = True  # type: ignore[attr-defined]
+    return e
 
 
 def _write_chunks(f, chunks: Iterable[bytes], output: str) -> None:

@@ -496,6 +496,8 @@ class Pager(io.BufferedIOBase):
         self.process = None
         self.copier = None
         self.gone = False
+        self.direct = False  # the pager cannot be run: everything goes straight to the terminal
+        self.stderr = env.stderr
 
     @property
     def started(self) -> bool:
@@ -510,6 +512,9 @@ class Pager(io.BufferedIOBase):
     def write(self, data) -> int:  # type: ignore[override]
         data = bytes(data)
         if self.gone or not data:
+            return len(data)
+        if self.direct:
+            self.out.write(data)
             return len(data)
         if self.process is None:
             self.held.append(data)
@@ -530,9 +535,35 @@ class Pager(io.BufferedIOBase):
         self.column += len(lines[-1])
         return self.rows_left < 0
 
+    def _runnable(self) -> bool:
+        """Whether the pager's program is there (``sh -c`` of a missing one
+        would take the output and lose it); a command that starts with an
+        assignment or is not a plain word list is left to the shell."""
+        import shlex
+        import shutil
+
+        try:
+            words = shlex.split(self.command)
+        except ValueError:
+            return True
+        if not words or "=" in words[0] or any(c in self.command for c in "|;&<>$`()"):
+            return True
+        return shutil.which(words[0]) is not None
+
     def _start(self) -> None:
         import subprocess
         import threading
+
+        if not self._runnable():
+            from xsdump.render.escape import escape_text
+
+            self.direct = True
+            with contextlib.suppress(OSError, ValueError):
+                self.stderr.write(f"xsdump: pager {escape_text(self.command)!s} not found: not paging\n")
+                self.stderr.flush()
+            held, self.held = b"".join(self.held), []
+            self.out.write(held)
+            return
 
         try:
             fd = self.out.fileno()
@@ -574,6 +605,8 @@ class Pager(io.BufferedIOBase):
         if self.process is None:
             held, self.held = b"".join(self.held), []
             self.gone = True
+            if self.direct:
+                held = b""
             if held:
                 self.out.write(held)
             self.out.flush()

@@ -11,6 +11,7 @@ unencodable records.
 
 from __future__ import annotations
 
+import re
 import struct
 from itertools import count
 
@@ -152,10 +153,27 @@ def encode_body_fast(code: int, record, order: str) -> bytes:
         try:
             REGISTRY[code].body[order].build(record)
         except Exception as detail:  # noqa: BLE001 - only used for its message
-            raise EncodeError(f"{REGISTRY[code].name}: {detail}".replace("\n", " ")) from None
+            raise EncodeError(f"{REGISTRY[code].name}: {_too_large(detail)}") from None
         raise EncodeError(f"{REGISTRY[code].name}: {e}") from None
     except (TypeError, AttributeError, UnicodeEncodeError) as e:
         raise EncodeError(f"{REGISTRY[code].name}: {e}") from None
+
+_STRUCT_ERROR = re.compile(r"struct '[<>=!]?([bBhHiIqQ])' error during building, given value (-?\d+)")
+
+
+def _too_large(detail: Exception) -> str:
+    """construct's build error as one line: the field (a length or count
+    derived from a value too long for it, or a number) and what it holds."""
+    text = str(detail).replace("\n", " ")
+    m = _STRUCT_ERROR.search(text)
+    if m is None:
+        return text
+    field = str(getattr(detail, "path", "") or "").rpartition("-> ")[2].strip() or "a field"
+    fmt, value = m.group(1), int(m.group(2))
+    bits = struct.calcsize(fmt) * 8
+    low, high = (-(1 << bits - 1), (1 << bits - 1) - 1) if fmt.islower() else (0, (1 << bits) - 1)
+    return f"{field} would be {value}: a {bits}-bit field holds {low} to {high}"
+
 
 FRAMING_PACK = {
     order: struct.Struct(_merged_format([sc.subcon for sc in FRAMING[order].subcons])).pack

@@ -507,7 +507,11 @@ def read_json(src) -> Iterator[Item]:
     header, then one record a line), the same pretty-printed or
     concatenated, or a document ``{"header": ..., "records": [...]}``.
     Texts are decoded as they arrive, in memory bounded by the largest."""
-    return _from_texts(json_texts(_lines(src)), src.name)
+    from xsdump.codec.jsoninput import EncodedJSON
+
+    if isinstance(src.file, EncodedJSON):  # opened as a dump: the JSON itself is wanted here
+        src = src.file.src
+    return _from_texts(json_texts(iter(lambda: src.read(1 << 20), b"")), src.name)
 
 
 def _from_texts(texts, name: str) -> Iterator[Item]:
@@ -523,7 +527,7 @@ def _from_texts(texts, name: str) -> Iterator[Item]:
                 yield header_from_json(obj, where)
             first = False
     except JSONTextError as e:
-        raise EncodeError(f"{name}: line {e.line}: not JSON: {e}") from None
+        raise EncodeError(f"{name}: line {e.line}: {e}") from None
 
 
 def _from_document(doc: dict, where: str) -> Iterator[Item]:
@@ -534,22 +538,6 @@ def _from_document(doc: dict, where: str) -> Iterator[Item]:
         yield record_from_json(obj, f"{where}: records[{i}]")
 
 
-def _lines(src, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    """The lines of a source (without their newline), read a chunk at a time."""
-    pending: list[bytes] = []
-    while chunk := src.read(chunk_size):
-        if b"\n" not in chunk:
-            pending.append(chunk)
-            continue
-        pieces = chunk.split(b"\n")
-        pieces[0] = b"".join(pending) + pieces[0]
-        pending = [pieces.pop()]
-        yield from pieces
-    tail = b"".join(pending)
-    if tail:
-        yield tail
-
-
 def items_from_json(data: bytes, name: str = "<json>") -> Iterator[Item]:
     """The items of JSON texts held in memory (see :func:`read_json`)."""
-    return _from_texts(json_texts(data.split(b"\n")), name)
+    return _from_texts(json_texts([data]), name)

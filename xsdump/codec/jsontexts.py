@@ -1,13 +1,22 @@
-"""A sequence of JSON texts, however they are laid out.
+"""A sequence of JSON texts, however they are laid out, read in bounded pieces.
 
-``xsdump encode`` reads what people pipe into it: NDJSON as ``xsdump json``
-writes it, the same records pretty-printed by ``jq '...'`` (without ``-c``),
-texts concatenated with no newline between them, or one ``--document``.
-:func:`json_texts` yields each top-level JSON text, parsed, with the line
-it starts on, reading the input a chunk at a time: a line that is a whole JSON text
-(the NDJSON case) is taken as it is; anything else is split by following
-strings and brackets, without parsing, so memory stays bounded by the
-largest text.
+What is piped into xsdump as JSON: NDJSON as ``xsdump json`` writes it, the
+same records pretty-printed by ``jq '...'`` (without ``-c``), texts
+concatenated with no newline between them, or one ``--document``
+(``{"header": ..., "records": [...]}``, on many lines or, after ``jq -c``,
+on one).  :func:`json_texts` yields each record's JSON, parsed, with the
+line it starts on, reading the input a piece at a time:
+
+- a line that is a whole JSON text (the NDJSON case) is taken as it is;
+- anything else is split by following strings and brackets, without
+  parsing;
+- a document is not one text: once its header is read, each element of its
+  ``records`` array is a text of its own, so a document costs no more
+  memory than its largest record.
+
+No text is held beyond :data:`TEXT_MAX` bytes, nor followed beyond
+:data:`DEPTH_MAX` levels of nesting: the JSON of a record is far smaller
+and shallower (see the constants).  Whitespace between texts is never held.
 """
 
 from __future__ import annotations
@@ -17,91 +26,223 @@ from typing import Iterable, Iterator
 
 import orjson
 
-_STRUCTURE = re.compile(rb'["\\{}\[\]]')
+# The longest JSON text taken, in bytes: well above the JSON of the largest
+# record whose lengths are 16-bit fields (a NODE_DATA with 65,535
+# permissions, a 65,535-byte path and value: about 3 MB) and of a damaged
+# piece as the lenient reader hands it out (at most 2 MB of bytes: about
+# 11 MB of JSON).
+TEXT_MAX = 32 << 20
+# The deepest nesting taken: a document (1), its records (2), a record (3),
+# its permissions (4) and each permission or a {"base64": ...} value (5).
+DEPTH_MAX = 8
+HOLD = 1 << 20  # the most of one line held before it is fed in pieces
+
+_STRUCTURE = re.compile(rb'["\\{}\[\],]')
+_NOT_SPACE = re.compile(rb"[^ \t\r\n]")
 _OPEN, _CLOSE = frozenset(b"{["), frozenset(b"}]")
-
-
-class _Splitter:
-    """Follows nesting and strings across the lines fed to it."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []  # the text being gathered
-        self.depth = 0
-        self.in_string = False
-        self.line = 0  # where the text being gathered starts
-
-    @property
-    def idle(self) -> bool:
-        return not self.parts
-
-    def feed(self, piece: bytes, line: int) -> Iterator[tuple[bytes, int]]:
-        """The texts that end in ``piece`` (a line with its newline: a
-        backslash escape never spans two pieces)."""
-        start = 0
-        if self.idle:
-            stripped = piece.lstrip()
-            if not stripped:
-                return
-            start = len(piece) - len(stripped)
-            self.line = line
-        escape_at = -1  # the position a backslash escapes
-        for m in _STRUCTURE.finditer(piece, start):
-            q = m.start()
-            byte = piece[q]
-            if self.in_string:
-                if q == escape_at:
-                    continue  # an escaped quote or backslash
-                if byte == 0x5C:
-                    escape_at = q + 1
-                elif byte == 0x22:
-                    self.in_string = False
-                continue
-            if byte == 0x22:
-                self.in_string = True
-            elif byte in _OPEN:
-                self.depth += 1
-            elif byte in _CLOSE:
-                self.depth -= 1
-                if self.depth <= 0:
-                    self.depth = 0
-                    self.parts.append(piece[start:q + 1])
-                    yield b"".join(self.parts), self.line
-                    self.parts = []
-                    yield from self.feed(piece[q + 1:], line)
-                    return
-        self.parts.append(piece[start:])
+_COMMA, _QUOTE, _BACKSLASH, _OPEN_BRACKET = 0x2C, 0x22, 0x5C, 0x5B
 
 
 class JSONTextError(ValueError):
-    """A text that is not JSON; ``line`` is where it starts."""
+    """A text that is not JSON, or one too long or too deep; ``line`` is
+    where it starts."""
 
     def __init__(self, message: str, line: int):
         super().__init__(message)
         self.line = line
 
 
-def json_texts(lines: Iterable[bytes]) -> Iterator[tuple[object, int]]:
-    """Each top-level JSON text in ``lines`` (the input split at newlines,
-    without them), parsed, with the number of the line it starts on; a text
-    that does not parse raises :class:`JSONTextError`."""
-    splitter = _Splitter()
-    for number, line in enumerate(lines, 1):
-        if splitter.idle and line[-1:] == b"}" and line.lstrip()[:1] == b"{":
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                pass  # not one whole text: split it
-            else:
-                yield obj, number
+class _Splitter:
+    """Follows strings and nesting across the pieces fed to it and cuts out
+    the texts: the top-level ones, and a document's records one by one."""
+
+    def __init__(self, text_max: int = TEXT_MAX, depth_max: int = DEPTH_MAX) -> None:
+        self.text_max, self.depth_max = text_max, depth_max
+        self.parts: list[bytes] = []  # the text being gathered, before the current piece
+        self.size = 0
+        self.gathering = False
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False  # the next byte (the first of the next piece) is escaped
+        self.line = 0  # where the text being gathered starts
+        self.records = False  # inside a document's records array: its elements are the texts
+        self.tail = False  # after a document's records array, before its end
+
+    @property
+    def idle(self) -> bool:
+        """Between top-level texts."""
+        return not self.gathering and self.depth == 0
+
+    @property
+    def between_records(self) -> bool:
+        """Between two elements of a document's records array."""
+        return self.records and not self.gathering and self.depth == 2
+
+    def feed(self, piece: bytes, line: int) -> Iterator[tuple[object, int]]:
+        """The texts that end in ``piece`` (any part of the input in which
+        every newline is the last byte), parsed."""
+        i, n = 0, len(piece)
+        start = 0  # where the gathered text starts in this piece
+        if self.escaped and n:
+            self.escaped = False
+            i = 1
+        while i < n:
+            if not self.gathering and not self.tail:
+                m = _NOT_SPACE.search(piece, i)
+                if m is None:
+                    return
+                i = start = m.start()
+                if not (self.records and piece[i] in (_COMMA, 0x5D)):
+                    self.gathering, self.line, self.parts, self.size = True, line, [], 0
+            m = _STRUCTURE.search(piece, i)
+            if m is None:
+                break
+            q = m.start()
+            byte = piece[q]
+            i = q + 1
+            if self.in_string:
+                if byte == _BACKSLASH:
+                    if q + 1 == n:
+                        self.escaped = True
+                    i = q + 2
+                elif byte == _QUOTE:
+                    self.in_string = False
                 continue
-        for text, start in splitter.feed(line + b"\n", number):
-            yield _parsed(text, start), start
-    if not splitter.idle:  # unfinished: the parser says what is wrong
-        yield _parsed(b"".join(splitter.parts), splitter.line), splitter.line
+            if byte == _QUOTE:
+                self.in_string = True
+            elif byte in _OPEN:
+                self.depth += 1
+                if self.depth > self.depth_max:
+                    raise JSONTextError(f"refused: nested deeper than {self.depth_max} levels (no record's JSON is)",
+                                        self.line or line)
+                if self.depth == 2 and byte == _OPEN_BRACKET and not self.records and not self.tail:
+                    head = self._document(self._text(piece, start, q + 1))
+                    if head is not None:
+                        yield head, self.line
+                        self.records, self.gathering = True, False
+                    else:
+                        start = i
+            elif byte in _CLOSE:
+                self.depth -= 1
+                if self.depth < 0:
+                    raise JSONTextError(f"not JSON: a closing {chr(byte)} with nothing open", line)
+                if self.records and self.depth == 1:  # the end of a document's records
+                    if self.gathering:
+                        yield self._parsed(self._text(piece, start, q)), self.line
+                    self.records, self.tail, self.gathering = False, True, False
+                    self.parts, self.size, start = [], 0, i
+                elif self.depth == 0:
+                    text = self._text(piece, start, i)
+                    if self.tail:  # what followed the records: still has to be JSON
+                        self.tail = False
+                        self._parsed(b'{"records":[]' + text)
+                    else:
+                        yield self._parsed(text), self.line
+                    self.gathering = False
+            elif byte == _COMMA and self.records and self.depth == 2 and self.gathering:
+                yield self._parsed(self._text(piece, start, q)), self.line
+                self.gathering = False
+        if self.gathering or self.tail:
+            self._hold(piece[start:], line)
+
+    def _hold(self, part: bytes, line: int) -> None:
+        self.size += len(part)
+        if self.size > self.text_max:
+            raise JSONTextError(f"refused: a JSON text longer than {self.text_max >> 20} MiB (no record's JSON is)",
+                                self.line or line)
+        self.parts.append(part)
+
+    def _text(self, piece: bytes, start: int, end: int) -> bytes:
+        """The gathered text, ending at ``piece[end]``."""
+        if self.size + end - start > self.text_max:
+            raise JSONTextError(f"refused: a JSON text longer than {self.text_max >> 20} MiB (no record's JSON is)",
+                                self.line)
+        text = b"".join(self.parts) + piece[start:end] if self.parts else piece[start:end]
+        self.parts, self.size = [], 0
+        return text
+
+    def _document(self, head: bytes):
+        """Whether ``head`` (a top-level object up to a ``[`` one level
+        in) is a document's beginning: its header, then ``"records": [``.
+        Returns the beginning as parsed, else keeps gathering it."""
+        try:
+            obj = orjson.loads(head + b"]}")
+        except orjson.JSONDecodeError:
+            obj = None
+        if isinstance(obj, dict) and "header" in obj and next(reversed(obj)) == "records":
+            return obj
+        self.parts, self.size = [head], len(head)
+        return None
+
+    def _parsed(self, text: bytes) -> object:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError as e:
+            raise JSONTextError(f"not JSON: {e}", self.line) from None
+
+    def finish(self, line: int) -> Iterator[tuple[object, int]]:
+        """At the end of the input: an unfinished text (the parser says what is wrong)."""
+        if self.gathering or self.tail or self.depth:
+            text = b"".join(self.parts)
+            if self.tail or self.records:
+                raise JSONTextError("not JSON: the document ends before its closing ]}", self.line or line)
+            yield self._parsed(text), self.line
 
 
-def _parsed(text: bytes, line: int) -> object:
+def json_texts(chunks: Iterable[bytes], text_max: int = TEXT_MAX,
+               depth_max: int = DEPTH_MAX) -> Iterator[tuple[object, int]]:
+    """Each JSON text in ``chunks`` (the input in pieces of any size),
+    parsed, with the number of the line it starts on; a document's header
+    (``{"header": ..., "records": []}``) and then each of its records.  A
+    text that does not parse, or is longer than ``text_max`` bytes or
+    nested deeper than ``depth_max``, raises :class:`JSONTextError`."""
+    splitter = _Splitter(text_max, depth_max)
+    number = 1  # the line the pending part starts on
+    pending: list[bytes] = []  # the current line, not fed yet
+    held = 0
+    fed = False  # part of the current line was fed already
+    for chunk in chunks:
+        lines = chunk.split(b"\n")
+        if len(lines) == 1:
+            pending.append(chunk)
+            held += len(chunk)
+            if held > HOLD:  # a long line: fed as it comes
+                yield from splitter.feed(b"".join(pending), number)
+                pending, held, fed = [], 0, True
+            continue
+        last = lines.pop()
+        if pending:
+            lines[0] = b"".join(pending) + lines[0]
+        for line in lines:
+            if not fed:
+                obj = _whole(line, splitter)
+                if obj is not None:
+                    yield obj, number
+                    number += 1
+                    continue
+            yield from splitter.feed(line + b"\n", number)
+            number += 1
+            fed = False
+        pending, held = ([last], len(last)) if last else ([], 0)
+    if pending:
+        yield from splitter.feed(b"".join(pending), number)
+    yield from splitter.finish(number)
+
+
+def _whole(line: bytes, splitter: _Splitter):
+    """``line`` parsed when it is one whole record (a top-level text, or an
+    element of a document's records with its comma), else ``None``."""
+    if splitter.idle:
+        text = line
+    elif splitter.between_records:
+        text = line.rstrip()
+        if text[-1:] == b",":
+            text = text[:-1]
+    else:
+        return None
+    if text[-1:] != b"}" or text.lstrip()[:1] != b"{" or len(text) > splitter.text_max:
+        return None
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError as e:
-        raise JSONTextError(str(e), line) from None
+    except orjson.JSONDecodeError:
+        return None  # not one whole text: split it

@@ -88,6 +88,11 @@ TEXT_VERSION = 1
 SOURCE_FORMAT = "oxenstored"
 PERM_LETTERS = "rwbn"  # Perms.char_of_permty: READ, WRITE, RDWR, NONE
 CHUNK = 1 << 16
+# The longest line taken as a line: above any line oxenstored writes (a
+# value or path is at most a 4,096-byte wire payload) and any xsdump's text
+# writer writes (a path and a value of 65,535 bytes and 65,535 permissions:
+# about 1.2 MB of hex).  A longer line is skipped in pieces of LINE_MAX.
+LINE_MAX = 1 << 21
 
 _I32 = (-(2**31), 2**31 - 1)
 _U16 = (0, 0xFFFF)
@@ -398,39 +403,66 @@ class _Line(NamedTuple):
         return len(self.body) + len(self.eol)
 
 
-def split_lines(src: Source) -> Iterator[_Line]:
+class LongPiece(NamedTuple):
+    """A piece of a line longer than :data:`LINE_MAX` (line ``number``,
+    from ``offset``): ``data`` holds the line end in the ``last`` piece."""
+
+    number: int
+    offset: int
+    data: bytes
+    first: bool
+    last: bool
+
+
+def split_lines(src: Source) -> Iterator:
     """The lines of the input, read in chunks.  A line ends at ``\\n``; a
     ``\\r`` before it is taken as part of a CRLF line end, and a ``\\r``
     that ends the file as a line end of its own; the last line may have no
     end.  oxenstored's reader (``input_line``) splits at ``\\n`` alone and
     keeps a ``\\r`` in the line: what that does to each line is reported by
-    :mod:`xsdump.model.validate` (``text-crlf``)."""
+    :mod:`xsdump.model.validate` (``text-crlf``).  A line longer than
+    :data:`LINE_MAX` comes as :class:`LongPiece` pieces of at most that."""
     number, offset = 0, 0
     pending: list[bytes] = []  # the start of a line that has not ended yet
+    held = 0
+    long_line = False  # the line that has not ended is handed out in pieces
     while True:
         chunk = src.read(CHUNK)
         if not chunk:
             break
         if b"\n" not in chunk:
             pending.append(chunk)
+            held += len(chunk)
+            if held >= LINE_MAX:
+                data = b"".join(pending)
+                yield LongPiece(number + 1, offset, data, not long_line, False)
+                offset += len(data)
+                long_line, pending, held = True, [], 0
             continue
         if pending:
             pending.append(chunk)
             chunk = b"".join(pending)
         parts = chunk.split(b"\n")
         last = parts.pop()
-        pending = [last] if last else []
+        pending, held = ([last], len(last)) if last else ([], 0)
         for part in parts:
             number += 1
+            if long_line or len(part) > LINE_MAX:
+                yield LongPiece(number, offset, part + b"\n", not long_line, True)
+                offset += len(part) + 1
+                long_line = False
+                continue
             if part.endswith(b"\r"):
                 line = _Line(number, offset, part[:-1], b"\r\n")
             else:
                 line = _Line(number, offset, part, b"\n")
             offset += len(part) + 1
             yield line
-    if pending:
+    if pending or long_line:
         rest = b"".join(pending)
-        if rest.endswith(b"\r"):
+        if long_line or len(rest) > LINE_MAX:
+            yield LongPiece(number + 1, offset, rest, not long_line, True)
+        elif rest.endswith(b"\r"):
             yield _Line(number + 1, offset, rest[:-1], b"\r")
         else:
             yield _Line(number + 1, offset, rest, b"")
@@ -472,6 +504,8 @@ def read_text_dump(src: Source, lenient: bool = False, warn=None) -> Iterator[It
 def _read_text_dump(src: Source, lenient: bool, warn) -> Iterator[Item]:
     lines = split_lines(src)
     first = next(lines, None)
+    if type(first) is LongPiece:
+        first = _Line(1, 0, first.data[:len(MAGIC) + 1], b"")
     if first is None or first.body != MAGIC or first.eol == b"\r":
         # A header line ended by a lone "\r" (the whole file) cannot be
         # written back from a header's size: it is no dump oxenstored reads.
@@ -487,6 +521,13 @@ def _read_text_dump(src: Source, lenient: bool, warn) -> Iterator[Item]:
     end = first.size
 
     for line in lines:
+        if type(line) is LongPiece:
+            if held is not None:
+                yield held[0]
+                held = None
+            yield _long(src, line, lenient, warn)
+            end = line.offset + len(line.data)
+            continue
         end = line.offset + line.size
         body = line.body
         if body.startswith(b"store,"):
@@ -591,6 +632,18 @@ class SkippedLine(str):
 
     line: int = 0
     offset: int = 0
+
+
+def _long(src: Source, piece: LongPiece, lenient: bool, warn) -> Damaged:
+    """A piece of a line longer than :data:`LINE_MAX`: the first is
+    reported (an error, or with ``lenient`` a warning), every piece kept."""
+    if not piece.first:
+        return Damaged(piece.data, "text-line", piece.offset, len(piece.data))
+    keyword = piece.data.split(b",", 1)[0]
+    message = (f"a line of more than {LINE_MAX:,} bytes ({_show(piece.data[:24])}...): longer than any line "
+               "oxenstored or xsdump writes")
+    return _bad(src, _Line(piece.number, piece.offset, piece.data, b""), message,
+                escape_bytes(keyword) if keyword in _KEYWORDS else None, lenient, warn)
 
 
 def _bad(src: Source, line: _Line, message: str, keyword: Optional[str], lenient: bool, warn) -> Damaged:

@@ -71,6 +71,8 @@ from xsdump.codec.window import CHUNK, Window
 from xsdump.model.records import CopyRun, Damaged, Header, Layout, NodeData, UnknownRecord, encode_text
 
 RESYNC_MAX_LEN = 1 << 24  # a record longer than this is not taken as a resynchronisation point
+HOLE_MAX = RESYNC_MAX_LEN  # after END, records are looked for this far (a zeroed hole, damage) and no further
+PIECE = CHUNK  # the lenient reader hands out a long damaged stretch in pieces of about this size
 NODE = BY_MODEL[NodeData].code
 END, GLOBAL_QUOTA, DOMAIN = 0, 6, 7
 C_GARBAGE_PADDING = (GLOBAL_QUOTA, DOMAIN)  # built with talloc_size: padding not zeroed
@@ -84,6 +86,15 @@ class Framed(NamedTuple):
 
     index: int
     record: object
+
+
+class Spill(NamedTuple):
+    """The lenient reader's damaged stretch so far, up to ``end``, to hand
+    out now as a piece (``code``: why its bytes are skipped) so that a long
+    stretch is never held whole."""
+
+    end: int
+    code: str
 
 
 class Salvaged(NamedTuple):
@@ -297,6 +308,29 @@ class Scanner:
                 self.win.release(q)
         return None
 
+    def seek(self, start: int):
+        """:meth:`resync` from ``start`` to wherever the next plausible
+        record boundary is, however far: the bytes searched are released,
+        and the lenient reader hands them out as damaged pieces on the way
+        (a generator: ``q = yield from self.seek(start)``)."""
+        q = start
+        while True:
+            stop = q + max(self.win.ensure(q, CHUNK) - RECORD_HEADER_SIZE + 1, 0)
+            if stop <= q:
+                return None
+            found = self.resync(q, stop)
+            if found is not None:
+                return found
+            q = stop
+            yield from self.spill(q, "skipped-bytes")
+            self.win.release(q)
+
+    def spill(self, q: int, code: str):
+        """Under the lenient policy, the damaged stretch up to ``q`` as a
+        piece once it is a piece long."""
+        if self.policy == "lenient" and q - self.covered >= PIECE:
+            yield Spill(q, code)
+
     def boundary(self, q: int) -> str:
         text = f"the next plausible record boundary at offset {q:#x} ({type_name(self.header_at(q)[0])})"
         if q % ALIGN:
@@ -455,6 +489,9 @@ class Scanner:
 
     def handle(self, event):
         kind = type(event)
+        if kind is Spill:
+            yield self.piece(event.end, event.code)
+            return
         if kind is Finding:
             if self.policy == "check":
                 yield event
@@ -501,28 +538,46 @@ class Scanner:
         return record._replace(layout=Layout(raw=raw, findings=codes))
 
     def damaged(self, end: int):
-        """Hand out the bytes from ``covered`` to ``end`` as damage (lenient)
-        or refuse them."""
+        """Hand out the bytes from ``covered`` to ``end`` as damage (lenient),
+        in pieces, or refuse them."""
         cause = next((f for f in self.pending if f.skipped is not None), None) or finding(
             "skipped-bytes", f"{end - self.covered} bytes that are not a record", offset=self.covered)
         if self.policy != "lenient":
             raise self.refusal(cause)
-        code = cause.code
-        start = self.covered
-        yield Damaged(self.win.bytes(start, end), code, start, end - start)
         self.pending.clear()
+        while self.covered < end:
+            yield self.piece(min(end, self.covered + PIECE), cause.code)
+
+    def piece(self, end: int, code: str) -> Damaged:
+        """The bytes from ``covered`` to ``end`` as one damaged record; the
+        window may drop them now."""
+        start = self.covered
+        raw = self.win.bytes(start, end)
+        if len(raw) != end - start:  # the window must still hold every byte it hands out
+            raise AssertionError(f"damage at {start:#x}: {len(raw)} of {end - start} bytes still buffered")
         self.covered = end
+        if self.win.floor < end:
+            self.win.floor = end
+        return Damaged(raw, code, start, end - start)
 
     def finish(self):
         """After the last record: what is left of the input is damage."""
         if self.policy == "check":
             return
-        end = self.win.known_end()
-        if end is None:
-            self.win.ensure(self.covered, 1 << 62)
-            end = self.win.base + len(self.win.buf)
+        win = self.win
+        end = self.covered
+        while n := win.ensure(end, CHUNK):
+            end += n
+            if end - self.covered >= PIECE:
+                yield from self.damaged(end)
+                win.release(end)
         if end > self.covered:
             yield from self.damaged(end)
+        elif self.policy == "lenient" and any(f.code == "missing-end" for f in self.pending):
+            # No bytes, but the JSON says the dump ends here as read (encode
+            # takes it as the end, not as JSON cut short).
+            self.pending.clear()
+            yield Damaged(b"", "missing-end", end, 0)
 
     def refusal(self, f: Finding) -> DumpError:
         if self.policy == "strict" and f.code in SALVAGEABLE:
@@ -547,7 +602,7 @@ class Scanner:
             refused = f"len {length} runs past the end of the input ({max(left, 0)} bytes left)" \
                 if code in REGISTRY else why
             raise self.refusal(finding("truncated" if code in REGISTRY else "skipped-bytes", refused, **where))
-        q = self.resync(pos + RECORD_HEADER_SIZE)
+        q = yield from self.seek(pos + RECORD_HEADER_SIZE)
         if q is None:
             end = self._input_size()
             if code in REGISTRY and length <= RESYNC_MAX_LEN:
@@ -727,7 +782,7 @@ class Scanner:
         yield finding(kind, f"{error}", **where)
         if inner is None:
             why = f"{name} does not decode ({error}) and its len {length} does not lead to a record"
-            q = self.resync(pos + RECORD_HEADER_SIZE)
+            q = yield from self.seek(pos + RECORD_HEADER_SIZE)
         else:
             why = f"{name} does not decode ({error}) and a plausible record starts inside its len {length}"
             q = inner
@@ -754,9 +809,9 @@ class Scanner:
         length = self.header_at(end_pos)[1]
         win.release(end_pos)  # END itself is handed out after this look
         if win.ensure(pos, 1):
-            nonzero = self.first_nonzero(pos)
+            nonzero = self.first_nonzero(pos, pos + HOLE_MAX)
             if nonzero is not None and nonzero - pos >= ALIGN:
-                resume = self.resync(nonzero - ALIGN, strong=True)
+                resume = self.resync(nonzero - ALIGN, nonzero + HOLE_MAX, strong=True)
                 if resume is not None:
                     yield finding(
                         "skipped-bytes",
@@ -767,7 +822,7 @@ class Scanner:
                     return resume
             elif nonzero is not None and win.ensure(pos, len(IDENT)) and \
                     not IDENT.startswith(win.bytes(pos, pos + len(IDENT))):
-                resume = self.resync(end_pos + RECORD_HEADER_SIZE, strong=True)
+                resume = self.resync(end_pos + RECORD_HEADER_SIZE, pos + HOLE_MAX, strong=True)
                 if resume is not None:
                     why = f" has len {length} (END has len 0) and" if length else ""
                     yield finding(
@@ -804,14 +859,14 @@ class Scanner:
         if win.ensure(pos, 1) == 0:
             return
         end = win.known_end()
-        if end is None and self.policy == "lenient":  # a pipe: what is left is handed out
-            win.ensure(pos, 1 << 62)
-            end = win.base + len(win.buf)
-        if end is None:  # a pipe: count what is left without keeping it
-            count = win.base + len(win.buf) - pos
-            while chunk := self.src.read(CHUNK):
-                count += len(chunk)
-            end = pos + count
+        if end is None or self.policy == "lenient":
+            # Read to the end: the lenient reader hands the bytes out as
+            # pieces, the others count them (a pipe has no size).
+            end = pos
+            while n := win.ensure(end, CHUNK):
+                end += n
+                yield from self.spill(end, "trailing-bytes")
+                win.release(end)
         yield finding("trailing-bytes", f"{end - pos} bytes after the END record (C xenstored stops at END "
                       "and never reads them)", offset=pos, index=self.index, skipped=end - pos)
 

@@ -24,6 +24,7 @@ class Source:
         self.size: Optional[int] = None
         self.consumed = 0  # bytes handed out by read(), for progress bars
         self._prefix = b""
+        self.failed: Optional[DumpError] = None  # the input failed here (bad compressed data): again on every read
         with contextlib.suppress(OSError, AttributeError, ValueError):
             st = os.fstat(file.fileno())
             if stat.S_ISREG(st.st_mode):
@@ -58,6 +59,8 @@ class Source:
     def _read(self, n: int, whole: bool = False) -> bytes:
         """One read of the file (``whole``: ``read``, not ``read1``); an I/O
         error (EIO...) names the file."""
+        if self.failed is not None:
+            raise self.failed
         try:
             if n < 0 or whole:
                 return self.file.read(n)
@@ -71,32 +74,44 @@ class Source:
 
 @contextlib.contextmanager
 def open_source(source: SourceLike, name: Optional[str] = None,
-                on_wait: Optional[Callable[[], None]] = None) -> Iterator[Source]:
+                on_wait: Optional[Callable[[], None]] = None, json: bool = True) -> Iterator[Source]:
     """Open ``source`` for binary reading; errors become :class:`DumpError`.
-    ``on_wait``: called before each read that may wait (a pipe)."""
+    ``on_wait``: called before each read that may wait (a pipe).  Compressed
+    input is decompressed; the JSON of ``xsdump json`` is read as the dump
+    it encodes (``json=False``: as it is, for ``encode``)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if path == "-":
-            yield _plain(Source(sys.stdin.buffer, name or "<stdin>", on_wait))
+            yield _plain(Source(sys.stdin.buffer, name or "<stdin>", on_wait), json)
             return
         try:
             f = open(path, "rb")  # noqa: SIM115
         except OSError as e:
             raise DumpError(f"cannot open: {e.strerror}", file=name or path) from None
         with f:
-            yield _plain(Source(f, name or path, on_wait))
+            yield _plain(Source(f, name or path, on_wait), json)
         return
-    yield _plain(Source(source, name or getattr(source, "name", None) or "<stream>", on_wait))
+    yield _plain(Source(source, name or getattr(source, "name", None) or "<stream>", on_wait), json)
 
 
-def _plain(src: Source) -> Source:
-    """``src``, or its decompressed bytes when it is gzip, xz or zstd data."""
+def _plain(src: Source, json: bool = True) -> Source:
+    """``src``; its decompressed bytes when it is gzip, xz or zstd data; and
+    (``json``) the dump it encodes when it is the JSON of ``xsdump json``."""
     from xsdump.codec.compressed import LONGEST, Decompressed, compression
+    from xsdump.codec.jsoninput import SNIFF, EncodedJSON, looks_like_json
 
     kind = compression(src.peek(LONGEST))
-    if kind is None:
-        return src
-    return Source(Decompressed(kind, src, src.name), src.name, src.on_wait)  # type: ignore[arg-type]
+    if kind is not None:
+        src = Source(Decompressed(kind, src, src.name), src.name, src.on_wait)  # type: ignore[arg-type]
+    if json:
+        try:
+            prefix = src.peek(SNIFF)
+        except DumpError as e:  # said by whoever reads the input, after the bytes that came
+            src.failed = e
+            return src
+        if looks_like_json(prefix):
+            src = Source(EncodedJSON(src), src.name, src.on_wait)  # type: ignore[arg-type]
+    return src
 
 
 def display_name(source: SourceLike) -> str:

@@ -98,15 +98,17 @@ class TextWriter:
 
     def __init__(self) -> None:
         self.watch_ids: dict[int, Optional[int]] = {}
-        self.unended = False  # the last line written has no \\n: nothing may follow it
+        self.unended = False  # the last line written has no \\n: nothing may follow it ("damaged": but a piece)
 
     def record(self, record) -> bytes:
         out = self._record(record)
         if out:
-            if self.unended:
+            damaged = type(record) is Damaged
+            if self.unended and not (damaged and self.unended == "damaged"):
+                # (a line too long to read as one is kept as damaged pieces)
                 raise EncodeError("a line without a \\n end is followed by another: the reader keeps "
                                   "such an end only for the last line of a dump")
-            self.unended = not out.endswith(b"\n")
+            self.unended = False if out.endswith(b"\n") else ("damaged" if damaged else True)
         return out
 
     def _record(self, record) -> bytes:

@@ -29,6 +29,7 @@ instance under test only).
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import random
 from dataclasses import dataclass, field, replace
@@ -85,16 +86,29 @@ class Step:
         return out
 
     @classmethod
-    def from_json(cls, obj) -> "Step":
-        if not isinstance(obj, dict) or obj.get("op") not in OPS:
-            raise ValueError(f"not a workload step: {json.dumps(obj)[:120]}")
-        if obj["op"] != "update" and not obj.get("conn"):
-            raise ValueError(f"step {obj['op']} names no connection")
-        return cls(op=obj["op"], conn=str(obj.get("conn", "")), path=str(obj.get("path", "")),
-                   value=_value_from_json(obj.get("value", "")), tx=str(obj.get("tx") or ""),
-                   token=str(obj.get("token", "")), perms=tuple(str(p) for p in obj.get("perms", ())),
-                   commit=bool(obj.get("commit", True)), domid=_int_field(obj, "domid", 0, 0x7FEF),
-                   split=_int_field(obj, "split", 0, 16 + PAYLOAD_MAX * 2))
+    def from_json(cls, obj, where: str = "step") -> "Step":
+        """A step from its JSON; anything of the wrong type or out of range
+        is a ValueError naming ``where`` (the step) and the field."""
+        if not isinstance(obj, dict):
+            raise ValueError(f"{where}: expected a JSON object, not {_shown(obj)}")
+        op = obj.get("op")
+        if op not in OPS:
+            raise ValueError(f"{where}: field op: {_shown(op)} is not one of {', '.join(OPS)}")
+        where = f"{where} ({op})"
+        conn = _text_field(obj, "conn", where)
+        if op != "update" and not conn:
+            raise ValueError(f"{where}: field conn: missing (every step but update names its connection)")
+        perms = obj.get("perms", [])
+        if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
+            raise ValueError(f"{where}: field perms must be a list of strings such as \"n0\", not {_shown(perms)}")
+        commit = obj.get("commit", True)
+        if not isinstance(commit, bool):
+            raise ValueError(f"{where}: field commit must be true or false, not {_shown(commit)}")
+        return cls(op=op, conn=conn, path=_text_field(obj, "path", where),
+                   value=_value_from_json(obj.get("value", ""), where), tx=_text_field(obj, "tx", where),
+                   token=_text_field(obj, "token", where), perms=tuple(perms), commit=commit,
+                   domid=_int_field(obj, "domid", 0, 0x7FEF, where),
+                   split=_int_field(obj, "split", 0, 16 + PAYLOAD_MAX * 2, where))
 
     def describe(self) -> str:
         """One line, for reports (the value escaped by the caller's renderer)."""
@@ -119,11 +133,10 @@ class Step:
         return " ".join(parts)
 
 
-def _int_field(obj: dict, name: str, low: int, high: int) -> int:
+def _int_field(obj: dict, name: str, low: int, high: int, where: str) -> int:
     value = obj.get(name, low)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"step {obj.get('op')}: {name} must be an integer from {low} to {high}, "
-                         f"not {json.dumps(value)[:40]}")
+        raise ValueError(f"{where}: field {name} must be an integer from {low} to {high}, not {_shown(value)}")
     return value
 
 
@@ -133,10 +146,28 @@ def _value_json(value: bytes):
     return {"base64": base64.b64encode(value).decode("ascii")}
 
 
-def _value_from_json(value) -> bytes:
-    if isinstance(value, dict) and "base64" in value:
-        return base64.b64decode(value["base64"])
-    return str(value).encode("utf-8")
+def _shown(value) -> str:
+    return json.dumps(value)[:60]
+
+
+def _text_field(obj: dict, name: str, where: str) -> str:
+    value = obj.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: field {name} must be a string, not {_shown(value)}")
+    return value
+
+
+def _value_from_json(value, where: str = "step") -> bytes:
+    if isinstance(value, dict) and set(value) == {"base64"} and isinstance(value["base64"], str):
+        try:
+            return base64.b64decode(value["base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"{where}: field value: {_shown(value['base64'])} is not base64") from None
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: field value must be a string or {{\"base64\": ...}}, not {_shown(value)}")
+    return value.encode("utf-8", "surrogatepass")
 
 
 @dataclass(frozen=True)
@@ -189,8 +220,20 @@ class Workload:
         return b"".join(json.dumps(obj, separators=(", ", ": ")).encode() + b"\n" for obj in lines)
 
 
+# The most connections of each kind a workload may open (each is a socket or
+# a ring of the daemon under test, and of its reference).
+MAX_SOCKETS = 64
+MAX_GUESTS = 64
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def parse(texts: Iterable) -> Workload:
-    """A workload from its JSON texts: a header then steps, or one document."""
+    """A workload from its JSON texts: a header then steps, or one document.
+    Every field is checked for its type and range before anything is made
+    of it (no coercion): a ValueError names the step and the field."""
     texts = list(texts)
     if len(texts) == 1 and isinstance(texts[0], dict) and "steps" in texts[0]:
         doc = texts[0]
@@ -200,31 +243,44 @@ def parse(texts: Iterable) -> Workload:
             raise ValueError("not a workload: the first JSON text must be the header "
                              '{"xsdump_lu_workload": 1, ...}')
         header, steps = texts[0], texts[1:]
+    if not isinstance(header, dict):
+        raise ValueError(f"header: expected a JSON object, not {_shown(header)}")
     if not isinstance(steps, list):
         raise ValueError("not a workload: steps must be a list")
-    guests = tuple(int(g) for g in header.get("guests", (1, 2)))
+    guests = header.get("guests", [1, 2])
+    if not isinstance(guests, list) or not all(_is_int(g) for g in guests) or len(guests) > MAX_GUESTS:
+        raise ValueError(f"header: field guests must be a list of at most {MAX_GUESTS} domids, not {_shown(guests)}")
     if any(not 1 <= g < 0x7FF0 for g in guests):
-        raise ValueError("guest domids must be between 1 and 32751")
-    sockets = int(header.get("sockets", 2))
-    if sockets < 1:
-        raise ValueError("a workload needs at least one socket connection (s0 introduces the guests)")
-    workload = Workload(tuple(Step.from_json(s) for s in steps), sockets=sockets, guests=guests,
-                        seed=header.get("seed"))
+        raise ValueError("header: field guests: guest domids must be between 1 and 32751")
+    sockets = header.get("sockets", 2)
+    if not _is_int(sockets) or not 1 <= sockets <= MAX_SOCKETS:
+        raise ValueError(f"header: field sockets must be an integer from 1 (s0 introduces the guests) to "
+                         f"{MAX_SOCKETS}, not {_shown(sockets)}")
+    seed = header.get("seed")
+    if seed is not None and not _is_int(seed):
+        raise ValueError(f"header: field seed must be an integer, not {_shown(seed)}")
+    workload = Workload(tuple(Step.from_json(s, f"step {i}") for i, s in enumerate(steps, 1)),
+                        sockets=sockets, guests=tuple(guests), seed=seed)
     known = set(workload.connections())
-    for s in workload.steps:
+    for n, s in enumerate(workload.steps, 1):
         if s.op == "introduce":
             known.add(f"g{s.domid}")       # the guest's ring, once introduced
         if s.op != "update" and s.conn not in known:
-            raise ValueError(f"step {s.describe()!r}: no connection {s.conn} (have {', '.join(sorted(known))})")
+            raise ValueError(f"step {n} ({s.op}): field conn: no connection "
+                             f"{_shown(s.conn)} (have {', '.join(sorted(known))})")
     return workload
 
 
 def load(path: Path) -> Workload:
-    from xsdump.codec.jsontexts import json_texts
+    """The workload in a file; anything wrong with it is one ValueError
+    naming the file, the step and the field (or the line of bad JSON)."""
+    from xsdump.codec.jsontexts import JSONTextError, json_texts
 
     with open(path, "rb") as f:
         try:
             return parse(obj for obj, _line in json_texts(f))
+        except JSONTextError as e:
+            raise ValueError(f"{path}: line {e.line}: {e}") from None
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from None
 

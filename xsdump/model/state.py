@@ -109,7 +109,7 @@ class DumpState:
     nodes: dict[str, NodeData] = field(default_factory=dict)
     domains: dict[int, DomainData] = field(default_factory=dict)
     unknown: list[UnknownRecord] = field(default_factory=list)
-    damaged: list[Damaged] = field(default_factory=list)  # what the lenient reader kept as bytes
+    damaged_bytes: int = 0  # what the lenient reader kept as bytes (counted, not held)
     anomalies: list[Anomaly] = field(default_factory=list)  # up to KEPT_PER_KIND of a kind
     anomaly_counts: Counter = field(default_factory=Counter)  # every anomaly, by kind, in the order first met
     counts: Counter = field(default_factory=Counter)  # records by type name
@@ -224,7 +224,7 @@ def add_record(state: DumpState, record, keep_transaction_nodes: bool = True) ->
     elif kind is UnknownRecord:
         state.unknown.append(record)
     elif kind is Damaged:
-        state.damaged.append(record)
+        state.damaged_bytes += record.size
     elif kind is End:
         state.end = record
 

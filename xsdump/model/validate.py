@@ -569,6 +569,7 @@ class _TextChecks:
 
     def __init__(self) -> None:
         self.harmless_cr_reported = False
+        self.unended: Optional[tuple[int, Finding]] = None  # a damaged piece without a line end, and its finding
 
     def header(self, header: Header) -> list[Finding]:
         out = []
@@ -587,11 +588,16 @@ class _TextChecks:
         kind = type(r)
         layout = getattr(r, "layout", None)
         layout = layout if isinstance(layout, TextLayout) else None
+        out: list[Finding] = []
+        if self.unended is not None:  # a damaged piece without a line end: the last, or a long line's
+            end, f = self.unended
+            self.unended = None
+            if kind is not Damaged or r.offset != end:
+                out.append(f)
         if kind is Damaged:  # reported as text-line already; only its end is left to say
             if r.data[-1:] != b"\n":
-                return [self._no_end(r.offset, index, None)]
-            return []
-        out: list[Finding] = []
+                self.unended = (r.offset + r.size, self._no_end(r.offset, index, None))
+            return out
         if kind is NodeData and r.conn_id == 0:
             path = encode_text(r.path)
             if not path_loads(path):

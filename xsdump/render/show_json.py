@@ -195,6 +195,8 @@ def row_json(row: Row) -> dict:
         out["offset"] = node.offset
     if row.marks:
         out["marks"] = list(row.marks)
+    if row.run > 1:
+        out["run"] = row.run  # missing ancestors down to this path, shown as one
     if row.tx is not None:
         out["tx"] = {"state": row.tx.state, "access": row.tx.access, "label": row.tx.label}
     if row.committed is not None:

@@ -62,10 +62,14 @@ def streamed_tree_lines(rows, opts: Options, styler: Styler, guides=GUIDES,
     ``title``: the label of a root that is not a row (the special nodes)."""
     space, cont, fork, end = (styler(g, GUIDE_STYLE) for g in guides)
     lasts: list[bool] = []
+    levels: list[int] = []  # the levels of the rows open above (a run of missing ancestors skips levels)
     if title is not None:
         yield "".join(styler(text, style) for text, style in title)
     for row in rows:
-        level = row.level
+        while levels and levels[-1] >= row.level:
+            levels.pop()
+        level = len(levels) if row.level else 0  # one guide for each row open above it
+        levels.append(row.level)
         del lasts[level:]
         label = "".join(styler(text, style) for text, style in row_parts(row, opts))
         if level:
@@ -132,13 +136,14 @@ def _tree(console, title: Optional[Line], rows, opts: Options) -> None:
             if tree is not None:  # a further record for the root's path: a tree of its own
                 _say(console, tree)
             tree = Tree(label, guide_style=GUIDE_STYLE)
-            stack = [tree]
+            stack = [(0, tree)]  # (level, tree node) of the rows open above
             continue
         if tree is None:
             tree = Tree(_text(title or []), guide_style=GUIDE_STYLE)
-            stack = [tree]
-        del stack[row.level:]
-        stack.append(stack[-1].add(label))
+            stack = [(0, tree)]
+        while len(stack) > 1 and stack[-1][0] >= row.level:
+            stack.pop()
+        stack.append((row.level, stack[-1][1].add(label)))
     if tree is not None:
         _say(console, tree)
 

@@ -84,6 +84,8 @@ def row_parts(row: Row, opts: Options) -> Line:
     if row.tx is not None:
         parts.append((f"  [{row.tx.label}]", TX_STYLES.get(row.tx.state, "")))
     for mark in row.marks:
+        if mark == NOT_IN_DUMP and row.run > 1:
+            mark = f"{mark} x{row.run}"
         parts.append((f"  [{mark}]", "dim" if mark == CONTEXT else "bold red"))
     before = row.committed
     if before is not None and node is not None:

@@ -1,0 +1,96 @@
+"""The JSON of ``xsdump json`` as the input of every reading command, and
+the streaming JSON reader under it (``encode``'s), on real bytes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import ROOT
+from xsdump.codec.jsonio import document_chunks, ndjson_lines
+from xsdump.codec.jsontexts import JSONTextError, json_texts
+from xsdump.codec.reader import read_stream
+
+HOST = ROOT / "samples" / "host.xsd"
+TEXT = ROOT / "samples" / "host.db"
+
+
+def xsdump(*args, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "xsdump", *map(str, args)], input=stdin, capture_output=True,
+                          cwd=ROOT)
+
+
+def layouts(path) -> dict[str, bytes]:
+    """The JSON of a dump as json writes it and as jq may leave it."""
+    ndjson = xsdump("json", path).stdout
+    document = xsdump("json", "--document", path).stdout
+    objs = [orjson.loads(line) for line in ndjson.splitlines()]
+    return {
+        "ndjson": ndjson,
+        "ndjson pretty": b"\n".join(orjson.dumps(o, option=orjson.OPT_INDENT_2) for o in objs),
+        "document": document,
+        "document on one line": orjson.dumps(orjson.loads(document)),
+        "document pretty": orjson.dumps(orjson.loads(document), option=orjson.OPT_INDENT_2),
+    }
+
+
+@pytest.mark.parametrize("dump", [HOST, TEXT], ids=["binary", "text"])
+def test_every_reading_command_reads_json_as_the_dump_it_encodes(tmp_path, dump):
+    for name, data in layouts(dump).items():
+        path = tmp_path / f"{name.replace(' ', '-')}.json"
+        path.write_bytes(data)
+        diff = xsdump("diff", dump, path, "--quiet")
+        assert diff.returncode == 0, (name, diff.stderr)
+    data = layouts(dump)["ndjson pretty"]
+    for command in (["show"], ["records", "-v"], ["check", "--json"], ["amplification", "--json"]):
+        on_json, on_dump = xsdump(*command, "-", stdin=data), xsdump(*command, "-", stdin=dump.read_bytes())
+        assert on_json.returncode == on_dump.returncode, (command, on_json.stderr)
+        assert on_json.stdout == on_dump.stdout, command
+
+
+def test_bad_json_input_is_one_line_naming_the_line():
+    bad = b'{"type":"header","version":2,"byte_order":"little"}\n{"type":"bogus"}\n'
+    for command in (["show"], ["check"], ["diff", HOST]):
+        out = xsdump(*command, "-", stdin=bad)
+        assert out.returncode == 2, command
+        assert out.stderr.count(b"\n") == 1 and b"line 2: unknown record type 'bogus'" in out.stderr, out.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["ndjson", "pretty", "document", "document one line", "document pretty"]),
+       st.integers(1, 4096))
+def test_json_texts_are_the_same_in_pieces_of_any_size(layout, size):
+    """Whatever the pieces the input comes in, the same records; a document
+    gives its header, then each record as a text of its own."""
+    items = list(read_stream(HOST))
+    objs = [orjson.loads(line) for line in ndjson_lines(items)]
+    document = b"".join(document_chunks(items))
+    data = {
+        "ndjson": b"".join(ndjson_lines(items)),
+        "pretty": b"\n".join(orjson.dumps(o, option=orjson.OPT_INDENT_2) for o in objs),
+        "document": document,
+        "document one line": orjson.dumps(orjson.loads(document)),
+        "document pretty": orjson.dumps(orjson.loads(document), option=orjson.OPT_INDENT_2),
+    }[layout]
+    texts = [obj for obj, _ in json_texts(data[i:i + size] for i in range(0, len(data), size))]
+    if layout.startswith("document"):
+        head = texts.pop(0)
+        assert head["header"] == objs[0]
+        texts = head["records"] or texts
+        objs = objs[1:]
+    assert texts == objs
+
+
+def test_json_texts_refuse_what_no_record_is():
+    with pytest.raises(JSONTextError, match="nested deeper than 8") as e:
+        list(json_texts([b'{"type":"header"}\n' + b"[" * 100]))
+    assert e.value.line == 2
+    with pytest.raises(JSONTextError, match="longer than 1 MiB") as e:
+        list(json_texts([b'\n\n"' + b"a" * (3 << 20) + b'"'], text_max=1 << 20))
+    assert e.value.line == 3
+    assert list(json_texts([b" " * (3 << 20), b"\n \n"])) == []
