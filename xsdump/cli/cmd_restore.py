@@ -51,7 +51,8 @@ def restore(
     changes are listed.
 
     Refused: the daemon's own words (its log) and how it ended.  Restored: a second live update makes it write
-    its own dump, which is compared with the dump it was handed (diff --equivalent; the connection that asked,
+    its own dump, which is compared with the dump it was handed (diff --equivalent; where it will not hand its
+    state over again, the nodes read over the wire; the connection that asked,
     pending wire data and what the daemon writes itself at start are left out): every node, permission, watch,
     connection, quota and transaction lost or changed.  The report ends with one consequence word of check's
     vocabulary: refuses, loses, misreads or harmless (a restore cannot tell truncates from loses).
@@ -126,7 +127,7 @@ def report_lines(report) -> list[str]:
     if report.outcome == "refused":
         lines.append(f"refused: the daemon {report.ended}")
     else:
-        lines.append(f"restored: its own dump after a second hand-over, compared with the dump it was handed "
+        lines.append(f"restored: {report.compared}, compared with the dump it was handed "
                      f"({len(report.changes)} difference{'s' if len(report.changes) != 1 else ''})")
         for cls, kind, where, detail in report.changes:
             lines.append(f"  {cls:<7} {kind:<20} {where}: {detail}")

@@ -174,23 +174,8 @@ class Instance:
 
     def read_tree(self, roots: tuple = ("/",)) -> dict:
         """Every node under ``roots`` read back over the wire from dom0's
-        first socket: path -> (value, permissions, sorted children)."""
-        conn = self.conns["s0"]
-        tree: dict = {}
-        todo = list(roots)
-        while todo:
-            path = todo.pop()
-            try:
-                value = conn.read(path)
-                perms = tuple(conn.get_perms(path))
-                children = tuple(sorted(conn.directory(path)))
-            except client.XenstoreError as e:     # removed meanwhile, or not readable
-                tree[path] = ("error", e.name)
-                continue
-            tree[path] = (value, perms, children)
-            base = path.rstrip("/")
-            todo.extend(f"{base}/{c.decode('utf-8', 'surrogateescape')}" for c in children)
-        return tree
+        first socket (:func:`read_tree`)."""
+        return read_tree(self.conns["s0"], roots)
 
     def trailing_events(self) -> dict:
         """Each connection's events still queued at the end (after a round trip)."""
@@ -202,3 +187,24 @@ class Instance:
                 pass
             out[name], conn.events = tuple(conn.events), []
         return out
+
+
+def read_tree(conn: client.Connection, roots: tuple = ("/",)) -> dict:
+    """Every node under ``roots`` read over ``conn``: path -> (value,
+    permissions, sorted children), or ("error", errno name) for a node that
+    cannot be read."""
+    tree: dict = {}
+    todo = list(roots)
+    while todo:
+        path = todo.pop()
+        try:
+            value = conn.read(path)
+            perms = tuple(conn.get_perms(path))
+            children = tuple(sorted(conn.directory(path)))
+        except client.XenstoreError as e:     # removed meanwhile, or not readable
+            tree[path] = ("error", e.name)
+            continue
+        tree[path] = (value, perms, children)
+        base = path.rstrip("/")
+        todo.extend(f"{base}/{c.decode('utf-8', 'surrogateescape')}" for c in children)
+    return tree

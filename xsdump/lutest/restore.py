@@ -12,8 +12,11 @@ listed; the daemon's reader is then held to the dump it was handed.
 
 - **refused**: the process ended before it answered a request; its own
   words (``FATAL`` / ``barf`` lines, an OCaml exception) and how it ended.
-- **restored**: it answers; a second live update makes it write its own
-  dump, compared with the dump it was handed by ``diff --equivalent``.  The
+- **restored**: it answers; every node is read back over the wire, and a
+  second live update makes it write its own dump, compared with the dump it
+  was handed by ``diff --equivalent``.  Where the daemon will not hand its
+  state over again, the nodes read over the wire are what is compared (its
+  watches and connections then cannot be seen, and the report says so).  The
   connection that asked for that second hand-over, and (oxenstored) the
   ``/tool/xenstored`` node the daemon writes with its own path at start, are
   left out, and so are the special nodes ``@introduceDomain`` and
@@ -84,13 +87,14 @@ class RestoreReport:
     changes: list = field(default_factory=list)  # (class, kind, where, detail)
     counts: dict = field(default_factory=dict)   # change kind -> number
     consequence: str = HARMLESS
+    compared: str = ""                       # what the comparison was made from
 
     def to_json(self) -> dict:
         return {"file": self.file, "daemon": self.daemon, "kind": self.kind, "release": self.release,
                 "input_format": self.input_format, "converted": self.converted, "conversion": self.conversion,
                 "outcome": self.outcome, "ended": self.ended, "words": self.words,
                 "changes": [{"class": c, "kind": k, "where": w, "detail": d} for c, k, w, d in self.changes],
-                "counts": self.counts, "consequence": self.consequence}
+                "counts": self.counts, "compared": self.compared, "consequence": self.consequence}
 
 
 def restore_dump(data: bytes, name: str, target: Target) -> RestoreReport:
@@ -139,12 +143,22 @@ def _run(handed: bytes, target: Target, report: RestoreReport) -> None:
             report.words = _words(daemon)
             return
         report.outcome = "restored"
+        tree = _wire_tree(daemon)
         try:
             own = daemon.live_update(force=True)
         except Exception as e:  # UpdateRefused, DaemonError: the second hand-over failed
-            raise CannotRun(f"the restored daemon did not hand its state over: {_first_line(str(e))}") from None
+            if tree is None:
+                raise CannotRun(f"the restored daemon did not hand its state over ({_first_line(str(e))}) "
+                                "and its nodes could not be read") from None
+            report.ended = "running" if daemon.alive() else _how_ended(daemon.proc.returncode)
+            report.words = _words(daemon)
+            report.compared = (f"the nodes read over the wire (the daemon would not hand its state over: "
+                               f"{_first_line(str(e))}; watches and connections not seen)")
+            _compare_nodes(handed, tree, target.kind, report)
+            return
         report.ended = "running" if daemon.alive() else _how_ended(daemon.proc.returncode)
         report.words = _words(daemon)
+        report.compared = "its own dump after a second hand-over"
         _compare(handed, own, target.kind, report)
     finally:
         daemon.stop()
@@ -229,6 +243,59 @@ def _compare(handed: bytes, own: bytes, kind: str, report: RestoreReport) -> Non
         report.consequence = MISREADS
     else:
         report.consequence = HARMLESS
+
+
+def _wire_tree(daemon) -> Optional[dict]:
+    """Every node the restored daemon holds, read over a fresh connection
+    (None when it cannot be asked)."""
+    from xsdump.lutest.instance import read_tree
+
+    try:
+        with daemon.connect("restore-read") as conn:
+            return read_tree(conn)
+    except (OSError, TimeoutError):
+        return None
+
+
+def _dump_nodes(handed: bytes) -> dict:
+    """The committed nodes of the dump handed over: path -> (value, permissions)."""
+    from xsdump.codec.dump import read_dump
+    from xsdump.model.records import NodeData
+
+    nodes = {}
+    for r in read_dump(io.BytesIO(handed), name="handed", policy="lenient", warn=lambda _m: None):
+        if isinstance(r, NodeData) and not r.tx_id and r.path.startswith("/") and r.path not in nodes:
+            nodes[r.path] = (r.value, tuple(f"{p.perm}{p.domid}" for p in r.perms))
+    return nodes
+
+
+def _compare_nodes(handed: bytes, tree: dict, kind: str, report: RestoreReport) -> None:
+    """The dump's committed nodes against those read over the wire."""
+    from xsdump.render.escape import escape_bytes, escape_text
+
+    want = _dump_nodes(handed)
+    have = {p: (n[0], n[1]) for p, n in tree.items() if n[0] != "error"}
+    skip = set(OWN_NODES[kind])
+
+    def note(cls: str, change: str, path: str, detail: str) -> None:
+        report.changes.append((cls, change, escape_text(path), detail))
+        report.counts[change] = report.counts.get(change, 0) + 1
+
+    for path in sorted(set(want) | set(have)):
+        if path in skip:
+            continue
+        if path not in have:
+            note("lost", "node-removed", path, "not held by the daemon")
+        elif path not in want:
+            note("added", "node-added", path, f'"{escape_bytes(have[path][0])}"')
+        else:
+            (v0, p0), (v1, p1) = want[path], have[path]
+            if v0 != v1:
+                note("changed", "node-value", path, f'"{escape_bytes(v0)}" -> "{escape_bytes(v1)}"')
+            if p0 != p1:
+                note("changed", "node-perms", path, f"{','.join(p0)} -> {','.join(p1)}")
+    lost = any(c[0] == "lost" for c in report.changes)
+    report.consequence = LOSES if lost else (MISREADS if report.changes else HARMLESS)
 
 
 def _without_control_connection(changes: list) -> list:
