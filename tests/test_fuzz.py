@@ -482,7 +482,11 @@ def assert_commands_clean(data: bytes, tmp: Path) -> None:
     if code == 0:
         result = invoke(*ENCODE, stdin=js)
         assert_clean(result, ENCODE)
-        assert result[0] == 0 and result[1] == data, ("json --lenient | encode is not byte-exact", result[2])
+        from xsdump.codec.jsoninput import SNIFF, looks_like_json
+
+        # JSON input is read as the dump it encodes: that is what comes back
+        expected = invoke(*ENCODE, stdin=data)[1] if looks_like_json(data[:SNIFF]) else data
+        assert result[0] == 0 and result[1] == expected, ("json --lenient | encode is not byte-exact", result[2])
 
 
 @pytest.fixture(scope="module")

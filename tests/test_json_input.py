@@ -55,10 +55,14 @@ def test_every_reading_command_reads_json_as_the_dump_it_encodes(tmp_path, dump)
 
 def test_bad_json_input_is_one_line_naming_the_line():
     bad = b'{"type":"header","version":2,"byte_order":"little"}\n{"type":"bogus"}\n'
-    for command in (["show"], ["check"], ["diff", HOST]):
+    for command in (["show"], ["diff", HOST]):
         out = xsdump(*command, "-", stdin=bad)
         assert out.returncode == 2, command
         assert out.stderr.count(b"\n") == 1 and b"line 2: unknown record type 'bogus'" in out.stderr, out.stderr
+    check = xsdump("check", "--json", "-", stdin=bad)  # a finding: no dump, or the dump ends there
+    found = [orjson.loads(line) for line in check.stdout.splitlines()]
+    assert check.returncode == 1 and found[0]["code"] in ("bad-magic", "truncated")
+    assert "line 2: unknown record type" in found[0]["message"]
 
 
 @settings(max_examples=60, deadline=None)

@@ -32,7 +32,14 @@ def check_source(src: Source, runs: bool = True) -> Iterator[Finding]:
         else:
             yield from _check_binary(src, runs)
     except DumpError as e:  # the input itself fails: compressed data cut short or corrupt
-        yield finding("compressed-damaged", e.message, skipped=0)
+        from xsdump.codec.jsoninput import EncodedJSON
+
+        if not isinstance(src.file, EncodedJSON):
+            yield finding("compressed-damaged", e.message, skipped=0)
+        elif src.consumed == 0:  # JSON, but not the JSON of a dump
+            yield finding("bad-magic", f"not a dump: {e.message}", offset=0, skipped=0)
+        else:  # the dump the JSON encodes ends where its JSON goes wrong
+            yield finding("truncated", f"the dump ends here: {e.message}", offset=src.consumed, skipped=0)
 
 
 def _check_binary(src: Source, runs: bool) -> Iterator[Finding]:

@@ -69,7 +69,7 @@ def _read(source, name, read: dict):
     with open_source(source, name) as src, source_progress(src, "checking"):
         try:
             kind = sniff(src.peek(len(TEXT_MAGIC)))
-        except DumpError:  # bad compressed data: check_source says so as a finding
+        except DumpError:  # bad compressed data or JSON: check_source says so as a finding
             kind = None
         read["format"] = FORMAT_NAMES.get(kind, "not a dump")
         yield from check_source(src, runs=env().copy_runs)

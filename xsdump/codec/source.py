@@ -66,6 +66,9 @@ class Source:
                 return self.file.read(n)
             read1 = getattr(self.file, "read1", None)
             return read1(n) if read1 is not None else self.file.read(n)
+        except DumpError as e:  # bad compressed data or JSON: said again by every later read
+            self.failed = e
+            raise
         except OSError as e:
             if not e.filename:
                 e.filename = self.name
