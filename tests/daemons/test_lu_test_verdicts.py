@@ -217,3 +217,12 @@ def test_requests_in_flight_across_the_update(debian_name):
                              "--no-shrink")
     assert code == 1 and doc["verdict"] == "untested", err
     assert all("0 tx" in r["answer"] for r in doc["summary"]["updates"]["refusals"])
+
+
+def test_a_transform_that_truncates_the_dump_shows_what_the_daemon_did(debian_name):
+    """The dump a transform cut short is the new process's to read: its
+    crash is the divergence (no hint about xsdump's read policies)."""
+    code, doc, err = lu_test(debian_name("xenstored"), "--fetch-debian", "--seed", 2, "--transform", "head -c 300",
+                             "--no-shrink")
+    assert code == 1, err
+    assert doc["divergence"]["kind"] == "crash" and "--lenient" not in err + json.dumps(doc)
