@@ -173,9 +173,11 @@ class Instance:
             (Path(self.daemon.fx) / f"ring-{step.domid}").unlink(missing_ok=True)
 
     def read_tree(self, roots: tuple = ("/",)) -> dict:
-        """Every node under ``roots`` read back over the wire from dom0's
-        first socket (:func:`read_tree`)."""
-        return read_tree(self.conns["s0"], roots)
+        """Every node under ``roots`` read back over the wire
+        (:func:`read_tree`), on a dom0 socket of its own: the workload's
+        may hold half a request."""
+        with self.daemon.connect("tree") as conn:
+            return read_tree(conn, roots)
 
     def trailing_events(self) -> dict:
         """Each connection's events still queued at the end (after a round trip)."""
