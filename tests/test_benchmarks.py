@@ -13,7 +13,7 @@ def test_suite_runs_every_command_and_baseline(tmp_path):
     assert out.returncode == 0, out.stderr
     rows = [line.split()[1] for line in out.stdout.splitlines()
             if line.startswith("5x2 ") and not line.split()[1].startswith("(")]
-    assert rows == ["cat", "framing", "ndjson", "records", "json", "show", "check", "amplification", "diff", "convert"]
+    assert rows == ["cat", "framing", "ndjson", "records", "json", "show", "check", "amplification", "diff", "convert", "domains"]
     assert "(exit" not in out.stdout  # every command and baseline succeeded
 
 

@@ -180,33 +180,36 @@ def test_encode_refuses_json_without_end_unless_asked(samples):
     assert result.stdout == (samples / "host.xsd").read_bytes()[:-8]
 
 
-def test_encode_streams_ndjson_from_a_pipe(samples):
-    """Binary output appears before the JSON input has ended."""
+@pytest.mark.parametrize("command", [["encode", "-"], ["convert", "-", "--to", "binary"]])
+def test_encode_streams_ndjson_from_a_pipe(samples, command):
+    """Binary output appears before the JSON input has ended: the first
+    lines go in, the first bytes must come out while the rest is held back."""
+    import os
+    import select
     import subprocess
     import sys
-    import threading
 
+    expected = (samples / "host.xsd").read_bytes()
     text = run_cli("json", samples / "host.xsd").stdout
-    proc = subprocess.Popen([sys.executable, "-m", "xsdump", "encode", "-"], stdin=subprocess.PIPE,
+    half = text.index(b"\n", len(text) // 2) + 1
+    proc = subprocess.Popen([sys.executable, "-m", "xsdump", *command], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    go_on = threading.Event()
-
-    def feed():
-        proc.stdin.write(text[: len(text) // 2])
+    try:
+        proc.stdin.write(text[:half])
         proc.stdin.flush()
-        go_on.wait(60)
-        proc.stdin.write(text[len(text) // 2:])
+        out = proc.stdout.fileno()
+        ready, _, _ = select.select([out], [], [], 20)  # start-up included; the rest of the input is held back
+        assert ready, "no output before the end of the input"
+        first = os.read(out, 1 << 16)
+        assert first and expected.startswith(first)
+        proc.stdin.write(text[half:])
         proc.stdin.close()
-
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    first = proc.stdout.read(16)  # blocks forever if encode waits for the end of its input
-    assert first == (samples / "host.xsd").read_bytes()[:16]
-    go_on.set()
-    rest = proc.stdout.read()
-    feeder.join(60)
-    assert proc.wait(timeout=60) == 0
-    assert first + rest == (samples / "host.xsd").read_bytes()
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert first + rest == expected
 
 
 @pytest.mark.parametrize("command", [["records"], ["check", "--ignore", "watch-ext-c-misread"],

@@ -2,7 +2,8 @@
 (xsdump.codec.copies) gives what decoding every record gives.
 
 The runs are a fast path of the whole-state commands (show, check,
-amplification, diff) and of the records listing; these tests compare, on generated snapshot-heavy
+amplification, diff), of the records listing and of the JSON (json,
+convert --to json); these tests compare, on generated snapshot-heavy
 dumps with stale reads, deletions, creations, permission and access
 changes, duplicated and reordered records, in both byte orders and both
 versions, and on the real daemons' dumps: the records a run stands for with
@@ -126,6 +127,9 @@ COMMANDS = [
     ["amplification", "{a}"],
     ["diff", "--json", "{a}", "{b}"],
     ["diff", "{b}", "{a}"],
+    ["json", "{a}"],
+    ["json", "--document", "{a}"],
+    ["convert", "{a}", "--to", "json"],
 ]
 
 

@@ -477,9 +477,10 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
         if key not in txs:
             txs[key] = TransactionCost(*key)
 
-    state = load_state(_committed_only(progress(reopen(), "pass 1/2: committed tree"), declare),
+    tally: list[int] = []
+    state = load_state(_committed_only(progress(reopen(), "pass 1/2: committed tree"), declare, tally),
                        keep_transaction_nodes=False, mark_nodes=False)
-    nodes, connections = state.nodes, state.connections
+    nodes, connections, state_header = state.nodes, state.connections, state.header
     del state  # its findings are check's to report
     committed = Committed(nodes)
 
@@ -502,10 +503,16 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
 
     # Pass 2: every transaction record against the committed node it shadows.
     totals = DumpTotals(ring_connections=sum(isinstance(c.spec, RingSpec) for c in connections.values()))
-    items = iter(progress(reopen(), "pass 2/2: transactions"))
-    header = next(items)
-    other_records, other_bytes = 1, header.size
-    committed_nodes = committed_bytes = tx_records = tx_bytes = 0
+    if tally and not tally[0]:  # no transaction record: pass 1 counted all there is to count
+        items = iter(())
+        committed_nodes, committed_bytes, other_records, other_bytes = tally[1:]
+        header = state_header
+    else:
+        items = iter(progress(reopen(), "pass 2/2: transactions"))
+        header = next(items)
+        other_records, other_bytes = 1, header.size
+        committed_nodes = committed_bytes = 0
+    tx_records = tx_bytes = 0
     get_node = nodes.get
     get_tx = txs.get
     for record in items:
@@ -599,17 +606,34 @@ def sort_transactions(transactions: list[TransactionCost], by: str = "bytes") ->
     return sorted(transactions, key=lambda tx: (*rank(tx), tx.key))
 
 
-def _committed_only(items: Iterable[Item], declare: Callable[[TransactionData], None]) -> Iterator[Item]:
+def _committed_only(items: Iterable[Item], declare: Callable[[TransactionData], None],
+                    tally: list[int]) -> Iterator[Item]:
     """The stream minus its transaction records, TRANSACTION_DATA handed
     to ``declare``: pass 2 counts the node records (and finds the
     undeclared transactions) itself, so pass 1 holds nothing per
-    transaction record beyond its cost."""
+    transaction record beyond its cost.  ``tally``: the transaction
+    records, the committed nodes and their bytes, the other items (the
+    header too) and their bytes, as pass 2 counts them (four zeros and the
+    transaction records' count are set in it)."""
+    transaction, nodes, node_bytes, others, other_bytes = 0, 0, 0, 0, 0
     for item in items:
         kind = type(item)
-        if kind is TransactionData:
-            declare(item)
-        elif kind is not CopyRun and (kind is not NodeData or item.conn_id == 0):
+        if kind is NodeData:
+            if item.conn_id == 0:
+                nodes += 1
+                node_bytes += item.size
+                yield item
+            else:
+                transaction += 1
+        elif kind is TransactionData or kind is CopyRun:
+            transaction += 1
+            if kind is TransactionData:
+                declare(item)
+        else:
+            others += 1
+            other_bytes += item.size
             yield item
+    tally[:] = [transaction, nodes, node_bytes, others, other_bytes]
 
 
 def _no_progress(items: Iterable[Item], what: str) -> Iterable[Item]:

@@ -181,11 +181,19 @@ class _Tap:
             if kind is NodeData:
                 if item.conn_id == 0:
                     perms = item.perms
-                    owner = perms[0].domid if perms else None
-                    if owner is not None:
+                    if perms:
+                        owner = perms[0].domid
                         whole[owner] = whole.get(owner, 0) + 1
+                    else:
+                        owner = None
                     if path is None or under(item.path, path):
-                        self._count(owned, owner, item)
+                        entry = owned.get(owner)
+                        if entry is None:  # _count, inline for the common case
+                            entry = owned[owner] = _Owned()
+                        entry.nodes += 1
+                        entry.value_bytes += len(item.value)
+                        p = item.path
+                        entry.path_bytes += len(p) if p.isascii() else len(p.encode("utf-8", "surrogateescape"))
                 elif path is not None and under(item.path, path):
                     counts = tx_in_scope.setdefault((item.conn_id, item.tx_id), [0, 0])
                     counts[0] += 1

@@ -86,13 +86,20 @@ COMMAND = convert
 @handle_errors
 def _run(dump, to, output, byte_order, version, allow_loss, allow_incomplete, policy) -> int:
     from xsdump.analysis.convert import Losses, convert_chunks
+    from xsdump.cli.common import flush_output
     from xsdump.codec.dump import read_dump
     from xsdump.codec.source import display_name, open_source
 
     losses = Losses()
     source, name = env().input(dump)
-    with naming(name or display_name(dump)), open_source(source, name) as src, source_progress(src, "converting"):
-        items = read_dump(src, name=src.name, policy=policy, warn=warn)
+    with naming(name or display_name(dump)), open_source(source, name, flush_output) as src, source_progress(src, "converting"):
+        if to == "json":  # JSON straight from the bytes, a transaction's copies from their reference's JSON
+            from xsdump.codec.jsonio import JSON_DECODERS
+
+            items = read_dump(src, name=src.name, policy=policy, warn=warn, decoders=JSON_DECODERS,
+                              runs=env().copy_runs)
+        else:
+            items = read_dump(src, name=src.name, policy=policy, warn=warn)
         ending = Completeness(src.name, "the input", output, allow_incomplete)
         chunks = convert_chunks(ending.watch(items), to, losses, byte_order=byte_order, version=version)
         write_output(chunks, output, check=ending.check, input_name=src.name)

@@ -45,13 +45,14 @@ COMMAND = encode
 
 @handle_errors
 def _run(json_input: str, output: Optional[str], allow_incomplete: bool) -> int:
+    from xsdump.cli.common import flush_output
     from xsdump.codec.jsonio import read_json
     from xsdump.codec.source import display_name, open_source
     from xsdump.codec.textwriter import text_chunks
     from xsdump.codec.writer import encode_items
 
     source, name = env().input(json_input)
-    with naming(name or display_name(json_input)), open_source(source, name, json=False) as src:
+    with naming(name or display_name(json_input)), open_source(source, name, flush_output, json=False) as src:
         ending = Completeness(src.name, "the JSON", output, allow_incomplete)
         items = ending.watch(read_json(src))
         header = next(items, None)

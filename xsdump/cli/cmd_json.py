@@ -50,7 +50,7 @@ COMMAND = to_json
 def _run(dump: str, document: bool, policy: str) -> int:
     from xsdump.codec.jsonio import JSON_DECODERS, document_chunks, ndjson_lines
 
-    items = read_input(dump, policy, decoders=JSON_DECODERS)
+    items = read_input(dump, policy, decoders=JSON_DECODERS, runs=True)
     write_lines(document_chunks(items) if document else ndjson_lines(items))
     return ExitCode.OK
 

@@ -354,6 +354,11 @@ class _Batch:
 _OUTPUT = _Batch()
 
 
+def flush_output() -> None:
+    """Write out the output gathered so far (before a read that may wait)."""
+    _OUTPUT.flush()
+
+
 def write_lines(lines: Iterable[bytes]) -> None:
     parts, flush, limit = _OUTPUT.parts, _OUTPUT.flush, _Batch.LINES
     add = parts.append

@@ -22,10 +22,12 @@ from xsdump.errors import EncodeError
 from xsdump.render.escape import escape_bytes
 from xsdump.codec.format import BY_KEY, BY_MODEL, DAMAGED_KEY, UNKNOWN_KEY
 from xsdump.model.records import (
+    CopyRun,
     Damaged,
     Header,
     Item,
     Layout,
+    NodeData,
     Perm,
     PermsCache,
     RingSpec,
@@ -323,9 +325,17 @@ def dumps(obj: dict) -> bytes:
 
 
 def ndjson_lines(items: Iterable[Item]) -> Iterator[bytes]:
+    """One JSON text a line; a run of copies (read with ``runs``) as the
+    texts of its records, made from its reference records' JSON."""
+    from xsdump.codec.runjson import RunJSON
+
     to_json, dumps, newline = _TO_JSON, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    runs = RunJSON(to_json[NodeData])
     for item in items:
         kind = type(item)
+        if kind is CopyRun:
+            yield from runs.chunks(item, end=b"\n")
+            continue
         yield dumps(item if kind is dict else to_json[kind](item), option=newline)  # dict: read as JSON already
 
 
@@ -333,10 +343,16 @@ def document_chunks(items: Iterable[Item]) -> Iterator[bytes]:
     """``{"header": ..., "records": [...]}``, produced incrementally."""
     it = iter(items)
     header = next(it)
+    from xsdump.codec.runjson import RunJSON
+
     to_json = _TO_JSON
+    runs = RunJSON(to_json[NodeData])
     yield b'{"header":' + orjson.dumps(record_to_json(header)) + b',"records":['
     first = True
     for record in it:
+        if type(record) is CopyRun:  # a run follows the transaction record it copies after: never first
+            yield from runs.chunks(record, start=b",\n")
+            continue
         yield (b"" if first else b",") + b"\n" + orjson.dumps(to_json[type(record)](record))
         first = False
     yield b"\n]}\n"

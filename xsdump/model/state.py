@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional, Union
 
 from xsdump.codec.format import record_type_of
+from xsdump.codec.oxenstored import SOURCE_FORMAT as TEXT_FORMAT
 from xsdump.model.findings import Finding
 from xsdump.model.paths import depth, parent_path  # noqa: F401 - where the fold's users find them
 from xsdump.model.records import (
@@ -160,7 +161,19 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, ke
     found = findings if findings is not None else []
     _take_findings(note, found)
     index = 0
+    # Committed nodes of a binary stream (nearly every record of a host
+    # without transactions): counted, kept and checked here directly.
+    node_check = validator.node if validator.header.source_format != TEXT_FORMAT else None
+    nodes = state.nodes
     for record in it:
+        if type(record) is NodeData and node_check is not None and not record.conn_id and not found:
+            counts[NODE_DATA] += 1
+            if keep_committed and record.path not in nodes:
+                nodes[record.path] = record
+            for f in node_check(index, record):
+                note(Anomaly(f.code, f.message, record, f.offset))
+            index += 1
+            continue
         if type(record) is CopyRun:
             counts[NODE_DATA] += record.count
             add_record(state, record, keep_transaction_nodes)

@@ -92,6 +92,13 @@ class _Domain(NamedTuple):
     index: int
 
 
+def _remember(cache: dict, perms: tuple, most: int = 4096) -> None:
+    """Keep ``perms`` in ``cache`` by identity (afresh when full)."""
+    if len(cache) >= most:
+        cache.clear()
+    cache[id(perms)] = perms
+
+
 def _tx_key(r) -> int:
     """A record's (conn-id, tx-id) as one int (both are 32-bit fields)."""
     return r.conn_id << 32 | r.tx_id
@@ -130,6 +137,10 @@ class Validator:
         }
         self._text: Optional[_TextChecks] = None  # an oxenstored text dump's line checks
         self._plain_copies = bytearray()  # per reference record of the runs: 1 if a copy of it needs no check
+        # Permission lists (the decoders share equal ones) known to need no
+        # check again, by identity: id -> the list (kept, so the id stays its).
+        self._perms_plain: dict[int, tuple] = {}  # every entry's character and flags are defined
+        self._acl_done: dict[int, tuple] = {}  # every ACL domain is known or reported: _acl finds nothing more
 
     def copies_to_check(self, run: CopyRun) -> Iterator[tuple[int, NodeData]]:
         """The records of a run of copies that :meth:`node` could find
@@ -182,10 +193,14 @@ class Validator:
             shape_ok = True
         else:
             shape_ok = self._path_shape(path, r, index, out)
-        for perm in r.perms:
-            if perm.perm not in PERM_CHARS or perm.flags & ~PERM_FLAG_STALE:
-                self._perm_findings(index, r, out)
-                break
+        perms = r.perms
+        if self._perms_plain.get(id(perms)) is not perms:
+            for perm in perms:
+                if perm.perm not in PERM_CHARS or perm.flags & ~PERM_FLAG_STALE:
+                    self._perm_findings(index, r, out)
+                    break
+            else:
+                _remember(self._perms_plain, perms)
         if r.conn_id == 0:
             self._committed(index, r, shape_ok, out)
         else:
@@ -243,17 +258,19 @@ class Validator:
                                "barf \"write node error restoring node\"", **self._at(r, index)))
             return
         if shape_ok and path[:1] == "/" and len(path) > 1:
-            parent = parent_path(path)
+            cut = path.rfind("/")  # a plain path: parent_path without its trailing slashes to strip
+            parent = path[:cut] if cut > 0 else "/"
             if parent != "/" and parent not in self.paths:
                 out.append(finding("orphan-node", f"the parent {_q(parent)} of {_q(path)} is not earlier in the "
                                    "stream; C xenstored: barf \"read parent error restoring node\"",
                                    **self._at(r, index)))
-        paths = self.paths
-        paths.add(path)
-        if len(r.perms) > 1:
+        self.paths.add(path)
+        perms = r.perms
+        if len(perms) > 1 and self._acl_done.get(id(perms)) is not perms:
             self._acl(index, r, out)
-        if r.perms:
-            domid = r.perms[0].domid
+            _remember(self._acl_done, perms)  # its domains are known or reported now, and stay so
+        if perms:
+            domid = perms[0].domid
             counts = self.owner_counts
             if domid in counts:
                 counts[domid] += 1
