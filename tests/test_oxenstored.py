@@ -30,7 +30,7 @@ from xsdump.model.records import (
     decode_text,
 )
 from xsdump.model.findings import CATALOGUE
-from xsdump.model.state import load_state
+from xsdump.fold.state import load_state
 from xsdump.codec.textwriter import encode_text_dump
 
 REAL = SAMPLES / "real" / "oxenstored-4.17.db"

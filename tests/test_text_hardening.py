@@ -32,7 +32,7 @@ from xsdump.codec.textwriter import encode_text_dump, text_chunks
 from xsdump.errors import EncodeError
 from xsdump.model.findings import CATALOGUE
 from xsdump.model.records import ConnectionData, Damaged, End, GlobalData, Header, NodeData, Perm, RingSpec
-from xsdump.model.state import load_state
+from xsdump.fold.state import load_state
 
 M = MAGIC + b"\n"
 runner = CliRunner()

@@ -26,7 +26,7 @@ difference is the evidence here.  A transaction with a stale read fails with
 EAGAIN when it commits after the restore.
 
 Memory: two passes over the input.  The first folds the committed tree with
-:func:`xsdump.model.state.load_state` (transaction records only counted); the
+:func:`xsdump.fold.state.load_state` (transaction records only counted); the
 second streams the records again and compares each transaction record with
 the committed node it shadows, so transaction records may come before or
 after those nodes.  Per transaction a few counters are kept, and one
@@ -64,7 +64,7 @@ from xsdump.model.records import (
     TransactionData,
 )
 from xsdump.codec.source import SourceLike, open_source
-from xsdump.model.state import depth, load_state
+from xsdump.fold.state import depth, load_state
 
 # Stale reads at this depth or shallower ("/" is 0, "/local" 1,
 # "/local/domain" 2) conflict with nearly every other writer of the store.

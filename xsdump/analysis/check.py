@@ -2,7 +2,7 @@
 
 The bytes are framed by :class:`xsdump.codec.scan.Scanner`, which reports
 header and framing problems, resynchronises after them, and recognises the
-layouts the C daemon really writes; the :class:`~xsdump.model.validate.Validator`
+layouts the C daemon really writes; the :class:`~xsdump.fold.validate.Validator`
 of the fold adds the checks that need more than one record.  The catalogue
 of codes is :mod:`xsdump.model.findings`.
 """
@@ -17,7 +17,7 @@ from xsdump.codec.source import Source, SourceLike, open_source
 from xsdump.errors import DumpError
 from xsdump.model.findings import Finding, finding
 from xsdump.model.records import CopyRun, Header
-from xsdump.model.validate import Validator
+from xsdump.fold.validate import Validator
 
 
 def check_source(src: Source, runs: bool = True) -> Iterator[Finding]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterable, Iterator, Optional
 
 from xsdump.errors import EncodeError
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.codec.format import REGISTRY, VERSIONS, record_type_of, type_name
 from xsdump.codec.jsonio import ndjson_lines
 from xsdump.codec.oxenstored import (

@@ -41,7 +41,7 @@ format lost.
 Memory: A's committed tree is held once (a dict by path, values and shared
 permission tuples); B's committed nodes are compared as they stream past and
 only the few that differ are kept.
-Transaction node records are held as :func:`~xsdump.model.state.load_state` keeps
+Transaction node records are held as :func:`~xsdump.fold.state.load_state` keeps
 them (once each); no tree is built per transaction.
 
 This module compares the committed trees; the rest of the two states is
@@ -57,7 +57,7 @@ from itertools import chain
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.codec.dump import read_dump
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.model.records import PERM_FLAG_STALE, WATCH_DEPTH_UNLIMITED, Header, Item, NodeData
 from xsdump.analysis.select import under
 from xsdump.analysis.diff_common import Change, pair_up, path_sort_key  # pair_up: re-exported
@@ -68,7 +68,7 @@ from xsdump.analysis.diff_pending import TxLabels
 from xsdump.analysis.diff_watches import orphan_watch_changes
 from xsdump.model.findings import CATALOGUE, ERROR
 from xsdump.model.paths import parent_path
-from xsdump.model.state import KEPT_PER_KIND, DumpState, load_state
+from xsdump.fold.state import KEPT_PER_KIND, DumpState, load_state
 
 # --- what may be left out ------------------------------------------------------
 
@@ -212,7 +212,7 @@ class Side:
     header: Header
 
     def describe(self) -> str:
-        from xsdump.render.notation import dump_format
+        from xsdump.model.notation import dump_format
 
         return dump_format(self.header)
 

@@ -15,7 +15,7 @@ from xsdump.analysis.diff_pending import pending_alone, pending_changes, pending
 from xsdump.analysis.diff_watches import home, watch_changes, watch_signature
 from xsdump.codec.oxenstored import ring_local_port, ring_remote_port
 from xsdump.model.records import DOMID_INVALID, ConnectionData, RingSpec, SocketSpec
-from xsdump.model.state import DumpState
+from xsdump.fold.state import DumpState
 
 if TYPE_CHECKING:
     from xsdump.analysis.diff import _Rules

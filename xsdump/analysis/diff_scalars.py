@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from xsdump.analysis.diff_common import Change, offset_of, pair_up
-from xsdump.model.state import DumpState
+from xsdump.fold.state import DumpState
 
 if TYPE_CHECKING:
     from xsdump.analysis.diff import _Rules

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, Hashable, Iterable, NamedTuple, Opti
 from xsdump.analysis.diff_common import Change, ConnNames, pair_up, path_sort_key
 from xsdump.analysis.diff_pending import TxLabels
 from xsdump.model.records import CopyRun, NodeData
-from xsdump.model.state import DumpState, Transaction
+from xsdump.fold.state import DumpState, Transaction
 
 if TYPE_CHECKING:
     from xsdump.analysis.diff import _Rules

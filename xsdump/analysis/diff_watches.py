@@ -11,7 +11,7 @@ from xsdump.analysis.diff_common import Change, pair_up
 from xsdump.model.paths import resolve_watch_path as resolve
 from xsdump.model.paths import watch_home
 from xsdump.model.records import ConnectionData
-from xsdump.model.state import DumpState
+from xsdump.fold.state import DumpState
 
 if TYPE_CHECKING:
     from xsdump.analysis.diff import _Rules

@@ -1,6 +1,6 @@
 """The tree ``xsdump show`` draws, as data: rows in pre-order, no rendering.
 
-A dump is folded once (:func:`load`) into a :class:`~xsdump.model.state.DumpState`
+A dump is folded once (:func:`load`) into a :class:`~xsdump.fold.state.DumpState`
 holding the committed tree.  Transaction node records are not kept in the
 state; a tap on the record stream keeps only what the view needs: the records
 of the one transaction to overlay (``--tx``), a light digest of every
@@ -29,10 +29,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, NamedTuple, Optional
 
-from xsdump.render.notation import access_str
+from xsdump.model.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, CopyRun, Item, NodeData, RingSpec, TransactionData
 from xsdump.model.paths import ancestor_ends, ancestor_keys
-from xsdump.model.state import NODE_MARKS, DumpState, TxKey, load_state, parent_path
+from xsdump.fold.state import NODE_MARKS, DumpState, TxKey, load_state, parent_path
 from xsdump.analysis.select import under
 
 # Structure marks

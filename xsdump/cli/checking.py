@@ -10,7 +10,7 @@ from rich.text import Text
 
 from xsdump.analysis.check import check_source
 from xsdump.errors import DumpError, ExitCode
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.model.findings import (C_RELEASES, CATALOGUE, ERROR, FAILING, HARMLESS, LOSES, MISREADS, OCAML_RELEASES,
                                    REFUSES, SEVERITIES, TRUNCATES, UNOBSERVABLE, WARNING, Finding, c_consequence,
                                    consequence)

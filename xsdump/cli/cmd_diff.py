@@ -114,7 +114,7 @@ def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str, *, qui
          verbose: bool = False) -> int:
     from xsdump.analysis.diff import diff_dumps
     from xsdump.codec.source import display_name
-    from xsdump.render.escape import escape_text
+    from xsdump.text.escape import escape_text
     from xsdump.render.diffreport import json_document, stat_lines, text_lines
     from xsdump.render.lines import print_lines
 

@@ -44,7 +44,7 @@ def terminal_safe(text: str) -> str:
     already (file names in :class:`DumpError`) comes through unchanged."""
     if text.isprintable():
         return text
-    from xsdump.render.escape import escape_text
+    from xsdump.text.escape import escape_text
 
     return "".join(ch if ch.isprintable() else escape_text(ch) for ch in text)
 
@@ -570,7 +570,7 @@ class Completeness:
     def check(self) -> None:
         if self.ended:
             return
-        from xsdump.render.escape import escape_text
+        from xsdump.text.escape import escape_text
 
         said = f"{escape_text(self.name)}: {self.what} has no END record last (cut short?)"
         if to_stdout(self.output):

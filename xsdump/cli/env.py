@@ -555,7 +555,7 @@ class Pager(io.BufferedIOBase):
         import threading
 
         if not self._runnable():
-            from xsdump.render.escape import escape_text
+            from xsdump.text.escape import escape_text
 
             self.direct = True
             with contextlib.suppress(OSError, ValueError):

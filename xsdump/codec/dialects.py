@@ -20,7 +20,7 @@ from typing import NamedTuple, Optional
 from xsdump.codec.format import ALIGN, RECORD_HEADER_SIZE, FormatError, pad_to_align, type_name
 from xsdump.model.findings import finding
 from xsdump.model.records import WatchDataExtended, encode_text
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 
 WATCH, WATCH_EXT = 3, 8
 # The C reader's view of WATCH_DATA_EXTENDED (tools/xenstored/xenstore_state.h,

@@ -13,7 +13,7 @@ from xsdump.codec.format import IDENT
 from xsdump.codec.oxenstored import MAGIC as TEXT_MAGIC
 from xsdump.model.findings import Finding, finding
 from xsdump.model.records import Item
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.codec.source import SourceLike, open_source
 
 Warn = Callable[[str], None]
@@ -43,7 +43,7 @@ def read_dump(
 
     ``policy``: ``strict``, ``default`` or ``lenient`` (see
     :mod:`xsdump.codec.reader`).  ``on_finding`` receives every finding the
-    reader makes, in stream order (the fold of :mod:`xsdump.model.state`
+    reader makes, in stream order (the fold of :mod:`xsdump.fold.state`
     keeps them); ``warn`` receives one line for each stretch of input the
     lenient reader could not read as what it was meant to be; ``on_wait``
     is called before each read that may wait for a pipe; ``decoders``: a

@@ -19,7 +19,7 @@ import orjson
 from xsdump.codec.jsontexts import JSONTextError, json_texts
 
 from xsdump.errors import EncodeError
-from xsdump.render.escape import escape_bytes
+from xsdump.text.escape import escape_bytes
 from xsdump.codec.format import BY_KEY, BY_MODEL, DAMAGED_KEY, UNKNOWN_KEY
 from xsdump.model.records import (
     Damaged,

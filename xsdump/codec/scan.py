@@ -30,7 +30,7 @@ Every command reads through it, with one of three policies:
   :class:`~xsdump.model.records.Damaged` record holding its exact bytes.
 
 So whatever the policy, the records read write back to the input byte for
-byte.  Findings go to ``on_finding`` (the fold of :mod:`xsdump.model.state`
+byte.  Findings go to ``on_finding`` (the fold of :mod:`xsdump.fold.state`
 collects them).  Memory stays bounded by the largest record (and, with
 ``lenient``, by the largest damaged stretch).
 """
@@ -43,7 +43,7 @@ from typing import Callable, Iterator, NamedTuple, Optional
 import construct as c
 
 from xsdump.errors import DumpError, EncodeError
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.codec.fastdecode import DECODERS, FRAMING_UNPACK
 from xsdump.model.findings import Finding, finding
 from xsdump.codec.format import (

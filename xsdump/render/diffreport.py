@@ -8,7 +8,7 @@ new value on indented ``-``/``+`` lines; the last line counts the
 differences.  Node hunks come first, in tree order of their paths; a whole
 subtree only one dump has is one line with its node count (``verbose``: node
 by node).  JSON always lists every node, and the whole subtrees beside.  Every path, value, token and quota name comes from the dumps
-and goes through :mod:`xsdump.render.escape` into ``rich.text.Text`` pieces, never
+and goes through :mod:`xsdump.text.escape` into ``rich.text.Text`` pieces, never
 into markup, so nothing in a dump can style or control the terminal.
 """
 
@@ -20,11 +20,11 @@ import orjson
 from rich.text import Text
 
 from xsdump.analysis.diff import ASPECTS, Change, DiffResult, Subtree, change_class, path_sort_key
-from xsdump.render.escape import escape_bytes, escape_text, preview
+from xsdump.text.escape import escape_bytes, escape_text, preview
 from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
-from xsdump.render.notation import access_str, conn_str, depth_str, perms_str
+from xsdump.model.notation import access_str, conn_str, depth_str, perms_str
 from xsdump.model.records import WATCH_DEPTH_UNLIMITED, ConnectionData, DomainData, GlobalData, NodeData, Perm, UnknownRecord
-from xsdump.model.state import Transaction, parent_path
+from xsdump.fold.state import Transaction, parent_path
 from xsdump.model.wire import Fragment, Message
 
 STYLES = {"+": "green", "-": "red", "~": "yellow", "@": "cyan", "head": "bold", "note": "dim"}

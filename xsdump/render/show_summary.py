@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, NamedTuple, Optional, Union
 
 from xsdump.analysis.select import under
-from xsdump.render.notation import dump_format
+from xsdump.model.notation import dump_format
 from xsdump.analysis.tree import (
     CREATED,
     DELETED,

@@ -1,6 +1,6 @@
 """The record-level and cross-record checks, fed one record at a time.
 
-:class:`Validator` is the part of the fold of :mod:`xsdump.model.state` that
+:class:`Validator` is the part of the fold of :mod:`xsdump.fold.state` that
 names what is wrong with the records it sees, each finding with its
 check-catalogue code (:mod:`xsdump.model.findings`): references between
 records, the committed tree, values, pending wire data, each stated against
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Iterator, NamedTuple, Optional
 
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.model.findings import ERROR, WARNING, Finding, finding
 from xsdump.codec.format import record_type_of
-from xsdump.render.notation import perm_str
+from xsdump.model.notation import perm_str
 from xsdump.model.records import (
     CopyRun,
     ACCESS_READ,

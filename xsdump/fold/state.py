@@ -11,7 +11,7 @@ Broken structure is recorded, never fatal: a second committed record for a
 path keeps the first, a second connection with one conn-id the first, a second
 DOMAIN_DATA, GLOBAL_DATA or GLOBAL_QUOTA_DATA the last.  What is wrong is said
 once, in the check catalogue's words: the fold runs the
-:class:`~xsdump.model.validate.Validator` on every record and takes the
+:class:`~xsdump.fold.validate.Validator` on every record and takes the
 findings the reader made as it read (dialects, damage); each becomes an
 :class:`Anomaly` whose ``kind`` is the catalogue code, so ``show``, ``diff``
 and ``check`` name one problem alike.
@@ -42,7 +42,7 @@ from xsdump.model.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.model.validate import Validator
+from xsdump.fold.validate import Validator
 
 NODE_DATA = "NODE_DATA"
 # Anomalies of one kind kept with their message and record (the rest are
