@@ -208,7 +208,7 @@ def test_ancestors_match_parent_path():
 def test_window_reads_a_long_held_stretch_in_linear_time(tmp_path):
     """A damaged stretch held under the lenient reader's floor: the window
     grows geometrically instead of re-joining its buffer on every chunk."""
-    from xsdump.codec.source import open_source
+    from xsdump.codec.opening import open_source
     from xsdump.codec.window import Window
 
     path = tmp_path / "big.bin"

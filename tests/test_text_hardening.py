@@ -27,7 +27,7 @@ from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.codec.jsonio import ndjson_lines, read_json
 from xsdump.codec.oxenstored import MAGIC, TextLayout
-from xsdump.codec.source import open_source
+from xsdump.codec.opening import open_source
 from xsdump.codec.textwriter import encode_text_dump, text_chunks
 from xsdump.errors import EncodeError
 from xsdump.model.findings import CATALOGUE

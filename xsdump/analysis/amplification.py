@@ -63,7 +63,8 @@ from xsdump.model.records import (
     SocketSpec,
     TransactionData,
 )
-from xsdump.codec.source import SourceLike, open_source
+from xsdump.codec.opening import open_source
+from xsdump.codec.source import SourceLike
 from xsdump.fold.state import depth, load_state
 
 # Stale reads at this depth or shallower ("/" is 0, "/local" 1,

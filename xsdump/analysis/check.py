@@ -13,7 +13,8 @@ from bisect import bisect_left
 from typing import Iterator, Optional
 
 from xsdump.codec.scan import Scanner
-from xsdump.codec.source import Source, SourceLike, open_source
+from xsdump.codec.opening import open_source
+from xsdump.codec.source import Source, SourceLike
 from xsdump.errors import DumpError
 from xsdump.model.findings import Finding, finding
 from xsdump.model.records import CopyRun, Header

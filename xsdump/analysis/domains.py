@@ -34,7 +34,7 @@ from typing import Iterable, Iterator, NamedTuple, Optional
 from xsdump.analysis.select import under
 from xsdump.model.records import CopyRun, Header, Item, NodeData, RingSpec, SocketSpec
 from xsdump.fold.state import DumpState, load_state
-from xsdump.render.show_summary import absolute_wpath
+from xsdump.model.paths import absolute_wpath
 
 # The quotas a dump's counts measure, as C xenstored names them.
 QUOTA_NAMES = ("nodes", "watches", "transactions")

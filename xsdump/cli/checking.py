@@ -15,7 +15,8 @@ from xsdump.model.findings import (C_RELEASES, CATALOGUE, ERROR, FAILING, HARMLE
                                    REFUSES, SEVERITIES, TRUNCATES, UNOBSERVABLE, WARNING, Finding, c_consequence,
                                    consequence)
 from xsdump.codec.dump import TEXT_MAGIC, sniff
-from xsdump.codec.source import display_name, open_source
+from xsdump.codec.opening import open_source
+from xsdump.codec.source import display_name
 from xsdump.cli.common import (binary_stdout, env, err_console, handle_errors, named_reads, os_error_text, out_console,
                                reader_gone, settle, source_progress, terminal_safe)
 

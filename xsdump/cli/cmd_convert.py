@@ -87,7 +87,8 @@ COMMAND = convert
 def _run(dump, to, output, byte_order, version, allow_loss, allow_incomplete, policy) -> int:
     from xsdump.analysis.convert import Losses, convert_chunks
     from xsdump.codec.dump import read_dump
-    from xsdump.codec.source import display_name, open_source
+    from xsdump.codec.opening import open_source
+    from xsdump.codec.source import display_name
 
     losses = Losses()
     source, name = env().input(dump)

@@ -90,7 +90,8 @@ def _run(dump: str, daemon: str, fetch_debian: bool, as_json: bool) -> int:
     import json
 
     from xsdump.cli.common import env
-    from xsdump.codec.source import display_name, open_source
+    from xsdump.codec.opening import open_source
+    from xsdump.codec.source import display_name
     from xsdump.lutest.errors import LuTestError
     from xsdump.lutest.restore import CannotRun, restore_dump
     from xsdump.text.escape import escape_text

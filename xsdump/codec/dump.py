@@ -14,7 +14,8 @@ from xsdump.codec.oxenstored import MAGIC as TEXT_MAGIC
 from xsdump.model.findings import Finding, finding
 from xsdump.model.records import Item
 from xsdump.text.escape import escape_text
-from xsdump.codec.source import SourceLike, open_source
+from xsdump.codec.opening import open_source
+from xsdump.codec.source import SourceLike
 
 Warn = Callable[[str], None]
 

@@ -507,10 +507,8 @@ def read_json(src) -> Iterator[Item]:
     header, then one record a line), the same pretty-printed or
     concatenated, or a document ``{"header": ..., "records": [...]}``.
     Texts are decoded as they arrive, in memory bounded by the largest."""
-    from xsdump.codec.jsoninput import EncodedJSON
-
-    if isinstance(src.file, EncodedJSON):  # opened as a dump: the JSON itself is wanted here
-        src = src.file.src
+    if getattr(src, "json", None) is not None:  # opened as a dump: the JSON itself is wanted here
+        src = src.json
     return _from_texts(json_texts(iter(lambda: src.read(1 << 20), b"")), src.name)
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import Callable, Iterator, Optional
 
 from xsdump.codec.scan import Scanner
-from xsdump.codec.source import Source, SourceLike, open_source
+from xsdump.codec.opening import open_source
+from xsdump.codec.source import Source, SourceLike
 from xsdump.codec.window import CHUNK
 from xsdump.model.findings import Finding
 from xsdump.model.records import Item

@@ -16,7 +16,8 @@ from xsdump.text.escape import escape_text
 from xsdump.render.listing import message_lines, quota_str
 from xsdump.model.notation import access_str, conn_str, depth_str, human_bytes, named_domid, perms_str
 from xsdump.render.show_rows import TX_STYLES, Line, Options, name_text, value_text
-from xsdump.render.show_summary import (Narrowed, Owner, Summary, TxEntry, Watch, absolute_wpath,
+from xsdump.model.paths import absolute_wpath
+from xsdump.render.show_summary import (Narrowed, Owner, Summary, TxEntry, Watch,
                                          transaction_entries)
 
 # Read nodes listed one by one in --transactions when there are at most this many.
