@@ -389,9 +389,10 @@ def test_bombs_read_leniently_write_back_byte_for_byte(bomb):
     from xsdump.codec.textwriter import encode_text_dump
     from xsdump.codec.writer import encode_stream
     from xsdump.model.records import Damaged
+    from xsdump.codec.policy import LENIENT
 
     data = b"".join(bombs.BOMBS[bomb][0](5 * MB))
-    items = list(read_dump(io.BytesIO(data), policy="lenient"))
+    items = list(read_dump(io.BytesIO(data), policy=LENIENT))
     pieces = [r for r in items if type(r) is Damaged]
     assert pieces and max(r.size for r in pieces) <= 4 * MB
     again = list(items_from_json(b"".join(ndjson_lines(items))))

@@ -64,6 +64,7 @@ from xsdump.model.records import (
     TransactionData,
 )
 from xsdump.codec.opening import open_source
+from xsdump.codec.policy import DEFAULT, ReadPolicy
 from xsdump.codec.source import SourceLike
 from xsdump.fold.state import depth, load_state
 
@@ -618,7 +619,7 @@ def _no_progress(items: Iterable[Item], what: str) -> Iterable[Item]:
 
 
 @contextlib.contextmanager
-def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "default",
+def rereadable(source: SourceLike, name: Optional[str] = None, policy: ReadPolicy = DEFAULT,
                warn: Optional[Callable[[str], None]] = None, runs: bool = False) -> Iterator[Reopen]:
     """A function that starts a fresh read of the dump each time it is called.
 
@@ -676,7 +677,7 @@ def _seekable(stream) -> bool:
         return False
 
 
-def _reader(stream, start: int, name: str, policy: str, warn_first, runs: bool) -> Reopen:
+def _reader(stream, start: int, name: str, policy: ReadPolicy, warn_first, runs: bool) -> Reopen:
     def reopen() -> Iterator[Item]:
         stream.seek(start)
         yield from read_dump(stream, name=name, policy=policy, warn=warn_first(), runs=runs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Iterator, Optional
 
+from xsdump.codec.policy import CHECK
 from xsdump.codec.scan import Scanner
 from xsdump.codec.opening import open_source
 from xsdump.codec.source import Source, SourceLike
@@ -39,7 +40,7 @@ def check_source(src: Source, runs: bool = True) -> Iterator[Finding]:
 def _check_binary(src: Source, runs: bool) -> Iterator[Finding]:
     validator = Validator()
     dispatch = validator._dispatch
-    scanner = Scanner(src, runs=runs)
+    scanner = Scanner(src, CHECK, runs=runs)
     for event in scanner.run():
         kind = type(event)
         if kind is Finding:
@@ -101,7 +102,7 @@ def _check_text_findings(src: Source) -> Iterator[Finding]:
 
     skipped: list[str] = []
     validator = Validator()
-    items = read_text_dump(src, lenient=True, warn=skipped.append)
+    items = read_text_dump(src, CHECK, warn=skipped.append)
     try:
         first = next(items)
     except DumpError as e:  # the first line is not the format's magic line

@@ -57,6 +57,7 @@ from itertools import chain
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.codec.dump import read_dump
+from xsdump.codec.policy import DEFAULT, ReadPolicy
 from xsdump.text.escape import escape_text
 from xsdump.model.records import Header, Item, NodeData
 from xsdump.analysis.select import under
@@ -166,7 +167,7 @@ class DiffResult:
 
 
 def diff_dumps(a, b, options: DiffOptions = DiffOptions(), *, name_a: Optional[str] = None,
-               name_b: Optional[str] = None, policy: str = "default", warn: Optional[Callable[[str], None]] = None,
+               name_b: Optional[str] = None, policy: ReadPolicy = DEFAULT, warn: Optional[Callable[[str], None]] = None,
                wrap: Callable[[Iterable[Item], Any], Iterable[Item]] = lambda items, source: items,
                runs: bool = True) -> DiffResult:
     """Compare two dumps (paths, ``-`` or binary files), each of either format.

@@ -86,7 +86,7 @@ COMMAND = amplification
 
 
 @handle_errors
-def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy: str) -> int:
+def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy) -> int:
     from xsdump.analysis.amplification import measure, rereadable, sort_transactions
     from xsdump.codec.source import display_name
     from xsdump.render.amplificationreport import json_chunks, render

@@ -110,7 +110,7 @@ COMMAND = diff
 
 
 @handle_errors
-def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str, *, quiet: bool = False,
+def _run(a: str, b: str, options, stat: bool, as_json: bool, policy, *, quiet: bool = False,
          verbose: bool = False) -> int:
     from xsdump.analysis.diff import diff_dumps
     from xsdump.codec.source import display_name

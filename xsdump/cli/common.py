@@ -25,6 +25,8 @@ from xsdump.errors import DumpError, EncodeError, ExitCode, Terminated
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
+    from xsdump.codec.policy import ReadPolicy
+
 T = TypeVar("T")
 
 # Set by the --debug option of the main callback (or XSDUMP_DEBUG=1).
@@ -276,11 +278,13 @@ def lenient_option():
     return typer.Option(False, "--lenient", help=LENIENT_HELP)
 
 
-def read_policy(strict: bool, lenient: bool) -> str:  # noqa: FBT001
+def read_policy(strict: bool, lenient: bool) -> "ReadPolicy":  # noqa: FBT001
     """The read policy of ``read_dump`` for the two flags (exit 2 if both)."""
+    from xsdump.codec.policy import from_options
+
     if strict and lenient:
         raise fail("--strict and --lenient cannot be used together", ExitCode.ERROR)
-    return "strict" if strict else "lenient" if lenient else "default"
+    return from_options(strict, lenient)
 
 
 def out_console() -> "Console":
@@ -301,7 +305,7 @@ def warn(message: str) -> None:
     say(f"xsdump: warning: {message}")
 
 
-def read_input(dump: str, policy: str = "default", on_finding=None, decoders=None, runs: bool = False):
+def read_input(dump: str, policy: Optional["ReadPolicy"] = None, on_finding=None, decoders=None, runs: bool = False):
     """The records of ``dump`` (either format; ``-`` is standard input),
     with a progress bar on a terminal, read with the policy of
     :func:`read_policy`; what the lenient policy reads past is said on stderr;
@@ -313,8 +317,10 @@ def read_input(dump: str, policy: str = "default", on_finding=None, decoders=Non
 
     from xsdump.codec.source import display_name
 
+    from xsdump.codec.policy import DEFAULT
+
     source, name = env().input(dump)
-    items = read_dump(source, name=name, policy=policy, warn=warn, on_finding=on_finding, on_wait=_OUTPUT.flush,
+    items = read_dump(source, name=name, policy=policy or DEFAULT, warn=warn, on_finding=on_finding, on_wait=_OUTPUT.flush,
                       decoders=decoders, runs=runs and env().copy_runs)
     return with_progress(named_reads(items, name or display_name(dump)), input_size(dump), "reading")
 

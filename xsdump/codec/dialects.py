@@ -71,14 +71,16 @@ class Variant(NamedTuple):
     findings: list
 
 
-def watch_variant(sc, code: int, pos: int, length: int) -> Optional[Variant]:
-    """Recognise, at ``pos`` in scanner ``sc``'s window, a watch record that
-    the declared layout does not fit; ``None`` when none of the dialects does."""
+def watch_variant(sc, code: int, pos: int, length: int, index: Optional[int]) -> Optional[Variant]:
+    """Recognise, at ``pos`` in the window of ``sc`` (the stream's
+    :class:`~xsdump.codec.resync.Boundaries`), a watch record that the
+    declared layout does not fit, as record ``index``; ``None`` when none of
+    the dialects does."""
     buf, base = sc.win.buf, sc.win.base
     body, body_end = pos + RECORD_HEADER_SIZE, pos + RECORD_HEADER_SIZE + length
     raw = buf[body - base : body_end - base]
     name = type_name(code)
-    where = dict(offset=pos, index=sc.index, record_type=name)
+    where = dict(offset=pos, index=index, record_type=name)
     if code == WATCH_EXT:
         # The C writer (watch.c dump_state_watches): a WATCH_DATA body, len from sizeof(swe).
         try:

@@ -81,6 +81,7 @@ from xsdump.model.records import (
     WatchData,
     decode_text,
 )
+from xsdump.codec.policy import DEFAULT, ReadPolicy
 from xsdump.codec.source import Source
 
 MAGIC = b"$xenstored-dump-format"
@@ -476,7 +477,7 @@ def _layout(text: Optional[bytes], eol: bytes) -> Optional[TextLayout]:
     return None if text is None and eol == b"\n" else TextLayout(text, eol)
 
 
-def read_text_dump(src: Source, lenient: bool = False, warn=None) -> Iterator[Item]:
+def read_text_dump(src: Source, policy: ReadPolicy = DEFAULT, warn=None) -> Iterator[Item]:
     """Header, then one record per line (``global`` and the ``evtchn-dev``
     line after it make one), then :class:`End`.  A line oxenstored would
     not load raises :class:`DumpError` with its line number; with
@@ -484,7 +485,7 @@ def read_text_dump(src: Source, lenient: bool = False, warn=None) -> Iterator[It
     called with a message instead.  What a line holds beyond what the
     records say (its end, fields the daemon ignores, its spelling) is kept
     in a :class:`TextLayout` and reported by :mod:`xsdump.fold.validate`."""
-    items = _read_text_dump(src, lenient, warn)
+    items = _read_text_dump(src, policy.damage, warn)
     header = next(items)
     yield header
     eol = {len(MAGIC) + 2: b"\r\n", len(MAGIC): b""}.get(header.size)
