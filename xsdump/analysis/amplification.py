@@ -66,7 +66,8 @@ from xsdump.model.records import (
 from xsdump.codec.opening import open_source
 from xsdump.codec.policy import DEFAULT, ReadPolicy
 from xsdump.codec.source import SourceLike
-from xsdump.fold.state import depth, load_state
+from xsdump.fold.state import load_state
+from xsdump.model.paths import depth
 
 # Stale reads at this depth or shallower ("/" is 0, "/local" 1,
 # "/local/domain" 2) conflict with nearly every other writer of the store.

@@ -32,7 +32,8 @@ from typing import Iterable, Iterator, NamedTuple, Optional
 from xsdump.model.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, CopyRun, Item, NodeData, RingSpec, TransactionData
 from xsdump.model.paths import ancestor_ends, ancestor_keys
-from xsdump.fold.state import NODE_MARKS, DumpState, TxKey, load_state, parent_path
+from xsdump.fold.state import NODE_MARKS, DumpState, TxKey, load_state
+from xsdump.model.paths import parent_path
 from xsdump.analysis.select import under
 
 # Structure marks

@@ -17,7 +17,7 @@ from xsdump.model.findings import (C_RELEASES, CATALOGUE, ERROR, FAILING, HARMLE
 from xsdump.codec.dump import TEXT_MAGIC, sniff
 from xsdump.codec.opening import open_source
 from xsdump.codec.source import display_name
-from xsdump.cli.common import (binary_stdout, env, err_console, handle_errors, named_reads, os_error_text, out_console,
+from xsdump.cli.common import (binary_stdout, env, err_console, handle_errors, os_error_text, out_console,
                                reader_gone, settle, source_progress, terminal_safe)
 
 STYLE = {ERROR: "bold red", WARNING: "yellow"}
@@ -63,7 +63,7 @@ def _findings(dump: str, read: dict):
     """The findings of one dump, with a progress bar on a terminal; what
     kind of dump it is goes into ``read["format"]``."""
     source, name = env().input(dump)
-    yield from named_reads(_read(source, name, read), name or display_name(dump))
+    yield from _read(source, name, read)
 
 
 def _read(source, name, read: dict):

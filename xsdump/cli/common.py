@@ -121,13 +121,6 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
     return wrapper
 
 
-def named_reads(items: Iterable[T], name: str) -> Iterable[T]:
-    """``items``: an I/O error reading a dump (EIO...) names the file where
-    it happens (:meth:`xsdump.codec.source.Source.read`), with no layer per
-    record here."""
-    return items
-
-
 @contextlib.contextmanager
 def naming(name: str) -> Iterator[None]:
     """An I/O error meanwhile that does not say which file is ``name``'s.
@@ -314,15 +307,12 @@ def read_input(dump: str, policy: Optional["ReadPolicy"] = None, on_finding=None
     a transaction's copies of earlier records may come as CopyRun blocks
     (unless the environment says otherwise)."""
     from xsdump.codec.dump import read_dump
-
-    from xsdump.codec.source import display_name
-
     from xsdump.codec.policy import DEFAULT
 
     source, name = env().input(dump)
     items = read_dump(source, name=name, policy=policy or DEFAULT, warn=warn, on_finding=on_finding, on_wait=_OUTPUT.flush,
                       decoders=decoders, runs=runs and env().copy_runs)
-    return with_progress(named_reads(items, name or display_name(dump)), input_size(dump), "reading")
+    return with_progress(items, input_size(dump), "reading")
 
 
 def err_console() -> "Console":
@@ -351,7 +341,7 @@ class _Batch:
                 out.write(b"".join(self.parts))
                 out.flush()
             except OSError as e:
-                e.xsdump_output = True  # type: ignore[attr-defined]  # not the input's (named_reads)
+                e.xsdump_output = True  # type: ignore[attr-defined]  # not the input's
                 raise
             finally:
                 self.parts.clear()
@@ -396,7 +386,6 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
     is, never replaced; a symbolic link's target is replaced, not the link.
     Reading errors that name no file name ``input_name``; writing errors
     name ``output``."""
-    chunks = named_reads(chunks, input_name)
     if output is None or output == "-":
         write_lines(chunks)
         if check is not None:
@@ -568,7 +557,7 @@ class Completeness:
     def watch(self, items: Iterable[T]) -> Iterator[T]:
         from xsdump.model.records import Damaged, End
 
-        for item in named_reads(items, self.name):
+        for item in items:
             self.ended = isinstance(item, (End, Damaged)) or (type(item) is dict
                                                                and item.get("type") in ("end", "damaged"))
             yield item

@@ -319,10 +319,6 @@ class Environment:
         return self._colour_system(self.stdout_terminal)
 
     @property
-    def stderr_colour_system(self) -> Optional[str]:
-        return self._colour_system(self.stderr_terminal)
-
-    @property
     def colour(self) -> bool:
         """Standard output gets colours."""
         return self.stdout_colour_system is not None and not self.no_color

@@ -25,7 +25,6 @@ from typing import Iterable, Iterator, Optional, Union
 
 from xsdump.codec.format import record_type_of
 from xsdump.model.findings import Finding
-from xsdump.model.paths import depth, parent_path  # noqa: F401 - where the fold's users find them
 from xsdump.model.records import (
     ConnectionData,
     CopyRun,
@@ -52,7 +51,8 @@ NODE_DATA = "NODE_DATA"
 KEPT_PER_KIND = 100
 # The kinds the tree marks node by node: every one is kept as what the tree
 # needs (DumpState.orphans, DumpState.duplicates).
-ORPHAN_NODE, DUPLICATE_PATH = NODE_MARKS = ("orphan-node", "duplicate-path")
+NODE_MARKS = ("orphan-node", "duplicate-path")
+ORPHAN_NODE = NODE_MARKS[0]
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
 

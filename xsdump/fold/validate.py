@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Iterator, NamedTuple, Optional
 
 from xsdump.text.escape import escape_text
-from xsdump.model.findings import ERROR, WARNING, Finding, finding
+from xsdump.model.findings import Finding, finding
 from xsdump.codec.format import record_type_of
 from xsdump.model.notation import perm_str
 from xsdump.model.records import (

@@ -48,7 +48,6 @@ from xsdump.lutest.errors import DaemonError
 FDEXEC = Path(__file__).resolve().parent / "fdexec.py"
 DOM0_PORT = 1          # written to xsd_port: dom0's event channel
 READY_TIMEOUT = 15.0
-SUN_PATH_MAX = 107
 
 
 class UpdateTargetError(DaemonError):

@@ -24,7 +24,8 @@ from xsdump.text.escape import escape_bytes, escape_text, preview
 from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
 from xsdump.model.notation import access_str, conn_str, depth_str, perms_str
 from xsdump.model.records import WATCH_DEPTH_UNLIMITED, ConnectionData, DomainData, GlobalData, NodeData, Perm, UnknownRecord
-from xsdump.fold.state import Transaction, parent_path
+from xsdump.fold.state import Transaction
+from xsdump.model.paths import parent_path
 from xsdump.model.wire import Fragment, Message
 
 STYLES = {"+": "green", "-": "red", "~": "yellow", "@": "cyan", "head": "bold", "note": "dim"}
