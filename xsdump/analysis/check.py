@@ -39,7 +39,7 @@ def check_source(src: Source, runs: bool = True) -> Iterator[Finding]:
 
 def _check_binary(src: Source, runs: bool) -> Iterator[Finding]:
     validator = Validator()
-    dispatch = validator._dispatch
+    dispatch = validator.dispatch
     scanner = Scanner(src, CHECK, runs=runs)
     for event in scanner.run():
         kind = type(event)
