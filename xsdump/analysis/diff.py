@@ -324,40 +324,51 @@ class _TreeDiff:
         removed = {c.path for c in changes if c.kind == "node-removed" and c.path.startswith("/")}
         if not added and not removed:
             return []
-        # A node the other side has below an added (removed) one makes that
-        # one, and every added (removed) node above it, not whole.
-        partial: set[str] = set()
-        for only, other_has in ((added, lambda p: p in nodes and p not in added),
-                                (removed, lambda p: nodes.get(p, _MISSING) is _SEEN)):
-            if not only:
-                continue
-            for path in nodes:
-                if path in only or not other_has(path) or not path.startswith("/"):
-                    continue
-                q = path
-                while q != "/":
-                    q = parent_path(q)
-                    if q in only:
-                        partial.add(q)
-                    elif other_has(q):
-                        break
-        out: list[Subtree] = []
-        top: Optional[list] = None  # [kind, path, count]
-        for c in changes:
-            path = c.path
-            if top is not None and c.kind == top[0] and under(path, top[1]):
-                top[2] += 1
-                continue
-            if top is not None and top[2] > 1:
-                out.append(Subtree(*top))
-            top = None
-            only = added if c.kind == "node-added" else removed if c.kind == "node-removed" else None
-            if only and path in only and path not in partial and (path == "/" or parent_path(path) not in only
-                                                                  or parent_path(path) in partial):
-                top = [c.kind, path, 1]
+        partial = _partial(nodes, added, lambda p: p in nodes and p not in added) | \
+            _partial(nodes, removed, lambda p: nodes.get(p, _MISSING) is _SEEN)
+        return _subtree_runs(changes, added, removed, partial)
+
+
+def _partial(nodes, only: set, other_has: Callable[[str], bool]) -> set:
+    """The paths of ``only`` (added or removed) that are not whole: a node
+    the other side has below one makes it, and every added (removed) node
+    above it, not whole."""
+    partial: set[str] = set()
+    if not only:
+        return partial
+    for path in nodes:
+        if path in only or not other_has(path) or not path.startswith("/"):
+            continue
+        q = path
+        while q != "/":
+            q = parent_path(q)
+            if q in only:
+                partial.add(q)
+            elif other_has(q):
+                break
+    return partial
+
+
+def _subtree_runs(changes: list[Change], added: set, removed: set, partial: set) -> list[Subtree]:
+    """The runs of changes, in tree order, that are whole subtrees of more
+    than one node: each from its top down."""
+    out: list[Subtree] = []
+    top: Optional[list] = None  # [kind, path, count]
+    for c in changes:
+        path = c.path
+        if top is not None and c.kind == top[0] and under(path, top[1]):
+            top[2] += 1
+            continue
         if top is not None and top[2] > 1:
             out.append(Subtree(*top))
-        return out
+        top = None
+        only = added if c.kind == "node-added" else removed if c.kind == "node-removed" else None
+        if only and path in only and path not in partial and (path == "/" or parent_path(path) not in only
+                                                              or parent_path(path) in partial):
+            top = [c.kind, path, 1]
+    if top is not None and top[2] > 1:
+        out.append(Subtree(*top))
+    return out
 
 
 # --- everything else: one module per aspect (see diff_common) ------------------
