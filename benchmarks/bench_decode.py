@@ -22,6 +22,7 @@ import time
 
 from xsdump.codec.reader import read_stream
 from xsdump.codec.writer import encode_stream
+from xsdump.codec.policy import STRICT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples"))  # synthetic.py
 from synthetic import host  # noqa: E402
@@ -71,7 +72,7 @@ def baseline(buf: bytes) -> int:
 
 def xsdump_decode(buf: bytes) -> int:
     n = 0
-    for _ in read_stream(io.BytesIO(buf)):
+    for _ in read_stream(io.BytesIO(buf), policy=STRICT):
         n += 1
     return n - 1  # the header is not a record
 

@@ -41,6 +41,7 @@ from xsdump.model.records import (
     TransactionData,
 )
 from xsdump.codec.writer import encode_stream
+from xsdump.codec.policy import STRICT
 
 R, W, RW = 1, 2, 3
 OWN0 = (Perm("n", 0, 0),)
@@ -88,7 +89,7 @@ def sizes(data):
     """Encoded size of every record as read back: node records by
     (conn, tx, path), the others by type name (summed)."""
     out = {}
-    for rec in read_stream(io.BytesIO(data)):
+    for rec in read_stream(io.BytesIO(data), policy=STRICT):
         if isinstance(rec, NodeData):
             out[(rec.conn_id, rec.tx_id, rec.path)] = rec.size
         else:

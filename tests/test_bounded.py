@@ -208,7 +208,7 @@ def test_ancestors_match_parent_path():
 def test_window_reads_a_long_held_stretch_in_linear_time(tmp_path):
     """A damaged stretch held under the lenient reader's floor: the window
     grows geometrically instead of re-joining its buffer on every chunk."""
-    from xsdump.codec.source import open_source
+    from xsdump.codec.opening import open_source
     from xsdump.codec.window import Window
 
     path = tmp_path / "big.bin"
@@ -238,7 +238,7 @@ def test_show_lists_the_first_anomalies_of_a_kind_and_counts_them_all(tmp_path):
     (the fold stays bounded by the tree), says how many more, and its JSON
     counts every one; check still lists every one."""
     from xsdump.model.records import TransactionData
-    from xsdump.model.state import KEPT_PER_KIND
+    from xsdump.fold.state import KEPT_PER_KIND
 
     n = KEPT_PER_KIND + 150
     f = tmp_path / "txs.xsd"
@@ -264,7 +264,7 @@ def test_diff_notes_the_first_duplicate_records_and_counts_them_all(tmp_path):
     """A dump holding one path's committed record again and again: diff
     notes the first further records of each side, then how many more (its
     state keeps the duplicate-path findings to the cap too: no tree to mark)."""
-    from xsdump.model.state import KEPT_PER_KIND
+    from xsdump.fold.state import KEPT_PER_KIND
 
     n = KEPT_PER_KIND + 150
     f = tmp_path / "dups.xsd"
@@ -287,7 +287,7 @@ def test_diff_notes_the_first_duplicate_records_and_counts_them_all(tmp_path):
 def test_show_lists_the_first_duplicates_and_marks_every_one_in_the_tree(tmp_path):
     """Duplicate records of a path: the summary lists the first of the kind
     and counts the rest, the tree still shows every further record."""
-    from xsdump.model.state import KEPT_PER_KIND
+    from xsdump.fold.state import KEPT_PER_KIND
 
     n = KEPT_PER_KIND + 150
     f = tmp_path / "dups.xsd"
@@ -389,9 +389,10 @@ def test_bombs_read_leniently_write_back_byte_for_byte(bomb):
     from xsdump.codec.textwriter import encode_text_dump
     from xsdump.codec.writer import encode_stream
     from xsdump.model.records import Damaged
+    from xsdump.codec.policy import LENIENT
 
     data = b"".join(bombs.BOMBS[bomb][0](5 * MB))
-    items = list(read_dump(io.BytesIO(data), policy="lenient"))
+    items = list(read_dump(io.BytesIO(data), policy=LENIENT))
     pieces = [r for r in items if type(r) is Damaged]
     assert pieces and max(r.size for r in pieces) <= 4 * MB
     again = list(items_from_json(b"".join(ndjson_lines(items))))

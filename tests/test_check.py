@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from xsdump.analysis.check import check_dump
 from xsdump.cli import app
 from xsdump.codec.dump import read_dump
+from xsdump.codec.policy import CHECK, LENIENT, STRICT
 from xsdump.errors import DumpError
 from xsdump.model.findings import CATALOGUE, ERROR, Finding, catalogue_markdown
 from xsdump.codec.reader import read_stream
@@ -599,7 +600,7 @@ def test_version_one_c_watch_ext_is_decoded_and_kept_byte_for_byte():
     assert (watch.wpath, watch.token, watch.depth) == ("/ab", "tokens", None)
     assert "watch-ext-no-depth" in watch.layout.findings and encode_stream(records) == data
     with pytest.raises(DumpError, match=r"\[watch-ext-no-depth\]; read without --strict"):
-        list(read_stream(io.BytesIO(data)))
+        list(read_stream(io.BytesIO(data), policy=STRICT))
 
 
 # --- resynchronisation and the lenient reader ------------------------------------------
@@ -607,12 +608,12 @@ def test_version_one_c_watch_ext_is_decoded_and_kept_byte_for_byte():
 
 def read_binary_lenient(src, warn=None):
     """The lenient reader's records, without the damaged stretches it keeps."""
-    return [r for r in read_dump(src.file, name=src.name, policy="lenient", warn=warn)
+    return [r for r in read_dump(src.file, name=src.name, policy=LENIENT, warn=warn)
             if not isinstance(r, Damaged)]
 
 
 def host_records():
-    return [r for r in read_stream(io.BytesIO(HOST)) if not isinstance(r, Header)]
+    return [r for r in read_stream(io.BytesIO(HOST), policy=STRICT) if not isinstance(r, Header)]
 
 
 def test_one_bad_record_does_not_hide_the_rest():
@@ -653,7 +654,7 @@ def test_a_zeroed_hole_is_not_the_end():
     skip = [f for f in found if f.code == "skipped-bytes"]
     assert len(skip) == 1 and skip[0].offset == start and skip[0].skipped == end - start
     assert "zeroed hole" in skip[0].message and "trailing-bytes" not in {f.code for f in found}
-    items = list(read_dump(io.BytesIO(data), policy="lenient", warn=lambda message: None))
+    items = list(read_dump(io.BytesIO(data), policy=LENIENT, warn=lambda message: None))
     hole = [r for r in items if isinstance(r, Damaged)]
     assert [(r.offset, r.data, r.finding) for r in hole] == [(start, bytes(end - start), "skipped-bytes")]
     assert [r for r in items[1:] if r not in hole] == good[:40] + good[44:]
@@ -677,7 +678,7 @@ def test_lenient_reader_skips_undecodable_records_truncation_and_trailing_bytes(
     assert len(warnings) == 1 and "[truncated]" in warnings[0]
     warnings.clear()
     items = list(read_binary_lenient(Source(io.BytesIO(HOST + b"junk"), "x.xsd"), warnings.append))
-    assert items == list(read_stream(io.BytesIO(HOST))) and len(warnings) == 1 and "4 bytes after" in warnings[0]
+    assert items == list(read_stream(io.BytesIO(HOST), policy=STRICT)) and len(warnings) == 1 and "4 bytes after" in warnings[0]
 
 
 def _damage(edit: str) -> tuple[bytes, list]:
@@ -784,8 +785,8 @@ def test_pipes_are_checked_like_files():
 @given(streams())
 def test_valid_streams_frame_exactly_like_the_strict_reader(items):
     data = encode_stream(items)
-    strict = list(read_stream(io.BytesIO(data)))
-    events = list(Scanner(Source(io.BytesIO(data), "x")).run())
+    strict = list(read_stream(io.BytesIO(data), policy=STRICT))
+    events = list(Scanner(Source(io.BytesIO(data), "x"), CHECK).run())
     framed = [e for e in events if not isinstance(e, (Finding, Header))]
     assert [e.offset for e in framed] == [r.offset for r in strict[1:]]
     for e, r in zip(framed, strict[1:]):
@@ -803,7 +804,7 @@ def _never_raises(data: bytes) -> list[Finding]:
     found = findings_of(data)
     assert all(f.code in CATALOGUE for f in found)
     try:
-        list(read_dump(io.BytesIO(data), policy="lenient", warn=lambda message: None))
+        list(read_dump(io.BytesIO(data), policy=LENIENT, warn=lambda message: None))
     except DumpError as e:
         assert any(f.code in ("bad-magic", "truncated-header", "compressed-damaged") for f in found), e
     return found

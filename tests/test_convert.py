@@ -31,7 +31,7 @@ from xsdump.model.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.model.state import load_state
+from xsdump.fold.state import load_state
 from xsdump.codec.writer import encode_stream
 
 REAL_C = SAMPLES / "real" / "c-xenstored-4.17.xsd"

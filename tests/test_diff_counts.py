@@ -20,7 +20,7 @@ from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.codec.writer import encode_stream
 from xsdump.model.records import End, Header
-from xsdump.model.state import load_state
+from xsdump.fold.state import load_state
 from xsdump.model.wire import pending_messages
 
 runner = CliRunner()

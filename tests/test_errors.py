@@ -11,18 +11,19 @@ from xsdump.errors import DumpError
 from xsdump.codec.reader import read_stream
 from xsdump.model.records import End, GlobalData, Header, NodeData, Perm, WatchData
 from xsdump.codec.writer import encode_stream
+from xsdump.codec.policy import STRICT
 
 GOOD = encode_stream([Header(2, 0), GlobalData(3, 4), NodeData(0, 0, 0, (Perm("n", 0, 0),), "/a", b"v"),
                       WatchData(1, "/a", "tok"), End()])
 
 
 def offsets(data):
-    return [r.offset for r in read_stream(io.BytesIO(data))]
+    return [r.offset for r in read_stream(io.BytesIO(data), policy=STRICT)]
 
 
 def error_of(data: bytes) -> DumpError:
     with pytest.raises(DumpError) as info:
-        list(read_stream(io.BytesIO(data), name="crafted.xsd"))
+        list(read_stream(io.BytesIO(data), name="crafted.xsd", policy=STRICT))
     return info.value
 
 
@@ -48,7 +49,7 @@ def test_reserved_flag_bits():
 def test_flags_written_little_endian_accepted_and_kept():
     data = encode_stream([Header(2, 1, True), GlobalData(1, 2), End()])
     assert data[12:16] == b"\x01\0\0\0"
-    items = list(read_stream(io.BytesIO(data)))
+    items = list(read_stream(io.BytesIO(data), policy=STRICT))
     assert items[0].byte_order == "big" and items[0].flags_little_endian
     assert encode_stream(items) == data
 
@@ -153,7 +154,7 @@ def test_length_past_end_of_a_large_file_reads_nothing_more(tmp_path):
     tracemalloc.start()
     try:
         with pytest.raises(DumpError, match="runs past the end"):
-            list(read_stream(path, chunk=4096))
+            list(read_stream(path, chunk=4096, policy=STRICT))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

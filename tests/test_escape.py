@@ -9,7 +9,7 @@ import tracemalloc
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xsdump.render.escape import escape_bytes, escape_text
+from xsdump.text.escape import escape_bytes, escape_text
 
 _ESCAPE = re.compile(r"\\(?:x([0-9a-f]{2})|u([0-9a-f]{4})|U([0-9a-f]{8})|(t)|(n)|(r)|(\\))")
 _SHORT = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}

@@ -15,6 +15,7 @@ from tests.helpers import ROOT
 from xsdump.codec.jsonio import document_chunks, ndjson_lines
 from xsdump.codec.jsontexts import JSONTextError, json_texts
 from xsdump.codec.reader import read_stream
+from xsdump.codec.policy import STRICT
 
 HOST = ROOT / "samples" / "host.xsd"
 TEXT = ROOT / "samples" / "host.db"
@@ -71,7 +72,7 @@ def test_bad_json_input_is_one_line_naming_the_line():
 def test_json_texts_are_the_same_in_pieces_of_any_size(layout, size):
     """Whatever the pieces the input comes in, the same records; a document
     gives its header, then each record as a text of its own."""
-    items = list(read_stream(HOST))
+    items = list(read_stream(HOST, policy=STRICT))
     objs = [orjson.loads(line) for line in ndjson_lines(items)]
     document = b"".join(document_chunks(items))
     data = {

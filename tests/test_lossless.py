@@ -34,6 +34,7 @@ from xsdump.codec.textwriter import text_chunks
 from xsdump.codec.writer import encode_items, encode_stream
 from xsdump.errors import DumpError
 from xsdump.model.records import Header
+from xsdump.codec.policy import POLICIES
 
 IDENT = b"xenstore"
 DUMPS = sorted(p for pattern in ("*.xsd", "*.db", "real/*") for p in SAMPLES.glob(pattern)
@@ -43,7 +44,7 @@ HOST = (SAMPLES / "host.xsd").read_bytes()
 
 def json_lines(data: bytes, policy: str = "lenient") -> bytes:
     """What ``xsdump json [--lenient]`` prints for ``data``."""
-    return b"".join(ndjson_lines(read_dump(io.BytesIO(data), name="x.xsd", policy=policy, warn=lambda m: None)))
+    return b"".join(ndjson_lines(read_dump(io.BytesIO(data), name="x.xsd", policy=POLICIES[policy], warn=lambda m: None)))
 
 
 def encoded(js: bytes) -> bytes:

@@ -30,8 +30,9 @@ from xsdump.model.records import (
     decode_text,
 )
 from xsdump.model.findings import CATALOGUE
-from xsdump.model.state import load_state
+from xsdump.fold.state import load_state
 from xsdump.codec.textwriter import encode_text_dump
+from xsdump.codec.policy import LENIENT
 
 REAL = SAMPLES / "real" / "oxenstored-4.17.db"
 TEXT_SAMPLES = [REAL, SAMPLES / "host.db"]
@@ -246,7 +247,7 @@ def test_malformed_line_is_reported_with_its_line_number(name):
 def test_lenient_skips_malformed_line_with_a_warning(name):
     line, message = BAD[name]
     warnings = []
-    items = read(dump("global,3", "dom,0,0,1,1", line, "store,2f,6e30,"), policy="lenient", warn=warnings.append)
+    items = read(dump("global,3", "dom,0,0,1,1", line, "store,2f,6e30,"), policy=LENIENT, warn=warnings.append)
     assert [type(r).__name__ for r in items] == ["Header", "GlobalData", "ConnectionData", "Damaged", "NodeData", "End"]
     assert len(warnings) == 1 and warnings[0].startswith("t.db: line 4: ") and message in warnings[0]
     kept = items[3]  # the line, byte for byte, so writing the dump back reproduces it
@@ -261,7 +262,7 @@ def test_negative_ids_that_are_valid():
 
 def test_watch_after_a_skipped_dom_line_is_skipped_too():
     warnings = []
-    items = read(dump("dom,-1,0,1", "watch,-1,2f,74", "store,2f,6e30,"), policy="lenient", warn=warnings.append)
+    items = read(dump("dom,-1,0,1", "watch,-1,2f,74", "store,2f,6e30,"), policy=LENIENT, warn=warnings.append)
     assert [type(r).__name__ for r in items] == ["Header", "Damaged", "Damaged", "NodeData", "End"]
     assert [w.split(":")[1] for w in warnings] == [" line 2", " line 3"]
 
@@ -274,7 +275,7 @@ def test_wrong_first_line():
 
 def test_held_global_is_kept_before_a_bad_line():
     warnings = []
-    items = read(dump("global,3", "bogus", "evtchn-dev,5,6"), policy="lenient", warn=warnings.append)
+    items = read(dump("global,3", "bogus", "evtchn-dev,5,6"), policy=LENIENT, warn=warnings.append)
     assert [(type(r).__name__, r.offset) for r in items[1:-1]] == [("GlobalData", 23), ("Damaged", 32),
                                                                   ("GlobalData", 38)]
     assert items[3].layout.global_line is False

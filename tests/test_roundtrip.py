@@ -17,6 +17,7 @@ from xsdump.codec.jsonio import document_chunks, items_from_json, ndjson_lines
 from xsdump.codec.reader import read_stream
 from xsdump.model.records import Header, Layout, UnknownRecord
 from xsdump.codec.writer import encode_stream
+from xsdump.codec.policy import STRICT
 
 SAMPLE_NAMES = ["host.xsd", "host-be.xsd", "host-v1.xsd", "host-notx.xsd", "real/c-xenstored-4.17.xsd"]
 
@@ -27,7 +28,7 @@ def semantic(record):
 
 
 def read_bytes(data: bytes):
-    return list(read_stream(io.BytesIO(data)))
+    return list(read_stream(io.BytesIO(data), policy=STRICT))
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)

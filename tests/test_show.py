@@ -34,7 +34,7 @@ from xsdump.model.records import (
     encode_text,
 )
 from xsdump.render.show import Options, plain, plain_lines, plain_row, render_rich, row_parts
-from xsdump.model.state import depth
+from xsdump.model.paths import depth
 from xsdump.analysis.tree import TreeView, domid_matches, load, name_of
 from xsdump.codec.writer import encode_stream
 

@@ -7,6 +7,7 @@ import tracemalloc
 from xsdump.codec.reader import read_stream
 from synthetic import host
 from xsdump.codec.writer import write_stream
+from xsdump.codec.policy import STRICT
 
 
 CHUNK = 64 * 1024
@@ -15,7 +16,7 @@ CHUNK = 64 * 1024
 def peak_reading(path) -> tuple[int, int]:
     tracemalloc.start()
     try:
-        n = sum(1 for _ in read_stream(path, chunk=CHUNK))
+        n = sum(1 for _ in read_stream(path, chunk=CHUNK, policy=STRICT))
         return n, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -27,12 +27,13 @@ from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.codec.jsonio import ndjson_lines, read_json
 from xsdump.codec.oxenstored import MAGIC, TextLayout
-from xsdump.codec.source import open_source
+from xsdump.codec.opening import open_source
+from xsdump.codec.policy import POLICIES
 from xsdump.codec.textwriter import encode_text_dump, text_chunks
 from xsdump.errors import EncodeError
 from xsdump.model.findings import CATALOGUE
 from xsdump.model.records import ConnectionData, Damaged, End, GlobalData, Header, NodeData, Perm, RingSpec
-from xsdump.model.state import load_state
+from xsdump.fold.state import load_state
 
 M = MAGIC + b"\n"
 runner = CliRunner()
@@ -47,7 +48,7 @@ def codes(data: bytes) -> list[str]:
 
 
 def items(data: bytes, policy: str = "lenient") -> list:
-    return list(read_dump(io.BytesIO(data), name="t.db", policy=policy))
+    return list(read_dump(io.BytesIO(data), name="t.db", policy=POLICIES[policy]))
 
 
 def through_json(data: bytes, policy: str = "lenient") -> bytes:

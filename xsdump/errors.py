@@ -60,7 +60,7 @@ class DumpError(Exception):
         self.line = line
 
     def where(self) -> str:
-        from xsdump.render.escape import escape_text
+        from xsdump.text.escape import escape_text
 
         parts = [escape_text(self.file)]
         if self.line is not None:

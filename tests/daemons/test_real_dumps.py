@@ -135,7 +135,7 @@ def jbytes(v) -> bytes:
 def jencode(b: bytes):
     """The JSON bytes rule: UTF-8 text (C0 controls included: JSON escapes
     them) as a string, else the base64 and an escaped rendering."""
-    from xsdump.render.escape import escape_bytes
+    from xsdump.text.escape import escape_bytes
 
     try:
         s = b.decode("utf-8")

@@ -26,7 +26,9 @@ from itertools import chain
 
 from xsdump.errors import DumpError, EncodeError
 
-POLICIES = ("strict", "default", "lenient")
+from xsdump.codec.policy import DIALECTS, LENIENT, STRICT
+
+POLICIES = {"strict": STRICT, "default": DIALECTS, "lenient": LENIENT}
 IDENT = b"xenstore"
 
 
@@ -43,7 +45,7 @@ def json_of(data: bytes, policy: str, *, as_json: bool = True) -> bytes:
     from xsdump.codec.dump import read_dump
     from xsdump.codec.jsonio import JSON_DECODERS, ndjson_lines
 
-    return b"".join(ndjson_lines(read_dump(io.BytesIO(data), name="fuzz.xsd", policy=policy,
+    return b"".join(ndjson_lines(read_dump(io.BytesIO(data), name="fuzz.xsd", policy=POLICIES[policy],
                                            warn=_quiet, decoders=JSON_DECODERS if as_json else None)))
 
 

@@ -26,7 +26,7 @@ difference is the evidence here.  A transaction with a stale read fails with
 EAGAIN when it commits after the restore.
 
 Memory: two passes over the input.  The first folds the committed tree with
-:func:`xsdump.model.state.load_state` (transaction records only counted); the
+:func:`xsdump.fold.state.load_state` (transaction records only counted); the
 second streams the records again and compares each transaction record with
 the committed node it shadows, so transaction records may come before or
 after those nodes.  Per transaction a few counters are kept, and one
@@ -63,8 +63,11 @@ from xsdump.model.records import (
     SocketSpec,
     TransactionData,
 )
-from xsdump.codec.source import SourceLike, open_source
-from xsdump.model.state import depth, load_state
+from xsdump.codec.opening import open_source
+from xsdump.codec.policy import DEFAULT, ReadPolicy
+from xsdump.codec.source import SourceLike
+from xsdump.fold.state import load_state
+from xsdump.model.paths import depth
 
 # Stale reads at this depth or shallower ("/" is 0, "/local" 1,
 # "/local/domain" 2) conflict with nearly every other writer of the store.
@@ -641,7 +644,7 @@ def _no_progress(items: Iterable[Item], what: str) -> Iterable[Item]:
 
 
 @contextlib.contextmanager
-def rereadable(source: SourceLike, name: Optional[str] = None, policy: str = "default",
+def rereadable(source: SourceLike, name: Optional[str] = None, policy: ReadPolicy = DEFAULT,
                warn: Optional[Callable[[str], None]] = None, runs: bool = False) -> Iterator[Reopen]:
     """A function that starts a fresh read of the dump each time it is called.
 
@@ -699,7 +702,7 @@ def _seekable(stream) -> bool:
         return False
 
 
-def _reader(stream, start: int, name: str, policy: str, warn_first, runs: bool) -> Reopen:
+def _reader(stream, start: int, name: str, policy: ReadPolicy, warn_first, runs: bool) -> Reopen:
     def reopen() -> Iterator[Item]:
         stream.seek(start)
         yield from read_dump(stream, name=name, policy=policy, warn=warn_first(), runs=runs)

@@ -2,7 +2,7 @@
 
 The bytes are framed by :class:`xsdump.codec.scan.Scanner`, which reports
 header and framing problems, resynchronises after them, and recognises the
-layouts the C daemon really writes; the :class:`~xsdump.model.validate.Validator`
+layouts the C daemon really writes; the :class:`~xsdump.fold.validate.Validator`
 of the fold adds the checks that need more than one record.  The catalogue
 of codes is :mod:`xsdump.model.findings`.
 """
@@ -12,12 +12,14 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Iterator, Optional
 
+from xsdump.codec.policy import CHECK
 from xsdump.codec.scan import Scanner
-from xsdump.codec.source import Source, SourceLike, open_source
+from xsdump.codec.opening import open_source
+from xsdump.codec.source import Source, SourceLike
 from xsdump.errors import DumpError
 from xsdump.model.findings import Finding, finding
 from xsdump.model.records import CopyRun, Header
-from xsdump.model.validate import Validator
+from xsdump.fold.validate import Validator
 
 
 def check_source(src: Source, runs: bool = True) -> Iterator[Finding]:
@@ -44,8 +46,8 @@ def check_source(src: Source, runs: bool = True) -> Iterator[Finding]:
 
 def _check_binary(src: Source, runs: bool) -> Iterator[Finding]:
     validator = Validator()
-    dispatch = validator._dispatch
-    scanner = Scanner(src, runs=runs)
+    dispatch = validator.dispatch
+    scanner = Scanner(src, CHECK, runs=runs)
     for event in scanner.run():
         kind = type(event)
         if kind is Finding:
@@ -107,7 +109,7 @@ def _check_text_findings(src: Source) -> Iterator[Finding]:
 
     skipped: list[str] = []
     validator = Validator()
-    items = read_text_dump(src, lenient=True, warn=skipped.append)
+    items = read_text_dump(src, CHECK, warn=skipped.append)
     try:
         first = next(items)
     except DumpError as e:  # the first line is not the format's magic line

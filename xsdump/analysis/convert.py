@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterable, Iterator, Optional
 
 from xsdump.errors import EncodeError
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.codec.format import REGISTRY, VERSIONS, record_type_of, type_name
 from xsdump.codec.jsonio import ndjson_lines
 from xsdump.codec.oxenstored import (
@@ -203,68 +203,99 @@ def for_text(items: Iterable[Item], losses: Losses) -> Iterator[Item]:
         losses.note("line ends", "the header line")
     yield Header(TEXT_VERSION, 0, False, 0, len(MAGIC) + 1, SOURCE_FORMAT)
     it = _plain_text_lines(it, losses, header.size) if from_text else it
-    nameable: dict[int, bool] = {}  # conn-id -> whether its watches can be written
-    homes: dict[int, bytes] = {}  # conn-id -> the base of its relative watch paths (connection.ml get_path)
+    fit = _TextFit(losses, from_text)
     for record in it:
+        fitted = fit.record(record)
+        if fitted is not None:
+            yield fitted
+
+
+# What a text dump has no line for: each record of these types is a loss.
+_NOT_IN_TEXT = {
+    TransactionData: ("transactions", lambda r: f"conn={r.conn_id} tx={r.tx_id}"),
+    GlobalQuotaData: ("quotas", lambda r: f"{len(r.values)} values"),
+    DomainData: ("domains", lambda r: f"domid {r.domid}"),
+    UnknownRecord: ("unknown records", lambda r: type_name(r.record_type)),
+    Damaged: ("damaged bytes", lambda r: f"{r.size} B at offset {r.offset:#x}"),
+}
+
+
+class _TextFit:
+    """Each record made to fit a text dump, or ``None`` (its loss listed)."""
+
+    def __init__(self, losses: Losses, from_text: bool):
+        self.losses = losses
+        self.from_text = from_text
+        self.nameable: dict[int, bool] = {}  # conn-id -> whether its watches can be written
+        self.homes: dict[int, bytes] = {}  # conn-id -> the base of its relative watch paths (connection.ml get_path)
+
+    def record(self, record) -> Optional[Item]:
         kind = type(record)
         if kind is NodeData:
-            if not record.committed:
-                losses.add("transaction nodes")
-                continue
-            if not record.perms or any(p.perm not in PERM_LETTERS for p in record.perms):
-                losses.add("nodes", _node(record))
-                continue
-            if any(p.flags for p in record.perms):
-                losses.add("permission flags", _node(record))
-                record = record._replace(perms=tuple(p._replace(flags=0) for p in record.perms))
-            if record.path.startswith("@") and not from_text:
-                losses.note("special nodes", _node(record))
-            if not from_text and not path_loads(encode_text(record.path)):
-                losses.add("refused paths", _node(record))
-            yield record
-        elif kind is WatchData or kind is WatchDataExtended:
-            if not nameable.get(record.conn_id, False):
-                losses.add("watches", f"conn={record.conn_id} {escape_text(record.wpath)}")
-                continue
-            if kind is WatchDataExtended:
-                if record.depth is None:
-                    losses.add("unknown watch depth", f"conn={record.conn_id} {escape_text(record.wpath)}")
-                elif record.depth != WATCH_DEPTH_UNLIMITED:
-                    losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
-                record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
-            wpath = encode_text(record.wpath)
-            if not from_text and not path_loads(wpath if wpath[:1] in (b"/", b"@") else
-                                                homes.get(record.conn_id, b"") + wpath):
-                losses.add("refused paths", f"conn={record.conn_id} watch {escape_text(record.wpath)}")
-            yield record
-        elif kind is ConnectionData:
-            if record.conn_id in nameable:
-                losses.add("duplicate connections", _conn(record))
-            fitted = _connection_for_text(record, losses)
-            nameable[record.conn_id] = fitted is not None and (
-                isinstance(fitted.spec, RingSpec) or fitted.spec.socket_fd > 0)
-            if fitted is not None:  # a socket's watches are relative to /local/domain/0/
-                domid = fitted.spec.domid if isinstance(fitted.spec, RingSpec) else 0
-                homes[record.conn_id] = b"/local/domain/%d/" % domid
-                yield fitted
-        elif kind is GlobalData:
-            layout = text_layout(record)
-            if record.evtchn_fd != -1 and (layout is None or layout.domexc_port is None):
-                losses.add("evtchn fd", f"fd {record.evtchn_fd}")
-                record = record._replace(evtchn_fd=-1)
-            yield record
-        elif kind is TransactionData:
-            losses.add("transactions", f"conn={record.conn_id} tx={record.tx_id}")
-        elif kind is GlobalQuotaData:
-            losses.add("quotas", f"{len(record.values)} values")
-        elif kind is DomainData:
-            losses.add("domains", f"domid {record.domid}")
-        elif kind is UnknownRecord:
-            losses.add("unknown records", type_name(record.record_type))
-        elif kind is Damaged:
-            losses.add("damaged bytes", f"{record.size} B at offset {record.offset:#x}")
-        else:
-            yield record
+            return self.node(record)
+        if kind is WatchData or kind is WatchDataExtended:
+            return self.watch(record)
+        if kind is ConnectionData:
+            return self.connection(record)
+        if kind is GlobalData:
+            return self.global_data(record)
+        lost = _NOT_IN_TEXT.get(kind)
+        if lost is None:
+            return record
+        self.losses.add(lost[0], lost[1](record))
+        return None
+
+    def node(self, record: NodeData) -> Optional[NodeData]:
+        losses = self.losses
+        if not record.committed:
+            losses.add("transaction nodes")
+            return None
+        if not record.perms or any(p.perm not in PERM_LETTERS for p in record.perms):
+            losses.add("nodes", _node(record))
+            return None
+        if any(p.flags for p in record.perms):
+            losses.add("permission flags", _node(record))
+            record = record._replace(perms=tuple(p._replace(flags=0) for p in record.perms))
+        if record.path.startswith("@") and not self.from_text:
+            losses.note("special nodes", _node(record))
+        if not self.from_text and not path_loads(encode_text(record.path)):
+            losses.add("refused paths", _node(record))
+        return record
+
+    def watch(self, record) -> Optional[WatchData]:
+        losses = self.losses
+        if not self.nameable.get(record.conn_id, False):
+            losses.add("watches", f"conn={record.conn_id} {escape_text(record.wpath)}")
+            return None
+        if type(record) is WatchDataExtended:
+            if record.depth is None:
+                losses.add("unknown watch depth", f"conn={record.conn_id} {escape_text(record.wpath)}")
+            elif record.depth != WATCH_DEPTH_UNLIMITED:
+                losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
+            record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
+        wpath = encode_text(record.wpath)
+        if not self.from_text and not path_loads(wpath if wpath[:1] in (b"/", b"@") else
+                                                 self.homes.get(record.conn_id, b"") + wpath):
+            losses.add("refused paths", f"conn={record.conn_id} watch {escape_text(record.wpath)}")
+        return record
+
+    def connection(self, record: ConnectionData) -> Optional[ConnectionData]:
+        if record.conn_id in self.nameable:
+            self.losses.add("duplicate connections", _conn(record))
+        fitted = _connection_for_text(record, self.losses)
+        self.nameable[record.conn_id] = fitted is not None and (
+            isinstance(fitted.spec, RingSpec) or fitted.spec.socket_fd > 0)
+        if fitted is not None:  # a socket's watches are relative to /local/domain/0/
+            domid = fitted.spec.domid if isinstance(fitted.spec, RingSpec) else 0
+            self.homes[record.conn_id] = b"/local/domain/%d/" % domid
+        return fitted
+
+    def global_data(self, record: GlobalData) -> GlobalData:
+        layout = text_layout(record)
+        if record.evtchn_fd != -1 and (layout is None or layout.domexc_port is None):
+            self.losses.add("evtchn fd", f"fd {record.evtchn_fd}")
+            record = record._replace(evtchn_fd=-1)
+        return record
 
 
 def _plain_text_lines(items: Iterable[Item], losses: Losses, header_size: int) -> Iterator[Item]:
@@ -358,8 +389,7 @@ def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str]
         yield Header(new_version, 1 if order == "big" else 0, False)
     swap = None if from_text or order == header.byte_order else (header.byte_order, order)
     for record in it:
-        kind = type(record)
-        if kind is Damaged:
+        if type(record) is Damaged:
             if not unchanged:
                 losses.add("damaged bytes", f"{record.size} B at offset {record.offset:#x}")
                 continue
@@ -370,42 +400,61 @@ def for_records(items: Iterable[Item], losses: Losses, byte_order: Optional[str]
             if unchanged:
                 yield record
                 continue
-            # Written anew in the declared layout: the writer's dialect is not carried over.
-            losses.note("dialects", f"{', '.join(layout.findings) or 'raw bytes'} at offset {record.offset:#x}")
-            record = record._replace(layout=None)
-            if type(record) is WatchDataExtended and record.depth is None:
-                # The design's layout has no "depth unknown": the watch is written without a limit.
-                losses.add("unknown watch depth", f"conn={record.conn_id} {escape_text(record.wpath)}")
-                record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
+            record = _declared_layout(record, layout, losses)
         if layout is not None and not isinstance(layout, Layout):
-            _text_losses(record, layout, losses)
-            if isinstance(record, ConnectionData) and isinstance(record.spec, RingSpec):
-                # evtchn: xenstored's local port (0: the dom line has none)
-                local = ring_local_port(record.spec.evtchn, layout)
-                record = record._replace(spec=record.spec._replace(evtchn=local or 0))
-            record = record._replace(layout=None)
-        kind = type(record)
-        if from_text and kind is NodeData and record.path.startswith("/@") and "/" not in record.path[2:]:
-            # oxenstored's child /@releaseDomain of / is the C daemon's @releaseDomain
-            losses.note("special nodes", _node(record))
-            record = record._replace(path=record.path[1:])
-        if kind is WatchDataExtended and new_version < 2:
-            if record.depth not in (None, WATCH_DEPTH_UNLIMITED):
-                losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
-            record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size, record.layout)
-        elif kind is DomainData and new_version < 2 and record.features:
-            losses.add("features", f"domid {record.domid}: {record.features:#x}")
-            record = record._replace(features=0)
-        elif kind is UnknownRecord:
-            rt = REGISTRY.get(record.record_type)
-            if rt is not None and rt.since <= new_version:
-                losses.add("undefined types", f"type {record.record_type} as {rt.name}")
-                continue
-            if swap:
-                losses.add("opaque bodies", type_name(record.record_type))
-        elif kind is ConnectionData and swap and (record.in_data or record.out_data):
-            record = _reorder_pending(record, *swap, losses)
-        yield record
+            record = _from_text_line(record, layout, losses)
+        record = _for_version(record, from_text, new_version, swap, losses)
+        if record is not None:
+            yield record
+
+
+def _declared_layout(record, layout: Layout, losses: Losses):
+    """A record kept with its raw bytes, written anew in the declared
+    layout: the writer's dialect is not carried over."""
+    losses.note("dialects", f"{', '.join(layout.findings) or 'raw bytes'} at offset {record.offset:#x}")
+    record = record._replace(layout=None)
+    if type(record) is WatchDataExtended and record.depth is None:
+        # The design's layout has no "depth unknown": the watch is written without a limit.
+        losses.add("unknown watch depth", f"conn={record.conn_id} {escape_text(record.wpath)}")
+        record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size)
+    return record
+
+
+def _from_text_line(record, layout, losses: Losses):
+    """A record read from a text dump's line, without what only the line held."""
+    _text_losses(record, layout, losses)
+    if isinstance(record, ConnectionData) and isinstance(record.spec, RingSpec):
+        # evtchn: xenstored's local port (0: the dom line has none)
+        local = ring_local_port(record.spec.evtchn, layout)
+        record = record._replace(spec=record.spec._replace(evtchn=local or 0))
+    return record._replace(layout=None)
+
+
+def _for_version(record, from_text: bool, new_version: int, swap, losses: Losses):
+    """``record`` as a stream of ``new_version`` (byte order swapped by
+    ``swap``) holds it, or ``None`` when it cannot."""
+    kind = type(record)
+    if from_text and kind is NodeData and record.path.startswith("/@") and "/" not in record.path[2:]:
+        # oxenstored's child /@releaseDomain of / is the C daemon's @releaseDomain
+        losses.note("special nodes", _node(record))
+        record = record._replace(path=record.path[1:])
+    if kind is WatchDataExtended and new_version < 2:
+        if record.depth not in (None, WATCH_DEPTH_UNLIMITED):
+            losses.add("watch depth", f"conn={record.conn_id} {escape_text(record.wpath)} depth={record.depth}")
+        record = WatchData(record.conn_id, record.wpath, record.token, record.offset, record.size, record.layout)
+    elif kind is DomainData and new_version < 2 and record.features:
+        losses.add("features", f"domid {record.domid}: {record.features:#x}")
+        record = record._replace(features=0)
+    elif kind is UnknownRecord:
+        rt = REGISTRY.get(record.record_type)
+        if rt is not None and rt.since <= new_version:
+            losses.add("undefined types", f"type {record.record_type} as {rt.name}")
+            return None
+        if swap:
+            losses.add("opaque bodies", type_name(record.record_type))
+    elif kind is ConnectionData and swap and (record.in_data or record.out_data):
+        record = _reorder_pending(record, *swap, losses)
+    return record
 
 
 def _text_losses(record, layout, losses: Losses) -> None:

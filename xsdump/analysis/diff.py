@@ -41,7 +41,7 @@ format lost.
 Memory: A's committed tree is held once (a dict by path, values and shared
 permission tuples); B's committed nodes are compared as they stream past and
 only the few that differ are kept.
-Transaction node records are held as :func:`~xsdump.model.state.load_state` keeps
+Transaction node records are held as :func:`~xsdump.fold.state.load_state` keeps
 them (once each); no tree is built per transaction.
 
 This module compares the committed trees; the rest of the two states is
@@ -57,10 +57,13 @@ from itertools import chain
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.codec.dump import read_dump
-from xsdump.render.escape import escape_text
-from xsdump.model.records import PERM_FLAG_STALE, WATCH_DEPTH_UNLIMITED, Header, Item, NodeData
+from xsdump.codec.policy import DEFAULT, ReadPolicy
+from xsdump.text.escape import escape_text
+from xsdump.model.records import Header, Item, NodeData
 from xsdump.analysis.select import under
 from xsdump.analysis.diff_common import Change, pair_up, path_sort_key  # pair_up: re-exported
+from xsdump.analysis.diff_rules import (ASPECTS, EQUIVALENT_IGNORES, IGNORABLE, DiffOptions,  # noqa: F401 - re-exported
+                                        Rules, cannot_hold)
 from xsdump.analysis.diff_connections import compare_connections, match_connections
 from xsdump.analysis.diff_scalars import scalar_changes
 from xsdump.analysis.diff_transactions import TxMatch, compare_transactions, content_keys, match_transactions
@@ -68,88 +71,7 @@ from xsdump.analysis.diff_pending import TxLabels
 from xsdump.analysis.diff_watches import orphan_watch_changes
 from xsdump.model.findings import CATALOGUE, ERROR
 from xsdump.model.paths import parent_path
-from xsdump.model.state import KEPT_PER_KIND, DumpState, load_state
-
-# --- what may be left out ------------------------------------------------------
-
-IGNORABLE = {
-    "conn-id": "connection ids (CONNECTION_DATA conn-id; connections are matched by identity anyway)",
-    "tx-id": "transaction ids (TRANSACTION_DATA tx-id and the tx_id of pending wire messages)",
-    "fd": "file descriptors (socket connections' fds, GLOBAL_DATA)",
-    "evtchn": "event-channel ports of ring connections",
-    "unique-id": "unique-ids of ring connections' domains",
-    "req-id": "req_id of pending wire messages",
-    "stale": "stale flags of permissions",
-    "pending": "pending input and output data of connections",
-}
-
-EQUIVALENT_IGNORES = ("conn-id", "tx-id", "fd", "evtchn", "unique-id", "req-id")
-
-# Parts of the state that some formats cannot hold.
-ASPECTS = {
-    "transactions": "pending transactions",
-    "quotas": "quotas and domain records (GLOBAL_QUOTA_DATA, DOMAIN_DATA)",
-    "features": "domain features",
-    "pending": "pending connection data",
-    "unique-id": "unique-ids",
-    "depth": "watch depths",
-    "stale": "stale flags of permissions",
-    "target": "connection targets (tdomid)",
-    "unknown": "records of unknown types",
-}
-
-# The oxenstored text dump (xenstored.ml, module DB) has lines for the
-# listening socket, the event channel device, socket and domain connections
-# (domid, mfn, ports: no target), watches (no depth) and committed nodes
-# (permissions as letters and domids: no flags).  Nothing else.
-_TEXT_CANNOT = frozenset(ASPECTS)
-# A version-1 stream has no WATCH_DATA_EXTENDED, and the C daemon writes
-# features 0 into a version-1 DOMAIN_DATA (domain.c, dump_state_domain).
-_V1_CANNOT = frozenset({"depth", "features"})
-
-
-def cannot_hold(header: Header) -> frozenset[str]:
-    """The :data:`ASPECTS` a dump of this header's format cannot represent."""
-    if header.source_format == "oxenstored":
-        return _TEXT_CANNOT
-    if header.version < 2:
-        return _V1_CANNOT
-    return frozenset()
-
-
-@dataclass(frozen=True)
-class DiffOptions:
-    """``ignore``: names from :data:`IGNORABLE`.  ``equivalent``: the
-    live-update comparison (see the module docstring).  ``path``: compare only
-    nodes, transaction records and watches at or below this path.
-    ``exclude``: leave out the nodes, transaction records and watches at or
-    below each of these paths (by path component: ``/tool`` is ``/tool`` and
-    ``/tool/xenstored``, not ``/toolbox``)."""
-
-    ignore: frozenset = frozenset()
-    equivalent: bool = False
-    path: Optional[str] = None
-    exclude: tuple = ()
-
-    def __post_init__(self) -> None:
-        unknown = set(self.ignore) - set(IGNORABLE)
-        if unknown:
-            raise ValueError(f"cannot ignore {', '.join(sorted(unknown))} "
-                             f"(one of: {', '.join(IGNORABLE)})")
-        object.__setattr__(self, "ignore", frozenset(self.ignore))
-        excluded: list[str] = []
-        for p in self.exclude:
-            if not p:
-                raise ValueError("--exclude needs a path (such as /tool)")
-            p = p.rstrip("/") or "/"
-            if p not in excluded:
-                excluded.append(p)
-        object.__setattr__(self, "exclude", tuple(excluded))
-
-    @property
-    def ignored(self) -> frozenset:
-        return self.ignore | frozenset(EQUIVALENT_IGNORES) if self.equivalent else self.ignore
-
+from xsdump.fold.state import KEPT_PER_KIND, DumpState, load_state
 
 # --- the result ----------------------------------------------------------------
 
@@ -212,7 +134,7 @@ class Side:
     header: Header
 
     def describe(self) -> str:
-        from xsdump.render.notation import dump_format
+        from xsdump.model.notation import dump_format
 
         return dump_format(self.header)
 
@@ -245,7 +167,7 @@ class DiffResult:
 
 
 def diff_dumps(a, b, options: DiffOptions = DiffOptions(), *, name_a: Optional[str] = None,
-               name_b: Optional[str] = None, policy: str = "default", warn: Optional[Callable[[str], None]] = None,
+               name_b: Optional[str] = None, policy: ReadPolicy = DEFAULT, warn: Optional[Callable[[str], None]] = None,
                wrap: Callable[[Iterable[Item], Any], Iterable[Item]] = lambda items, source: items,
                runs: bool = True) -> DiffResult:
     """Compare two dumps (paths, ``-`` or binary files), each of either format.
@@ -273,7 +195,7 @@ def diff_items(items_a: Iterable[Item], items_b: Iterable[Item], options: DiffOp
     # may show a progress bar).
     it_a = iter(items_a)
     header_a = next(it_a)
-    rules = _Rules(options, header_a)
+    rules = Rules(options, header_a)
     tree = _TreeDiff(rules)
     state_a = load_state(_divert(chain((header_a,), it_a), tree.add_a), keep_committed=False, mark_nodes=False)
     it_b = iter(items_b)
@@ -311,68 +233,6 @@ def _divert(items: Iterable[Item], on_node: Callable[[NodeData], None]) -> Itera
         yield item
 
 
-class _Rules:
-    """What is compared, given the options and the two headers."""
-
-    def __init__(self, options: DiffOptions, header_a: Header):
-        self.path = options.path
-        self.exclude = options.exclude
-        # Whether some nodes are out of scope (--path or --exclude).
-        self.restricted = options.path is not None or bool(options.exclude)
-        self.ignored = options.ignored
-        self.equivalent = options.equivalent
-        self.skipped = cannot_hold(header_a) if options.equivalent else frozenset()
-        # oxenstored keeps @releaseDomain and @introduceDomain as children of
-        # the root (store.ml, Path.of_string: "@x" is the one-name path [x]),
-        # so its text dump spells them "/@releaseDomain".  Compared as
-        # equivalent, that spelling is the binary stream's "@releaseDomain".
-        self.text_specials = [options.equivalent and header_a.source_format == "oxenstored", False]
-
-    def add_b(self, header_b: Header) -> None:
-        """Complete the rules once B's header is known (before B's records)."""
-        if self.equivalent:
-            self.skipped |= cannot_hold(header_b)
-            self.text_specials[1] = header_b.source_format == "oxenstored"
-
-    def compares(self, name: str) -> bool:
-        """Whether an ignorable field or a representable aspect is compared."""
-        return name not in self.ignored and name not in self.skipped
-
-    def perms_key(self, perms) -> tuple:
-        if self.compares("stale"):
-            return perms
-        return tuple((p.perm, p.flags & ~PERM_FLAG_STALE, p.domid) for p in perms)
-
-    def depth(self, watch) -> Optional[int]:
-        if not self.compares("depth"):
-            return None
-        return getattr(watch, "depth", WATCH_DEPTH_UNLIMITED)
-
-    @staticmethod
-    def special_alias(path: str) -> str:
-        """``/@name`` (a text dump's spelling of a special node) as ``@name``."""
-        if path.startswith("/@") and "/" not in path[2:]:
-            return path[1:]
-        return path
-
-    def in_scope(self, path: str) -> bool:
-        """At or below --path, and not at or below an --exclude path."""
-        if self.path is not None and not under(path, self.path):
-            return False
-        return not any(under(path, p) for p in self.exclude)
-
-    def excludes_all(self, paths: Iterable[str]) -> bool:
-        """Whether --exclude leaves out every one of these paths (and there is one)."""
-        if not self.exclude:
-            return False
-        seen = False
-        for p in paths:
-            if self.in_scope(p):
-                return False
-            seen = True
-        return seen
-
-
 # --- committed nodes -------------------------------------------------------------
 
 _SEEN = None  # what A's entry becomes once B had the path (frees the record)
@@ -386,7 +246,7 @@ class _TreeDiff:
     shared: most nodes of a host carry one of a few permission sets, so this
     holds a tree of a thousand guests in about half the memory of the records."""
 
-    def __init__(self, rules: _Rules):
+    def __init__(self, rules: Rules):
         self.rules = rules
         self.scoped = rules.restricted
         self.nodes: dict[str, Optional[tuple]] = {}
@@ -464,46 +324,57 @@ class _TreeDiff:
         removed = {c.path for c in changes if c.kind == "node-removed" and c.path.startswith("/")}
         if not added and not removed:
             return []
-        # A node the other side has below an added (removed) one makes that
-        # one, and every added (removed) node above it, not whole.
-        partial: set[str] = set()
-        for only, other_has in ((added, lambda p: p in nodes and p not in added),
-                                (removed, lambda p: nodes.get(p, _MISSING) is _SEEN)):
-            if not only:
-                continue
-            for path in nodes:
-                if path in only or not other_has(path) or not path.startswith("/"):
-                    continue
-                q = path
-                while q != "/":
-                    q = parent_path(q)
-                    if q in only:
-                        partial.add(q)
-                    elif other_has(q):
-                        break
-        out: list[Subtree] = []
-        top: Optional[list] = None  # [kind, path, count]
-        for c in changes:
-            path = c.path
-            if top is not None and c.kind == top[0] and under(path, top[1]):
-                top[2] += 1
-                continue
-            if top is not None and top[2] > 1:
-                out.append(Subtree(*top))
-            top = None
-            only = added if c.kind == "node-added" else removed if c.kind == "node-removed" else None
-            if only and path in only and path not in partial and (path == "/" or parent_path(path) not in only
-                                                                  or parent_path(path) in partial):
-                top = [c.kind, path, 1]
+        partial = _partial(nodes, added, lambda p: p in nodes and p not in added) | \
+            _partial(nodes, removed, lambda p: nodes.get(p, _MISSING) is _SEEN)
+        return _subtree_runs(changes, added, removed, partial)
+
+
+def _partial(nodes, only: set, other_has: Callable[[str], bool]) -> set:
+    """The paths of ``only`` (added or removed) that are not whole: a node
+    the other side has below one makes it, and every added (removed) node
+    above it, not whole."""
+    partial: set[str] = set()
+    if not only:
+        return partial
+    for path in nodes:
+        if path in only or not other_has(path) or not path.startswith("/"):
+            continue
+        q = path
+        while q != "/":
+            q = parent_path(q)
+            if q in only:
+                partial.add(q)
+            elif other_has(q):
+                break
+    return partial
+
+
+def _subtree_runs(changes: list[Change], added: set, removed: set, partial: set) -> list[Subtree]:
+    """The runs of changes, in tree order, that are whole subtrees of more
+    than one node: each from its top down."""
+    out: list[Subtree] = []
+    top: Optional[list] = None  # [kind, path, count]
+    for c in changes:
+        path = c.path
+        if top is not None and c.kind == top[0] and under(path, top[1]):
+            top[2] += 1
+            continue
         if top is not None and top[2] > 1:
             out.append(Subtree(*top))
-        return out
+        top = None
+        only = added if c.kind == "node-added" else removed if c.kind == "node-removed" else None
+        if only and path in only and path not in partial and (path == "/" or parent_path(path) not in only
+                                                              or parent_path(path) in partial):
+            top = [c.kind, path, 1]
+    if top is not None and top[2] > 1:
+        out.append(Subtree(*top))
+    return out
 
 
 # --- everything else: one module per aspect (see diff_common) ------------------
 
 
-def _state_changes(a: DumpState, b: DumpState, rules: _Rules) -> list[Change]:
+def _state_changes(a: DumpState, b: DumpState, rules: Rules) -> list[Change]:
     """Connections, transactions, watches, pending data, quotas, domains,
     globals: each aspect by its module; this order is the order of the changes."""
     with_tx = rules.compares("transactions")

@@ -7,7 +7,7 @@ connections (:mod:`~xsdump.analysis.diff_connections`), watches
 (:mod:`~xsdump.analysis.diff_pending`), transactions
 (:mod:`~xsdump.analysis.diff_transactions`) and scalars: quotas, domains,
 globals and unknown records (:mod:`~xsdump.analysis.diff_scalars`).  Each takes
-the two states and the rules (``diff._Rules``: what is compared) and returns
+the two states and the rules (:class:`~xsdump.analysis.diff_rules.Rules`: what is compared) and returns
 its list of changes.
 """
 
@@ -15,6 +15,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any, Callable, Hashable, NamedTuple, Optional, Sequence
+
+from xsdump.model.records import ConnectionData
+
+class Conn:
+    """A connection with its watches, as one side of a match."""
+
+    __slots__ = ("record", "watches", "position", "order", "transactions")
+
+    def __init__(self, record: ConnectionData, watches: Sequence, position: int, order: str, transactions: tuple = ()):
+        self.record = record
+        self.watches = watches
+        self.position = position  # 1-based among the dump's connections of its type
+        self.order = order  # the byte order of its pending wire messages
+        self.transactions = transactions  # content keys of the transactions it owns, sorted
+
+    @property
+    def spec(self):
+        return self.record.spec
+
 
 class ConnNames:
     """Connection identities by side (``"a"`` or ``"b"``) and conn-id, as the

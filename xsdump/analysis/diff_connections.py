@@ -8,35 +8,19 @@ compared field by field, then its pending data
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
-from xsdump.analysis.diff_common import Change, ConnNames, pair_up
+from xsdump.analysis.diff_common import Change, Conn, ConnNames, pair_up
+from xsdump.analysis.diff_rules import Rules
 from xsdump.analysis.diff_pending import pending_alone, pending_changes, pending_signature
-from xsdump.analysis.diff_watches import home, watch_changes, watch_signature
+from xsdump.analysis.diff_watches import watch_changes, watch_signature
+from xsdump.model.paths import watch_home
 from xsdump.codec.oxenstored import ring_local_port, ring_remote_port
 from xsdump.model.records import DOMID_INVALID, ConnectionData, RingSpec, SocketSpec
-from xsdump.model.state import DumpState
+from xsdump.fold.state import DumpState
 
 if TYPE_CHECKING:
-    from xsdump.analysis.diff import _Rules
     from xsdump.analysis.diff_pending import TxLabels
-
-
-class Conn:
-    """A connection with its watches, as one side of a match."""
-
-    __slots__ = ("record", "watches", "position", "order", "transactions")
-
-    def __init__(self, record: ConnectionData, watches: Sequence, position: int, order: str, transactions: tuple = ()):
-        self.record = record
-        self.watches = watches
-        self.position = position  # 1-based among the dump's connections of its type
-        self.order = order  # the byte order of its pending wire messages
-        self.transactions = transactions  # content keys of the transactions it owns, sorted
-
-    @property
-    def spec(self):
-        return self.record.spec
 
 
 class ConnMatch(NamedTuple):
@@ -45,7 +29,7 @@ class ConnMatch(NamedTuple):
     changes: list[Change]  # the unmatched connections: connection-removed/-added, their pending messages and watches
 
 
-def match_connections(a: DumpState, b: DumpState, rules: _Rules, contents: dict[int, int]) -> ConnMatch:
+def match_connections(a: DumpState, b: DumpState, rules: Rules, contents: dict[int, int]) -> ConnMatch:
     """Pair A's connections with B's, kind by kind, and name them.
     ``contents``: transaction content keys by id(Transaction)."""
     ga, gb = _groups(a, rules, contents), _groups(b, rules, contents)
@@ -67,19 +51,19 @@ def match_connections(a: DumpState, b: DumpState, rules: _Rules, contents: dict[
                 changes.append(Change("connection-removed", identity=ident, old=c.record, a_offset=c.record.offset))
                 if rules.compares("pending"):
                     changes.extend(pending_alone(ident, c, "a"))
-            changes.extend(watch_changes(ident, home(c.record), c.watches, [], rules))
+            changes.extend(watch_changes(ident, watch_home(c.record), c.watches, [], rules))
         for c in left_b:
             ident = _name(names, "b", c.record)
             if rules.path is None:
                 changes.append(Change("connection-added", identity=ident, new=c.record, b_offset=c.record.offset))
                 if rules.compares("pending"):
                     changes.extend(pending_alone(ident, c, "b"))
-            changes.extend(watch_changes(ident, home(c.record), [], c.watches, rules))
+            changes.extend(watch_changes(ident, watch_home(c.record), [], c.watches, rules))
     pairs_all.sort(key=lambda p: p[0].record.offset)
     return ConnMatch(pairs_all, names, changes)
 
 
-def _groups(state: DumpState, rules: _Rules, contents: dict[int, int]) -> dict[str, list[Conn]]:
+def _groups(state: DumpState, rules: Rules, contents: dict[int, int]) -> dict[str, list[Conn]]:
     """A state's connections by kind (``ring``, ``socket``, ``conn-type N``)."""
     groups: dict[str, list[Conn]] = defaultdict(list)
     owned: dict[int, list[int]] = defaultdict(list)
@@ -95,7 +79,7 @@ def _groups(state: DumpState, rules: _Rules, contents: dict[int, int]) -> dict[s
     return groups
 
 
-def _keys(kind: str, rules: _Rules) -> list[Callable]:
+def _keys(kind: str, rules: Rules) -> list[Callable]:
     """The pairing stages of one kind of connection."""
     if kind == "ring":
         keys = [lambda c: (c.spec.domid, c.spec.tdomid), lambda c: c.spec.domid]
@@ -112,7 +96,7 @@ def _keys(kind: str, rules: _Rules) -> list[Callable]:
     return [lambda c: c.spec, lambda c: 0]
 
 
-def _name_conns(kind: str, conns: list[Conn], side: str, pairs, rules: _Rules, names: ConnNames) -> None:
+def _name_conns(kind: str, conns: list[Conn], side: str, pairs, rules: Rules, names: ConnNames) -> None:
     """Identities: ``ring domid=N`` (``target=T``, ``#k`` among equal
     domids), ``socket fd=F`` (``socket #k`` when fds are ignored)."""
     partner = {id(x): y for x, y in pairs}
@@ -147,7 +131,7 @@ def _name(names: ConnNames, side: str, rec: ConnectionData) -> str:
     return names.get((side, rec.conn_id), f"conn-id {rec.conn_id}")
 
 
-def compare_connections(match: ConnMatch, rules: _Rules, tx_labels: TxLabels) -> list[Change]:
+def compare_connections(match: ConnMatch, rules: Rules, tx_labels: TxLabels) -> list[Change]:
     """Each matched pair: its fields, its pending data, its watches."""
     out: list[Change] = []
     for ca, cb in match.pairs:
@@ -156,11 +140,11 @@ def compare_connections(match: ConnMatch, rules: _Rules, tx_labels: TxLabels) ->
             out += _field_changes(ident, ca.record, cb.record, rules)
             if rules.compares("pending"):
                 out += pending_changes(ident, ca, cb, tx_labels, rules)
-        out += watch_changes(ident, home(ca.record), ca.watches, cb.watches, rules)
+        out += watch_changes(ident, watch_home(ca.record), ca.watches, cb.watches, rules)
     return out
 
 
-def _field_changes(ident: str, a: ConnectionData, b: ConnectionData, rules: _Rules) -> list[Change]:
+def _field_changes(ident: str, a: ConnectionData, b: ConnectionData, rules: Rules) -> list[Change]:
     """``connection-changed``: the fields compared for this kind of connection."""
     r = rules
     out: list[Change] = []

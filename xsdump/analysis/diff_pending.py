@@ -6,14 +6,12 @@ when they name paired transactions."""
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Hashable, Optional, Sequence
+from typing import Hashable, Optional, Sequence
 
-from xsdump.analysis.diff_common import Change
+from xsdump.analysis.diff_rules import Rules
+from xsdump.analysis.diff_common import Change, Conn
 from xsdump.model.wire import Fragment, pending_messages, pending_sides, split_messages
 
-if TYPE_CHECKING:
-    from xsdump.analysis.diff import _Rules
-    from xsdump.analysis.diff_connections import Conn
 
 class TxLabels:
     """(side, conn-id, tx-id) -> a label shared by the two transactions of
@@ -33,7 +31,7 @@ class TxLabels:
         return self._labels.get(key, default)
 
 
-def pending_changes(ident: str, ca: Conn, cb: Conn, tx_labels: TxLabels, rules: _Rules) -> list[Change]:
+def pending_changes(ident: str, ca: Conn, cb: Conn, tx_labels: TxLabels, rules: Rules) -> list[Change]:
     """``message-*`` changes of the connection ``ident``, A's ``ca`` against B's ``cb``."""
     out: list[Change] = []
     a, b = ca.record, cb.record
@@ -74,7 +72,7 @@ def pending_alone(ident: str, c: Conn, side: str) -> list[Change]:
             for s, p in pending_messages(rec, c.order)]
 
 
-def pending_signature(c: Conn, rules: _Rules) -> tuple:
+def pending_signature(c: Conn, rules: Rules) -> tuple:
     """Pending messages as compared, transactions known only as in one or not
     (for matching connections)."""
     if not rules.compares("pending"):
@@ -83,7 +81,7 @@ def pending_signature(c: Conn, rules: _Rules) -> tuple:
     return tuple(piece_key(p, None, rec.conn_id, TxLabels(), rules) for _, p in pending_messages(rec, c.order))
 
 
-def piece_key(piece, side: Optional[str], conn_id: int, tx_labels: TxLabels, rules: _Rules) -> tuple:
+def piece_key(piece, side: Optional[str], conn_id: int, tx_labels: TxLabels, rules: Rules) -> tuple:
     """A wire message or fragment as compared."""
     if isinstance(piece, Fragment):
         return ("fragment", piece.raw)

@@ -4,16 +4,14 @@ and body.  None of them has a path: with a path given, none is compared."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
+from xsdump.analysis.diff_rules import Rules
 from xsdump.analysis.diff_common import Change, offset_of, pair_up
-from xsdump.model.state import DumpState
-
-if TYPE_CHECKING:
-    from xsdump.analysis.diff import _Rules
+from xsdump.fold.state import DumpState
 
 
-def scalar_changes(a: DumpState, b: DumpState, rules: _Rules) -> list[Change]:
+def scalar_changes(a: DumpState, b: DumpState, rules: Rules) -> list[Change]:
     """Quotas, domains, globals and unknown records, in that order."""
     out: list[Change] = []
     if rules.path is None:
@@ -40,7 +38,7 @@ def _global_quota(a: DumpState, b: DumpState) -> list[Change]:
     return out
 
 
-def _domains(a: DumpState, b: DumpState, rules: _Rules) -> list[Change]:
+def _domains(a: DumpState, b: DumpState, rules: Rules) -> list[Change]:
     out: list[Change] = []
     da, db = a.domains, b.domains
     for domid in sorted(set(da) | set(db)):
@@ -63,7 +61,7 @@ def _domains(a: DumpState, b: DumpState, rules: _Rules) -> list[Change]:
     return out
 
 
-def _global_data(a: DumpState, b: DumpState, rules: _Rules) -> list[Change]:
+def _global_data(a: DumpState, b: DumpState, rules: Rules) -> list[Change]:
     ga, gb = a.global_data, b.global_data
     if ga is None or gb is None:
         if (ga is None) != (gb is None):

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
-from typing import TYPE_CHECKING, Callable, Hashable, Iterable, NamedTuple, Optional
+from typing import Callable, Hashable, Iterable, NamedTuple, Optional
 
-from xsdump.analysis.diff_common import Change, ConnNames, pair_up, path_sort_key
+from xsdump.analysis.diff_rules import Rules
+from xsdump.analysis.diff_common import Change, Conn, ConnNames, pair_up, path_sort_key
 from xsdump.analysis.diff_pending import TxLabels
 from xsdump.model.records import CopyRun, NodeData
-from xsdump.model.state import DumpState, Transaction
+from xsdump.fold.state import DumpState, Transaction
 
-if TYPE_CHECKING:
-    from xsdump.analysis.diff import _Rules
-    from xsdump.analysis.diff_connections import Conn
 
 # A path that more unpaired transactions of one owner than this carry (on
 # either side) says little about which transaction is which and is not
@@ -48,7 +46,7 @@ class TxMatch(NamedTuple):
     changes: list[Change]  # transaction-removed, transaction-added
 
 
-def content_keys(states: Iterable[DumpState], rules: _Rules) -> dict[int, int]:
+def content_keys(states: Iterable[DumpState], rules: Rules) -> dict[int, int]:
     """The multiset of node records each transaction carries, as one key,
     by id(Transaction): the count, sum and xor of the records' hashes (a
     run of copies adds its records' figures from sums kept per reference
@@ -77,7 +75,7 @@ class _RunSums:
     sums and xors of the hashes of its records' keys, so that a run's are
     two subtractions."""
 
-    def __init__(self, rules: _Rules):
+    def __init__(self, rules: Rules):
         self.rules = rules
         self.tables: dict[tuple[int, int], tuple[object, array, array]] = {}
 
@@ -95,11 +93,11 @@ class _RunSums:
         return (sums[hi] - sums[lo]) & _MASK, xors[hi] ^ xors[lo]
 
 
-def record_key(n: NodeData, rules: _Rules) -> tuple:
+def record_key(n: NodeData, rules: Rules) -> tuple:
     return (n.path, n.access, rules.perms_key(n.perms), n.value)
 
 
-def match_transactions(a: DumpState, b: DumpState, rules: _Rules, conn_pairs: list[tuple[Conn, Conn]],
+def match_transactions(a: DumpState, b: DumpState, rules: Rules, conn_pairs: list[tuple[Conn, Conn]],
                        conn_names: ConnNames, contents: dict[int, int]) -> TxMatch:
     """Pair A's transactions with B's; the unpaired ones are removed or added."""
     r = rules
@@ -187,7 +185,7 @@ def _pair_by_overlap(left_a: list[Tx], left_b: list[Tx]):
             [y for j, y in enumerate(left_b) if j not in used_b])
 
 
-def compare_transactions(pairs: list[tuple[Tx, Tx]], rules: _Rules, conn_names: ConnNames) -> list[Change]:
+def compare_transactions(pairs: list[tuple[Tx, Tx]], rules: Rules, conn_names: ConnNames) -> list[Change]:
     """``transaction-changed`` and ``tx-node-*`` changes of paired transactions."""
     r = rules
     out: list[Change] = []
@@ -211,7 +209,7 @@ def compare_transactions(pairs: list[tuple[Tx, Tx]], rules: _Rules, conn_names: 
     return out
 
 
-def _record_changes(ta: Transaction, tb: Transaction, ident: str, rules: _Rules) -> list[Change]:
+def _record_changes(ta: Transaction, tb: Transaction, ident: str, rules: Rules) -> list[Change]:
     """Node records of two paired transactions, matched by path in order, in tree order."""
     r = rules
     by_path_b: dict[str, list[NodeData]] = defaultdict(list)
@@ -236,7 +234,7 @@ def _record_changes(ta: Transaction, tb: Transaction, ident: str, rules: _Rules)
     return found
 
 
-def _tx_whole(kind: str, tx: Transaction, side: str, rules: _Rules, conn_names: ConnNames) -> list[Change]:
+def _tx_whole(kind: str, tx: Transaction, side: str, rules: Rules, conn_names: ConnNames) -> list[Change]:
     """A transaction only one side has (none when it is out of the path's scope)."""
     r = rules
     if r.path is not None and not any(r.in_scope(n.path) for n in tx.node_records()):

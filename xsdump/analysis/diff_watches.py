@@ -5,19 +5,14 @@ only in depth is a ``watch-changed``)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
+from xsdump.analysis.diff_rules import Rules
 from xsdump.analysis.diff_common import Change, pair_up
 from xsdump.model.paths import resolve_watch_path as resolve
-from xsdump.model.paths import watch_home
-from xsdump.model.records import ConnectionData
-from xsdump.model.state import DumpState
-
-if TYPE_CHECKING:
-    from xsdump.analysis.diff import _Rules
+from xsdump.fold.state import DumpState
 
 
-def watch_changes(ident: str, home: str, wa: list, wb: list, rules: _Rules) -> list[Change]:
+def watch_changes(ident: str, home: str, wa: list, wb: list, rules: Rules) -> list[Change]:
     """A's watches ``wa`` against B's ``wb``, of the connection ``ident`` whose
     relative paths start at ``home``."""
     r = rules
@@ -38,7 +33,7 @@ def watch_changes(ident: str, home: str, wa: list, wb: list, rules: _Rules) -> l
     return out
 
 
-def orphan_watch_changes(a: DumpState, b: DumpState, rules: _Rules) -> list[Change]:
+def orphan_watch_changes(a: DumpState, b: DumpState, rules: Rules) -> list[Change]:
     """Watches whose conn-id no connection declares, compared by that conn-id."""
     def orphans(state: DumpState) -> dict:
         out: dict = defaultdict(list)
@@ -55,11 +50,6 @@ def orphan_watch_changes(a: DumpState, b: DumpState, rules: _Rules) -> list[Chan
     return out
 
 
-def watch_signature(watches: list, rules: _Rules) -> tuple:
+def watch_signature(watches: list, rules: Rules) -> tuple:
     """A connection's watches as compared, in one key (for matching connections)."""
     return tuple(sorted((w.wpath, w.token, rules.depth(w) or 0) for w in watches))
-
-
-def home(conn: ConnectionData) -> str:
-    """Where a connection's relative paths start (:func:`~xsdump.model.paths.watch_home`)."""
-    return watch_home(conn)

@@ -1,7 +1,7 @@
 """What each domain owns and holds in a dump: ``xsdump domains``.
 
 One pass through the reader and the fold
-(:func:`~xsdump.model.state.load_state` with ``keep_committed=False``):
+(:func:`~xsdump.fold.state.load_state` with ``keep_committed=False``):
 each committed node is counted for its owner (the first permission's
 domid) as it goes by and is not kept, so memory holds counters per domain
 and what the fold keeps of connections, watches and transactions, never
@@ -33,8 +33,8 @@ from typing import Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.analysis.select import under
 from xsdump.model.records import CopyRun, Header, Item, NodeData, RingSpec, SocketSpec
-from xsdump.model.state import DumpState, load_state
-from xsdump.render.show_summary import absolute_wpath
+from xsdump.fold.state import DumpState, load_state
+from xsdump.model.paths import absolute_wpath
 
 # The quotas a dump's counts measure, as C xenstored names them.
 QUOTA_NAMES = ("nodes", "watches", "transactions")

@@ -1,6 +1,6 @@
 """The tree ``xsdump show`` draws, as data: rows in pre-order, no rendering.
 
-A dump is folded once (:func:`load`) into a :class:`~xsdump.model.state.DumpState`
+A dump is folded once (:func:`load`) into a :class:`~xsdump.fold.state.DumpState`
 holding the committed tree.  Transaction node records are not kept in the
 state; a tap on the record stream keeps only what the view needs: the records
 of the one transaction to overlay (``--tx``), a light digest of every
@@ -29,10 +29,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, NamedTuple, Optional
 
-from xsdump.render.notation import access_str
+from xsdump.model.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, CopyRun, Item, NodeData, RingSpec, TransactionData
 from xsdump.model.paths import ancestor_ends, ancestor_keys
-from xsdump.model.state import NODE_MARKS, DumpState, TxKey, load_state, parent_path
+from xsdump.fold.state import NODE_MARKS, DumpState, TxKey, load_state
+from xsdump.model.paths import parent_path
 from xsdump.analysis.select import under
 
 # Structure marks
@@ -369,67 +370,86 @@ class TreeView:
     def _tree_rows(self) -> Iterator[Row]:
         root = self.root
         if not root.startswith("/"):
-            if self.exists(root):
-                dups = self.duplicates.get(root, ())
-                yield self._row(root, root, 0, False, 0, not dups)
-                for i, record in enumerate(dups):
-                    yield Row(root, root, 0, record, (DUPLICATE_RECORD,), last=i == len(dups) - 1)
+            yield from self._special_root_rows(root)
             return
-        children, included, limit = self.children, self.included, self.depth
         # Rows with nothing to mark are built directly (the common case).
-        nodes, duplicates = self.state.nodes, self.duplicates
         plain = None
-        if not self.overlay and included is None:
+        if not self.overlay and self.included is None:
             plain = self.orphans | set(self.duplicates) | set(self.undeclared_marks)
         deleted_root = self.overlay and self._deleted_above(root)
         stack: list = [(self.root_key, 0, deleted_root, 0, True)]
         while stack:
             item = stack.pop()
-            kind = type(item)
-            if kind is Row:  # a duplicate record, after its node's subtree
+            if type(item) is Row:  # a duplicate record, after its node's subtree
                 yield item
                 continue
             key, level, deleted_above, cut, last = item
-            run = 1
-            if type(key) is Chain:
-                # A run of missing ancestors is one row, at its bottom's
-                # level (the output stays linear in the depth), unless
-                # --depth cuts it: then each is a row above the next.
-                run = key.length()
-                if limit is None or level + run - 1 < limit:
-                    key, level = Placeholder(key, key.bottom), level + run - 1
-                else:
-                    key, run = Placeholder(key, key.top), 1
-            kids = children.get(key, ()) if included is None and type(key) is str else self._kids(key)
-            placeholder = type(key) is Placeholder or (key == "/" and self.placeholders.root)
-            path = key.path if type(key) is Placeholder else key
-            hidden = hidden_nodes = 0
-            if limit is not None and level >= limit and kids:
-                hidden, hidden_nodes, kids = len(kids), self._count_below(key), ()
-            # The name below the parent (cut is the parent's length); as name_of().
-            name = path[cut:] if cut else path
-            if cut and name[0] == "/" and path[cut - 1] != "/":
-                name = name[1:]
-            dups = duplicates and duplicates.get(path)
-            if plain is not None and path not in plain:
-                marks, node = ((NOT_IN_DUMP,), None) if placeholder else ((), nodes.get(path))
-                row = Row(path, name, level, node, marks, None, None, hidden, last, hidden_nodes, run)
-            else:
-                row = self._row(path, name, level, deleted_above, hidden, last and not dups, placeholder)
-                if hidden_nodes or run > 1:
-                    row = row._replace(hidden_nodes=hidden_nodes, run=run)
+            key, level, run = self._unchain(key, level)
+            row, kids, path, name = self._tree_row(key, level, deleted_above, cut, last, run, plain)
             yield row
-            if dups:
-                n = len(dups)
-                stack.extend(Row(path, name, level, record, (DUPLICATE_RECORD,), last=last and i == n - 1)
-                             for i, record in reversed(list(enumerate(dups))))
-            if kids:
-                below = deleted_above or (row.tx is not None and row.tx.state == DELETED)
-                cut = len(path)
-                level += 1
-                stack.append((kids[-1], level, below, cut, True))
-                if len(kids) > 1:
-                    stack.extend((kid, level, below, cut, False) for kid in reversed(kids[:-1]))
+            self._push_below(stack, row, kids, deleted_above, path, name, level, last)
+
+    def _special_root_rows(self, root: str) -> Iterator[Row]:
+        """The rows of a tree rooted at a special path (``@releaseDomain``)."""
+        if self.exists(root):
+            dups = self.duplicates.get(root, ())
+            yield self._row(root, root, 0, False, 0, not dups)
+            for i, record in enumerate(dups):
+                yield Row(root, root, 0, record, (DUPLICATE_RECORD,), last=i == len(dups) - 1)
+
+    def _unchain(self, key, level: int):
+        """``(key, level, run)``: a run of missing ancestors is one row, at
+        its bottom's level (the output stays linear in the depth), unless
+        --depth cuts it: then each is a row above the next."""
+        if type(key) is not Chain:
+            return key, level, 1
+        limit = self.depth
+        run = key.length()
+        if limit is None or level + run - 1 < limit:
+            return Placeholder(key, key.bottom), level + run - 1, run
+        return Placeholder(key, key.top), level, 1
+
+    def _tree_row(self, key, level: int, deleted_above: bool, cut: int, last: bool, run: int, plain):
+        """The row of ``key`` (``cut``: its parent's path length), the
+        children to show below it, its path and its name."""
+        limit, included = self.depth, self.included
+        kids = self.children.get(key, ()) if included is None and type(key) is str else self._kids(key)
+        placeholder = type(key) is Placeholder or (key == "/" and self.placeholders.root)
+        path = key.path if type(key) is Placeholder else key
+        hidden = hidden_nodes = 0
+        if limit is not None and level >= limit and kids:
+            hidden, hidden_nodes, kids = len(kids), self._count_below(key), ()
+        # The name below the parent (cut is the parent's length); as name_of().
+        name = path[cut:] if cut else path
+        if cut and name[0] == "/" and path[cut - 1] != "/":
+            name = name[1:]
+        dups = self.duplicates and self.duplicates.get(path)
+        if plain is not None and path not in plain:
+            marks, node = ((NOT_IN_DUMP,), None) if placeholder else ((), self.state.nodes.get(path))
+            row = Row(path, name, level, node, marks, None, None, hidden, last, hidden_nodes, run)
+        else:
+            row = self._row(path, name, level, deleted_above, hidden, last and not dups, placeholder)
+            if hidden_nodes or run > 1:
+                row = row._replace(hidden_nodes=hidden_nodes, run=run)
+        return row, kids, path, name
+
+    def _push_below(self, stack: list, row: Row, kids, deleted_above: bool, path: str, name: str, level: int,
+                    last: bool) -> None:
+        """What comes after ``row`` (of ``path``, shown as ``name`` at
+        ``level``, the ``last`` of its siblings): its children, then its
+        duplicate records (the stack pops the last pushed first)."""
+        dups = self.duplicates and self.duplicates.get(path)
+        if dups:
+            n = len(dups)
+            stack.extend(Row(path, name, level, record, (DUPLICATE_RECORD,), last=last and i == n - 1)
+                         for i, record in reversed(list(enumerate(dups))))
+        if kids:
+            below = deleted_above or (row.tx is not None and row.tx.state == DELETED)
+            cut = len(path)
+            level += 1
+            stack.append((kids[-1], level, below, cut, True))
+            if len(kids) > 1:
+                stack.extend((kid, level, below, cut, False) for kid in reversed(kids[:-1]))
 
     def special_rows(self) -> Iterator[Row]:
         """``@releaseDomain``, ``@introduceDomain`` and any other path that

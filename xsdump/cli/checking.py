@@ -10,13 +10,14 @@ from rich.text import Text
 
 from xsdump.analysis.check import check_source
 from xsdump.errors import DumpError, ExitCode
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.model.findings import (C_RELEASES, CATALOGUE, ERROR, FAILING, HARMLESS, LOSES, MISREADS, OCAML_RELEASES,
                                    REFUSES, SEVERITIES, TRUNCATES, UNOBSERVABLE, WARNING, Finding, c_consequence,
                                    consequence)
 from xsdump.codec.dump import TEXT_MAGIC, sniff
-from xsdump.codec.source import display_name, open_source
-from xsdump.cli.common import (binary_stdout, env, err_console, handle_errors, named_reads, os_error_text, out_console,
+from xsdump.codec.opening import open_source
+from xsdump.codec.source import display_name
+from xsdump.cli.common import (binary_stdout, env, err_console, handle_errors, os_error_text, out_console,
                                reader_gone, settle, source_progress, terminal_safe)
 
 STYLE = {ERROR: "bold red", WARNING: "yellow"}
@@ -62,7 +63,7 @@ def _findings(dump: str, read: dict):
     """The findings of one dump, with a progress bar on a terminal; what
     kind of dump it is goes into ``read["format"]``."""
     source, name = env().input(dump)
-    yield from named_reads(_read(source, name, read), name or display_name(dump))
+    yield from _read(source, name, read)
 
 
 def _read(source, name, read: dict):

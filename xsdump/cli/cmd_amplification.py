@@ -10,7 +10,7 @@ import typer
 
 from xsdump.errors import ExitCode
 from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, color_option, env, handle_errors,
-                               input_size, lenient_option, named_reads, naming, no_pager_option, out_console,
+                               input_size, lenient_option, naming, no_pager_option, out_console,
                                read_policy, strict_option, terminal_output, warn, with_progress,
                                write_lines)
 
@@ -86,7 +86,7 @@ COMMAND = amplification
 
 
 @handle_errors
-def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy: str) -> int:
+def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy) -> int:
     from xsdump.analysis.amplification import measure, rereadable, sort_transactions
     from xsdump.codec.source import display_name
     from xsdump.render.amplificationreport import json_chunks, render
@@ -97,7 +97,7 @@ def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy: str) -
     shown = name or display_name(dump)
 
     def progress(items, what):
-        return with_progress(named_reads(items, shown), size, what)
+        return with_progress(items, size, what)
 
     # Nothing is written before the report: an I/O error until then is the
     # input's (a read error names the file).

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (ALLOW_INCOMPLETE_HELP, BYTE_ORDERS, CONVERT_TARGETS, FORCE_TERMINAL_HELP, Color,
+from xsdump.cli.common import (ALLOW_INCOMPLETE_HELP, BYTE_ORDERS, FORCE_TERMINAL_HELP, Color,
                                Completeness, color_option, complete_byte_orders, complete_targets, env, fail,
                                handle_errors, lenient_option, naming, read_policy, refuse_terminal, say, source_progress,
                                strict_option, terminal_output, warn, write_output)
@@ -88,7 +88,8 @@ def _run(dump, to, output, byte_order, version, allow_loss, allow_incomplete, po
     from xsdump.analysis.convert import Losses, convert_chunks
     from xsdump.cli.common import flush_output
     from xsdump.codec.dump import read_dump
-    from xsdump.codec.source import display_name, open_source
+    from xsdump.codec.opening import open_source
+    from xsdump.codec.source import display_name
 
     losses = Losses()
     source, name = env().input(dump)

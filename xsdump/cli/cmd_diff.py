@@ -8,7 +8,7 @@ import typer
 
 from xsdump.errors import ExitCode
 from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, binary_stdout, color_option, complete_diff_fields, env,
-                               fail, handle_errors, input_size, lenient_option, named_reads, no_pager_option,
+                               fail, handle_errors, input_size, lenient_option, no_pager_option,
                                out_console, read_policy, settle, strict_option, terminal_output, warn, with_progress)
 
 EXAMPLES = """Examples:
@@ -110,11 +110,11 @@ COMMAND = diff
 
 
 @handle_errors
-def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str, *, quiet: bool = False,
+def _run(a: str, b: str, options, stat: bool, as_json: bool, policy, *, quiet: bool = False,
          verbose: bool = False) -> int:
     from xsdump.analysis.diff import diff_dumps
     from xsdump.codec.source import display_name
-    from xsdump.render.escape import escape_text
+    from xsdump.text.escape import escape_text
     from xsdump.render.diffreport import json_document, stat_lines, text_lines
     from xsdump.render.lines import print_lines
 
@@ -125,7 +125,7 @@ def _run(a: str, b: str, options, stat: bool, as_json: bool, policy: str, *, qui
         name = name_a if source is source_a and name_a else name_b if source is source_b and name_b \
             else display_name(source)
         # A read error (EIO) names the file; the bar shows its name escaped.
-        return with_progress(named_reads(items, name), size, f"reading {escape_text(name)}")
+        return with_progress(items, size, f"reading {escape_text(name)}")
 
     result = diff_dumps(source_a, source_b, options, name_a=name_a, name_b=name_b, policy=policy, wrap=progress,
                         warn=warn, runs=env().copy_runs)

@@ -82,7 +82,7 @@ COMMAND = domains
 
 
 @handle_errors
-def _run(dump: str, sort: str, top: Optional[int], path: Optional[str], as_json: bool, policy: str) -> int:
+def _run(dump: str, sort: str, top: Optional[int], path: Optional[str], as_json: bool, policy) -> int:
     from xsdump.analysis.domains import measure, sort_domains
     from xsdump.analysis.tree import normalise_path
     from xsdump.render.domainsreport import json_chunks, render

@@ -47,7 +47,8 @@ COMMAND = encode
 def _run(json_input: str, output: Optional[str], allow_incomplete: bool) -> int:
     from xsdump.cli.common import flush_output
     from xsdump.codec.jsonio import read_json
-    from xsdump.codec.source import display_name, open_source
+    from xsdump.codec.opening import open_source
+    from xsdump.codec.source import display_name
     from xsdump.codec.textwriter import text_chunks
     from xsdump.codec.writer import encode_items
 

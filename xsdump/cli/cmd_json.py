@@ -47,7 +47,7 @@ COMMAND = to_json
 
 
 @handle_errors
-def _run(dump: str, document: bool, policy: str) -> int:
+def _run(dump: str, document: bool, policy) -> int:
     from xsdump.codec.jsonio import JSON_DECODERS, document_chunks, ndjson_lines
 
     items = read_input(dump, policy, decoders=JSON_DECODERS, runs=True)

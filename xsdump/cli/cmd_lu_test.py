@@ -9,7 +9,6 @@ import typer
 
 from xsdump.cli.common import (JSON_HELP, Color, binary_stdout, color_option, env, fail, handle_errors, out_console,
                                terminal_output)
-from xsdump.errors import ExitCode
 
 EXAMPLES = """Examples:
 

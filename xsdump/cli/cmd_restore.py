@@ -91,10 +91,11 @@ def _run(dump: str, daemon: str, fetch_debian: bool, as_json: bool) -> int:
     import json
 
     from xsdump.cli.common import env
-    from xsdump.codec.source import display_name, open_source
+    from xsdump.codec.opening import open_source
+    from xsdump.codec.source import display_name
     from xsdump.lutest.errors import LuTestError
     from xsdump.lutest.restore import CannotRun, restore_dump
-    from xsdump.render.escape import escape_text
+    from xsdump.text.escape import escape_text
 
     source, name = env().input(dump)
     shown = escape_text(name or display_name(dump))
@@ -118,7 +119,7 @@ def _run(dump: str, daemon: str, fetch_debian: bool, as_json: bool) -> int:
 
 def report_lines(report) -> list[str]:
     """The text report (guest bytes already escaped in the report)."""
-    from xsdump.render.escape import escape_text
+    from xsdump.text.escape import escape_text
 
     lines = [f"{report.file} ({report.input_format}) -> {report.daemon}"]
     if report.converted:

@@ -135,7 +135,7 @@ COMMAND = show
 def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary, policy, *, summary_only=False,
          changed=False, largest=None) -> int:
     from xsdump.analysis.tree import TreeView, load, normalise_path
-    from xsdump.render.escape import escape_text
+    from xsdump.text.escape import escape_text
     from xsdump.render.show import json_chunks, plain_lines, render_rich
 
     findings: list = []
@@ -193,7 +193,7 @@ def _matched(view, no_tree, largest=None) -> int:
 
 
 def nothing_matched_largest(view) -> str:
-    from xsdump.render.escape import escape_text
+    from xsdump.text.escape import escape_text
 
     under = "" if view.root == "/" else f" under {escape_text(view.root)}"
     owned = "" if view.domid is None else f" owned by domain {view.domid} or granting it r, w or b"

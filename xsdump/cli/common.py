@@ -25,6 +25,8 @@ from xsdump.errors import DumpError, EncodeError, ExitCode, Terminated
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
+    from xsdump.codec.policy import ReadPolicy
+
 T = TypeVar("T")
 
 # Set by the --debug option of the main callback (or XSDUMP_DEBUG=1).
@@ -44,7 +46,7 @@ def terminal_safe(text: str) -> str:
     already (file names in :class:`DumpError`) comes through unchanged."""
     if text.isprintable():
         return text
-    from xsdump.render.escape import escape_text
+    from xsdump.text.escape import escape_text
 
     return "".join(ch if ch.isprintable() else escape_text(ch) for ch in text)
 
@@ -117,13 +119,6 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
         raise typer.Exit(int(code or ExitCode.OK))
 
     return wrapper
-
-
-def named_reads(items: Iterable[T], name: str) -> Iterable[T]:
-    """``items``: an I/O error reading a dump (EIO...) names the file where
-    it happens (:meth:`xsdump.codec.source.Source.read`), with no layer per
-    record here."""
-    return items
 
 
 @contextlib.contextmanager
@@ -276,11 +271,13 @@ def lenient_option():
     return typer.Option(False, "--lenient", help=LENIENT_HELP)
 
 
-def read_policy(strict: bool, lenient: bool) -> str:  # noqa: FBT001
+def read_policy(strict: bool, lenient: bool) -> "ReadPolicy":  # noqa: FBT001
     """The read policy of ``read_dump`` for the two flags (exit 2 if both)."""
+    from xsdump.codec.policy import from_options
+
     if strict and lenient:
         raise fail("--strict and --lenient cannot be used together", ExitCode.ERROR)
-    return "strict" if strict else "lenient" if lenient else "default"
+    return from_options(strict, lenient)
 
 
 def out_console() -> "Console":
@@ -301,7 +298,7 @@ def warn(message: str) -> None:
     say(f"xsdump: warning: {message}")
 
 
-def read_input(dump: str, policy: str = "default", on_finding=None, decoders=None, runs: bool = False):
+def read_input(dump: str, policy: Optional["ReadPolicy"] = None, on_finding=None, decoders=None, runs: bool = False):
     """The records of ``dump`` (either format; ``-`` is standard input),
     with a progress bar on a terminal, read with the policy of
     :func:`read_policy`; what the lenient policy reads past is said on stderr;
@@ -310,13 +307,12 @@ def read_input(dump: str, policy: str = "default", on_finding=None, decoders=Non
     a transaction's copies of earlier records may come as CopyRun blocks
     (unless the environment says otherwise)."""
     from xsdump.codec.dump import read_dump
-
-    from xsdump.codec.source import display_name
+    from xsdump.codec.policy import DEFAULT
 
     source, name = env().input(dump)
-    items = read_dump(source, name=name, policy=policy, warn=warn, on_finding=on_finding, on_wait=_OUTPUT.flush,
+    items = read_dump(source, name=name, policy=policy or DEFAULT, warn=warn, on_finding=on_finding, on_wait=_OUTPUT.flush,
                       decoders=decoders, runs=runs and env().copy_runs)
-    return with_progress(named_reads(items, name or display_name(dump)), input_size(dump), "reading")
+    return with_progress(items, input_size(dump), "reading")
 
 
 def err_console() -> "Console":
@@ -345,7 +341,7 @@ class _Batch:
                 out.write(b"".join(self.parts))
                 out.flush()
             except OSError as e:
-                e.xsdump_output = True  # type: ignore[attr-defined]  # not the input's (named_reads)
+                e.xsdump_output = True  # type: ignore[attr-defined]  # not the input's
                 raise
             finally:
                 self.parts.clear()
@@ -395,7 +391,6 @@ def write_output(chunks: Iterable[bytes], output: Optional[str], check: Optional
     is, never replaced; a symbolic link's target is replaced, not the link.
     Reading errors that name no file name ``input_name``; writing errors
     name ``output``."""
-    chunks = named_reads(chunks, input_name)
     if output is None or output == "-":
         write_lines(chunks)
         if check is not None:
@@ -567,7 +562,7 @@ class Completeness:
     def watch(self, items: Iterable[T]) -> Iterator[T]:
         from xsdump.model.records import Damaged, End
 
-        for item in named_reads(items, self.name):
+        for item in items:
             self.ended = isinstance(item, (End, Damaged)) or (type(item) is dict
                                                                and item.get("type") in ("end", "damaged"))
             yield item
@@ -575,7 +570,7 @@ class Completeness:
     def check(self) -> None:
         if self.ended:
             return
-        from xsdump.render.escape import escape_text
+        from xsdump.text.escape import escape_text
 
         said = f"{escape_text(self.name)}: {self.what} has no END record last (cut short?)"
         if to_stdout(self.output):

@@ -319,10 +319,6 @@ class Environment:
         return self._colour_system(self.stdout_terminal)
 
     @property
-    def stderr_colour_system(self) -> Optional[str]:
-        return self._colour_system(self.stderr_terminal)
-
-    @property
     def colour(self) -> bool:
         """Standard output gets colours."""
         return self.stdout_colour_system is not None and not self.no_color
@@ -555,7 +551,7 @@ class Pager(io.BufferedIOBase):
         import threading
 
         if not self._runnable():
-            from xsdump.render.escape import escape_text
+            from xsdump.text.escape import escape_text
 
             self.direct = True
             with contextlib.suppress(OSError, ValueError):

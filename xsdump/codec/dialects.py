@@ -20,7 +20,7 @@ from typing import NamedTuple, Optional
 from xsdump.codec.format import ALIGN, RECORD_HEADER_SIZE, FormatError, pad_to_align, type_name
 from xsdump.model.findings import finding
 from xsdump.model.records import WatchDataExtended, encode_text
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 
 WATCH, WATCH_EXT = 3, 8
 # The C reader's view of WATCH_DATA_EXTENDED (tools/xenstored/xenstore_state.h,
@@ -71,14 +71,16 @@ class Variant(NamedTuple):
     findings: list
 
 
-def watch_variant(sc, code: int, pos: int, length: int) -> Optional[Variant]:
-    """Recognise, at ``pos`` in scanner ``sc``'s window, a watch record that
-    the declared layout does not fit; ``None`` when none of the dialects does."""
+def watch_variant(sc, code: int, pos: int, length: int, index: Optional[int]) -> Optional[Variant]:
+    """Recognise, at ``pos`` in the window of ``sc`` (the stream's
+    :class:`~xsdump.codec.resync.Boundaries`), a watch record that the
+    declared layout does not fit, as record ``index``; ``None`` when none of
+    the dialects does."""
     buf, base = sc.win.buf, sc.win.base
     body, body_end = pos + RECORD_HEADER_SIZE, pos + RECORD_HEADER_SIZE + length
     raw = buf[body - base : body_end - base]
     name = type_name(code)
-    where = dict(offset=pos, index=sc.index, record_type=name)
+    where = dict(offset=pos, index=index, record_type=name)
     if code == WATCH_EXT:
         # The C writer (watch.c dump_state_watches): a WATCH_DATA body, len from sizeof(swe).
         try:

@@ -13,8 +13,10 @@ from xsdump.codec.format import IDENT
 from xsdump.codec.oxenstored import MAGIC as TEXT_MAGIC
 from xsdump.model.findings import Finding, finding
 from xsdump.model.records import Item
-from xsdump.render.escape import escape_text
-from xsdump.codec.source import SourceLike, open_source
+from xsdump.text.escape import escape_text
+from xsdump.codec.opening import open_source
+from xsdump.codec.policy import DEFAULT, ReadPolicy
+from xsdump.codec.source import SourceLike
 
 Warn = Callable[[str], None]
 
@@ -32,7 +34,7 @@ def read_dump(
     source: SourceLike,
     *,
     name: Optional[str] = None,
-    policy: str = "default",
+    policy: ReadPolicy = DEFAULT,
     warn: Optional[Warn] = None,
     on_finding: Optional[Callable[[Finding], None]] = None,
     on_wait: Optional[Callable[[], None]] = None,
@@ -41,9 +43,9 @@ def read_dump(
 ) -> Iterator[Item]:
     """Header first, then the records of a dump of either kind.
 
-    ``policy``: ``strict``, ``default`` or ``lenient`` (see
-    :mod:`xsdump.codec.reader`).  ``on_finding`` receives every finding the
-    reader makes, in stream order (the fold of :mod:`xsdump.model.state`
+    ``policy``: what is read past (:mod:`xsdump.codec.policy`), the same
+    for both formats.  ``on_finding`` receives every finding the
+    reader makes, in stream order (the fold of :mod:`xsdump.fold.state`
     keeps them); ``warn`` receives one line for each stretch of input the
     lenient reader could not read as what it was meant to be; ``on_wait``
     is called before each read that may wait for a pipe; ``decoders``: a
@@ -55,7 +57,7 @@ def read_dump(
     def found(f: Finding) -> None:
         if on_finding is not None:
             on_finding(f)
-        if warn is not None and f.skipped is not None and policy == "lenient":
+        if warn is not None and f.skipped is not None and policy.keeps_damage:
             warn(f"{escape_text(src.name)}: {f.where()}: {f.message} [{f.code}]")
 
     with open_source(source, name, on_wait) as src:
@@ -69,7 +71,7 @@ def read_dump(
                 if warn is not None:
                     warn(message)
 
-            yield from read_text_dump(src, lenient=policy == "lenient", warn=skipped_line)
+            yield from read_text_dump(src, policy, warn=skipped_line)
         else:
             from xsdump.codec.reader import read_binary
 

@@ -28,7 +28,7 @@ from xsdump.codec.format import (
 )
 from xsdump.errors import DumpError
 from xsdump.model.records import Header, Layout
-from xsdump.render.escape import escape_bytes
+from xsdump.text.escape import escape_bytes
 
 FLAG_BIG_ENDIAN = 1
 _FLAGS_LITTLE = c.Int32ul  # a producer that stores the flags word in host order

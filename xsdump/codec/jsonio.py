@@ -19,7 +19,7 @@ import orjson
 from xsdump.codec.jsontexts import JSONTextError, json_texts
 
 from xsdump.errors import EncodeError
-from xsdump.render.escape import escape_bytes
+from xsdump.text.escape import escape_bytes
 from xsdump.codec.format import BY_KEY, BY_MODEL, DAMAGED_KEY, UNKNOWN_KEY
 from xsdump.model.records import (
     CopyRun,
@@ -523,10 +523,8 @@ def read_json(src) -> Iterator[Item]:
     header, then one record a line), the same pretty-printed or
     concatenated, or a document ``{"header": ..., "records": [...]}``.
     Texts are decoded as they arrive, in memory bounded by the largest."""
-    from xsdump.codec.jsoninput import EncodedJSON
-
-    if isinstance(src.file, EncodedJSON):  # opened as a dump: the JSON itself is wanted here
-        src = src.file.src
+    if getattr(src, "json", None) is not None:  # opened as a dump: the JSON itself is wanted here
+        src = src.json
     return _from_texts(json_texts(iter(lambda: src.read(1 << 20), b"")), src.name)
 
 

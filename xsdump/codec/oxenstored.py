@@ -64,7 +64,7 @@ import binascii
 from typing import Iterator, NamedTuple, Optional
 
 from xsdump.errors import DumpError
-from xsdump.render.escape import escape_bytes, preview
+from xsdump.text.escape import escape_bytes, preview
 from xsdump.model.records import (
     DOMID_INVALID,
     ConnectionData,
@@ -81,6 +81,7 @@ from xsdump.model.records import (
     WatchData,
     decode_text,
 )
+from xsdump.codec.policy import DEFAULT, ReadPolicy
 from xsdump.codec.source import Source
 
 MAGIC = b"$xenstored-dump-format"
@@ -166,7 +167,7 @@ del _name
 
 # How a line may end, as read: oxenstored writes "\n"; "\r\n" and, at the
 # end of the file, "\r" or nothing are kept so that the text is written back
-# as it was read (and reported: see xsdump.model.validate).
+# as it was read (and reported: see xsdump.fold.validate).
 LINE_ENDS = (b"\n", b"\r\n", b"\r", b"")
 
 
@@ -420,7 +421,7 @@ def split_lines(src: Source) -> Iterator:
     that ends the file as a line end of its own; the last line may have no
     end.  oxenstored's reader (``input_line``) splits at ``\\n`` alone and
     keeps a ``\\r`` in the line: what that does to each line is reported by
-    :mod:`xsdump.model.validate` (``text-crlf``).  A line longer than
+    :mod:`xsdump.fold.validate` (``text-crlf``).  A line longer than
     :data:`LINE_MAX` comes as :class:`LongPiece` pieces of at most that."""
     number, offset = 0, 0
     pending: list[bytes] = []  # the start of a line that has not ended yet
@@ -476,15 +477,15 @@ def _layout(text: Optional[bytes], eol: bytes) -> Optional[TextLayout]:
     return None if text is None and eol == b"\n" else TextLayout(text, eol)
 
 
-def read_text_dump(src: Source, lenient: bool = False, warn=None) -> Iterator[Item]:
+def read_text_dump(src: Source, policy: ReadPolicy = DEFAULT, warn=None) -> Iterator[Item]:
     """Header, then one record per line (``global`` and the ``evtchn-dev``
     line after it make one), then :class:`End`.  A line oxenstored would
     not load raises :class:`DumpError` with its line number; with
     ``lenient`` it is kept whole as a :class:`Damaged` record and ``warn``
     called with a message instead.  What a line holds beyond what the
     records say (its end, fields the daemon ignores, its spelling) is kept
-    in a :class:`TextLayout` and reported by :mod:`xsdump.model.validate`."""
-    items = _read_text_dump(src, lenient, warn)
+    in a :class:`TextLayout` and reported by :mod:`xsdump.fold.validate`."""
+    items = _read_text_dump(src, policy.damage, warn)
     header = next(items)
     yield header
     eol = {len(MAGIC) + 2: b"\r\n", len(MAGIC): b""}.get(header.size)

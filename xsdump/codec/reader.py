@@ -2,14 +2,7 @@
 
 :func:`read_binary` yields the :class:`~xsdump.model.records.Header` and then
 one record at a time, through the one scanner (:mod:`xsdump.codec.scan`)
-under a read policy:
-
-- ``strict``: the records as the declarations define them; anything else
-  raises :class:`~xsdump.errors.DumpError`;
-- ``default``: also the dialects real daemons write, each decoded to the
-  record it was meant to be, keeping its exact bytes and its finding codes;
-- ``lenient``: also past damage, each damaged stretch kept as a
-  :class:`~xsdump.model.records.Damaged` record.
+under a read policy (:mod:`xsdump.codec.policy`).
 
 Memory stays bounded by the largest record, not the file; every length is
 checked against the bytes that are really there (the file size, or what a
@@ -22,7 +15,9 @@ from __future__ import annotations
 from typing import Callable, Iterator, Optional
 
 from xsdump.codec.scan import Scanner
-from xsdump.codec.source import Source, SourceLike, open_source
+from xsdump.codec.opening import open_source
+from xsdump.codec.policy import DEFAULT, ReadPolicy
+from xsdump.codec.source import Source, SourceLike
 from xsdump.codec.window import CHUNK
 from xsdump.model.findings import Finding
 from xsdump.model.records import Item
@@ -31,14 +26,14 @@ OnFinding = Callable[[Finding], None]
 
 
 def read_stream(source: SourceLike, *, name: Optional[str] = None, chunk: int = CHUNK,
-                policy: str = "strict", on_finding: Optional[OnFinding] = None) -> Iterator[Item]:
+                policy: ReadPolicy = DEFAULT, on_finding: Optional[OnFinding] = None) -> Iterator[Item]:
     """Yield the header, then every record up to and including END.
     ``chunk``: how many bytes to read at a time."""
     with open_source(source, name) as src:
         yield from read_binary(src, policy, on_finding, chunk)
 
 
-def read_binary(src: Source, policy: str = "strict", on_finding: Optional[OnFinding] = None,
+def read_binary(src: Source, policy: ReadPolicy = DEFAULT, on_finding: Optional[OnFinding] = None,
                 chunk: int = CHUNK, decoders: Optional[dict] = None, runs: bool = False) -> Iterator[Item]:
     """The records of an already opened binary stream; ``decoders``: body
     decoders (``[byte order][type]``) compiled from the declarations to give

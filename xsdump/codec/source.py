@@ -1,13 +1,12 @@
-"""Opening inputs: a path, ``-`` for standard input, or a binary file object."""
+"""An open binary input with its display name (opened by :mod:`xsdump.codec.opening`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import stat
-import sys
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Optional, Union
+from typing import BinaryIO, Callable, Optional, Union
 
 from xsdump.errors import DumpError
 
@@ -25,6 +24,8 @@ class Source:
         self.consumed = 0  # bytes handed out by read(), for progress bars
         self._prefix = b""
         self.failed: Optional[DumpError] = None  # the input failed here (bad compressed data): again on every read
+        # When this input is the dump that JSON encodes: the Source of that JSON.
+        self.json: Optional[Source] = None
         with contextlib.suppress(OSError, AttributeError, ValueError):
             st = os.fstat(file.fileno())
             if stat.S_ISREG(st.st_mode):
@@ -73,48 +74,6 @@ class Source:
             if not e.filename:
                 e.filename = self.name
             raise
-
-
-@contextlib.contextmanager
-def open_source(source: SourceLike, name: Optional[str] = None,
-                on_wait: Optional[Callable[[], None]] = None, json: bool = True) -> Iterator[Source]:
-    """Open ``source`` for binary reading; errors become :class:`DumpError`.
-    ``on_wait``: called before each read that may wait (a pipe).  Compressed
-    input is decompressed; the JSON of ``xsdump json`` is read as the dump
-    it encodes (``json=False``: as it is, for ``encode``)."""
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        if path == "-":
-            yield _plain(Source(sys.stdin.buffer, name or "<stdin>", on_wait), json)
-            return
-        try:
-            f = open(path, "rb")  # noqa: SIM115
-        except OSError as e:
-            raise DumpError(f"cannot open: {e.strerror}", file=name or path) from None
-        with f:
-            yield _plain(Source(f, name or path, on_wait), json)
-        return
-    yield _plain(Source(source, name or getattr(source, "name", None) or "<stream>", on_wait), json)
-
-
-def _plain(src: Source, json: bool = True) -> Source:
-    """``src``; its decompressed bytes when it is gzip, xz or zstd data; and
-    (``json``) the dump it encodes when it is the JSON of ``xsdump json``."""
-    from xsdump.codec.compressed import LONGEST, Decompressed, compression
-    from xsdump.codec.jsoninput import SNIFF, EncodedJSON, looks_like_json
-
-    kind = compression(src.peek(LONGEST))
-    if kind is not None:
-        src = Source(Decompressed(kind, src, src.name), src.name, src.on_wait)  # type: ignore[arg-type]
-    if json:
-        try:
-            prefix = src.peek(SNIFF)
-        except DumpError as e:  # said by whoever reads the input, after the bytes that came
-            src.failed = e
-            return src
-        if looks_like_json(prefix):
-            src = Source(EncodedJSON(src), src.name, src.on_wait)  # type: ignore[arg-type]
-    return src
 
 
 def display_name(source: SourceLike) -> str:

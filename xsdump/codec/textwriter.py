@@ -19,7 +19,7 @@ import itertools
 from typing import Iterable, Iterator, Optional
 
 from xsdump.errors import EncodeError
-from xsdump.render.escape import escape_bytes, escape_text
+from xsdump.text.escape import escape_bytes, escape_text
 from xsdump.codec.format import record_type_of
 from xsdump.codec.oxenstored import (
     LINE_ENDS,

@@ -314,9 +314,6 @@ class Connection:
     def release(self, domid: int) -> None:
         self.request(XS_RELEASE, f"{domid}\0".encode())
 
-    def get_domain_path(self, domid: int) -> bytes:
-        return self.request(XS_GET_DOMAIN_PATH, f"{domid}\0".encode()).rstrip(b"\0")
-
     def is_domain_introduced(self, domid: int) -> bool:
         return self.request(XS_IS_DOMAIN_INTRODUCED, f"{domid}\0".encode()).startswith(b"T")
 

@@ -123,10 +123,6 @@ class Binaries:
         return self.bin_dir / "oxenstored"
 
     @property
-    def xenstore_control(self) -> Path:
-        return self.bin_dir / "xenstore-control"
-
-    @property
     def runtime(self) -> "Runtime":
         """What a daemon of these packages runs with (the wrappers bring
         the libraries)."""

@@ -16,3 +16,11 @@ class SetupError(LuTestError):
 class DaemonError(LuTestError):
     """A daemon did not start, died, or stopped answering; the message ends
     with the tail of its log."""
+
+
+class UpdateRefused(Exception):
+    """The daemon declined the live update; ``answer`` is what it said."""
+
+    def __init__(self, answer: str):
+        super().__init__(answer)
+        self.answer = answer

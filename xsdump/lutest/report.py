@@ -1,7 +1,7 @@
 """``lu-test``'s report: the summary, the divergence, the files in ``--out``.
 
 Everything that came from a daemon (values, paths, tokens, answers) is
-escaped by :mod:`xsdump.render.escape` before it is text.
+escaped by :mod:`xsdump.text.escape` before it is text.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Iterator, Optional
 from xsdump.lutest.equivalence import ERROR_CLASSES, Observation, event_difference
 from xsdump.lutest.session import Evidence, Outcome
 from xsdump.lutest.trial import Divergence
-from xsdump.render.escape import escape_bytes, escape_text
+from xsdump.text.escape import escape_bytes, escape_text
 
 FILES = {
     "manifest": "manifest.json",                # how the run was made: --replay DIR runs it again

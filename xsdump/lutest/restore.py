@@ -217,6 +217,7 @@ def _words(daemon) -> list:
 
 def _compare(handed: bytes, own: bytes, kind: str, report: RestoreReport) -> None:
     from xsdump.analysis.diff import DiffOptions, change_class, diff_dumps
+    from xsdump.codec.policy import LENIENT
 
     with tempfile.TemporaryDirectory(prefix="xsdump-restore-") as tmp:
         a, b = Path(tmp) / "handed", Path(tmp) / "own"
@@ -224,7 +225,7 @@ def _compare(handed: bytes, own: bytes, kind: str, report: RestoreReport) -> Non
         b.write_bytes(own)
         result = diff_dumps(str(a), str(b), DiffOptions(ignore=frozenset({"pending"}), equivalent=True,
                                                         exclude=OWN_NODES[kind]),
-                            name_a="handed over", name_b="the daemon's own dump", policy="lenient",
+                            name_a="handed over", name_b="the daemon's own dump", policy=LENIENT,
                             warn=lambda _m: None)
         changes = [c for c in _without_control_connection(result.changes)
                    if not (c.kind == "node-added" and c.path in CREATED_SPECIAL[kind])]

@@ -3,6 +3,8 @@ where a relative watch path points."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 from xsdump.model.records import ConnectionData, RingSpec
 
 
@@ -65,3 +67,16 @@ def resolve_watch_path(wpath: str, home: str) -> str:
     if wpath.startswith(("/", "@")):
         return wpath
     return f"{home}/{wpath}"
+
+
+def absolute_wpath(wpath: str, conn: Optional[ConnectionData]) -> Optional[str]:
+    """A relative watch path (neither ``/`` nor ``@`` first) as the daemon
+    resolves it: below the connection's domain home ``/local/domain/<domid>``
+    (``canonicalize``, tools/xenstored/core.c).  None for an absolute path,
+    or when the connection is not a domain's ring (its home is not in the
+    dump: a socket, an unknown connection)."""
+    if wpath[:1] in ("/", "@"):
+        return None
+    if conn is None or not isinstance(conn.spec, RingSpec):
+        return None
+    return f"/local/domain/{conn.spec.domid}/{wpath}"

@@ -45,10 +45,6 @@ class Message(NamedTuple):
     def op_name(self) -> str:
         return OPERATIONS.get(self.op, f"op {self.op}")
 
-    @property
-    def raw_size(self) -> int:
-        return WIRE_HEADER_SIZE + len(self.payload)
-
 
 class Fragment(NamedTuple):
     """Bytes that are not a whole message header: the tail of a response
@@ -57,10 +53,6 @@ class Fragment(NamedTuple):
     raw: bytes
     offset: int
     why: str
-
-    @property
-    def raw_size(self) -> int:
-        return len(self.raw)
 
 
 Piece = Union[Message, Fragment]

@@ -4,7 +4,7 @@ projection and the findings; or one JSON document.
 
 On a terminal the table is a rich table; otherwise it is plain text in
 aligned columns (for grep and awk).  The only guest-controlled text here is a
-stale read's path and values: they go through :mod:`xsdump.render.escape`
+stale read's path and values: they go through :mod:`xsdump.text.escape`
 into ``rich.text.Text`` pieces, never into markup.
 
 Byte accounting, the same in every figure: a transaction's records are its
@@ -30,11 +30,11 @@ from xsdump.analysis.amplification import (
     Projection,
     TransactionCost,
 )
-from xsdump.render.escape import escape_text, preview
+from xsdump.text.escape import escape_text, preview
 from xsdump.render.lines import print_lines
 from xsdump.codec.jsonio import bytes_to_json, text_to_json
 from xsdump.render import table
-from xsdump.render.notation import dump_format, human_bytes
+from xsdump.model.notation import dump_format, human_bytes
 from xsdump.render.table import Cell
 
 STYLES = {"stale": "yellow", "near-root": "bold red", "redundant": "cyan", "total": "bold", "note": "dim"}

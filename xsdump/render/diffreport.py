@@ -8,23 +8,24 @@ new value on indented ``-``/``+`` lines; the last line counts the
 differences.  Node hunks come first, in tree order of their paths; a whole
 subtree only one dump has is one line with its node count (``verbose``: node
 by node).  JSON always lists every node, and the whole subtrees beside.  Every path, value, token and quota name comes from the dumps
-and goes through :mod:`xsdump.render.escape` into ``rich.text.Text`` pieces, never
+and goes through :mod:`xsdump.text.escape` into ``rich.text.Text`` pieces, never
 into markup, so nothing in a dump can style or control the terminal.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import orjson
 from rich.text import Text
 
 from xsdump.analysis.diff import ASPECTS, Change, DiffResult, Subtree, change_class, path_sort_key
-from xsdump.render.escape import escape_bytes, escape_text, preview
+from xsdump.text.escape import escape_bytes, escape_text, preview
 from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
-from xsdump.render.notation import access_str, conn_str, depth_str, perms_str
+from xsdump.model.notation import access_str, conn_str, depth_str, perms_str
 from xsdump.model.records import WATCH_DEPTH_UNLIMITED, ConnectionData, DomainData, GlobalData, NodeData, Perm, UnknownRecord
-from xsdump.model.state import Transaction, parent_path
+from xsdump.fold.state import Transaction
+from xsdump.model.paths import parent_path
 from xsdump.model.wire import Fragment, Message
 
 STYLES = {"+": "green", "-": "red", "~": "yellow", "@": "cyan", "head": "bold", "note": "dim"}
@@ -194,74 +195,76 @@ def _line(sign: str, *parts, indent: str = "") -> Text:
 def change_lines(c: Change, watches: Optional[dict] = None) -> Iterator[Text]:
     """The lines of one change; ``watches``: the watch count of each
     connection only one dump has, by (kind, identity)."""
-    kind = c.kind
-    if kind in ("node-added", "node-removed"):
-        sign = "+" if kind == "node-added" else "-"
-        yield _line(sign, (_node_text(c.new if sign == "+" else c.old, with_path=True), STYLES[sign]))
-    elif kind == "node-value":
-        yield _line("~", escape_text(c.path))
-        yield from _value_pair(c.old, c.new)
-    elif kind == "node-perms":
-        yield _line("~", escape_text(c.path), "  perms")
-        yield _line("-", (perms_str(c.old), STYLES["-"]), indent="  ")
-        yield _line("+", (perms_str(c.new), STYLES["+"]), indent="  ")
-    elif kind in ("connection-added", "connection-removed"):
-        sign = "+" if kind == "connection-added" else "-"
-        rec = c.new if sign == "+" else c.old
-        n = (watches or {}).get((kind, c.identity), 0)
-        yield _line(sign, (f"{c.identity}  ({_conn_details(rec)}, {n} watch{'es' if n != 1 else ''})", STYLES[sign]))
-    elif kind == "connection-changed":
-        show = _hex if c.field == "unique-id" else _scalar
-        yield _line("~", f"{c.field}: {show(c.old)} -> {show(c.new)}")
-    elif kind in ("message-added", "message-removed"):
-        sign = "+" if kind == "message-added" else "-"
-        yield _line(sign, (f"{c.field}: {_piece_text(c.new if sign == '+' else c.old)}", STYLES[sign]))
-    elif kind == "message-changed":
-        yield _line("~", f"{c.field}: message")
-        yield _line("-", (_piece_text(c.old), STYLES["-"]), indent="  ")
-        yield _line("+", (_piece_text(c.new), STYLES["+"]), indent="  ")
-    elif kind in ("watch-added", "watch-removed"):
-        sign = "+" if kind == "watch-added" else "-"
-        yield _line(sign, (f"watch {_watch_text(c.new if sign == '+' else c.old)}", STYLES[sign]))
-    elif kind == "watch-changed":
-        yield _line("~", f"watch {escape_text(c.old.wpath)}  token={escape_text(c.old.token)}  "
-                         f"depth: {depth_str(_depth(c.old))} -> {depth_str(_depth(c.new))}")
-    elif kind in ("transaction-added", "transaction-removed"):
-        sign = "+" if kind == "transaction-added" else "-"
-        tx: Transaction = c.new if sign == "+" else c.old
-        what = "" if tx.declared else ", no TRANSACTION_DATA"
-        yield _line(sign, (f"{c.identity}  ({tx.n_records} node records, {tx.n_bytes} B{what})", STYLES[sign]))
-    elif kind == "transaction-changed" and c.field == "declared":
+    lines = _LINES.get(c.kind)
+    if lines is None:  # a kind this renderer does not know: show what there is
+        return iter([_line("~", f"{c.kind} {escape_text(c.path or '')} {c.identity or ''} {c.field or ''}")])
+    return lines(c, watches or {})
+
+
+def _sign(c: Change) -> str:
+    """``+`` for a kind ``...-added``, ``-`` for ``...-removed``."""
+    return "+" if c.kind.endswith("-added") else "-"
+
+
+def _one_side(text: Callable[[Change, object, dict], str]):
+    """The line of an added or removed thing: ``text(c, record, watches)``
+    in the colour of its sign."""
+    def lines(c: Change, watches: dict) -> Iterator[Text]:
+        sign = _sign(c)
+        yield _line(sign, (text(c, c.new if sign == "+" else c.old, watches), STYLES[sign]))
+    return lines
+
+
+def _old_new(title: Callable[[Change], str], text: Callable[[object], str]):
+    """A changed thing: its title, then the old and the new, indented."""
+    def lines(c: Change, watches: dict) -> Iterator[Text]:
+        yield _line("~", title(c))
+        yield _line("-", (text(c.old), STYLES["-"]), indent="  ")
+        yield _line("+", (text(c.new), STYLES["+"]), indent="  ")
+    return lines
+
+
+def _one_line(text: Callable[[Change], str]):
+    def lines(c: Change, watches: dict) -> Iterator[Text]:
+        yield _line("~", text(c))
+    return lines
+
+
+def _node_value(c: Change, watches: dict) -> Iterator[Text]:
+    yield _line("~", escape_text(c.path))
+    yield from _value_pair(c.old, c.new)
+
+
+def _tx_node_changed(c: Change, watches: dict) -> Iterator[Text]:
+    yield from _old_new(lambda c: escape_text(c.path), lambda n: _node_text(n, with_path=False))(c, watches)
+    if c.old.value != c.new.value:
+        yield from _first_difference(c.old.value, c.new.value)
+
+
+def _connection_text(c: Change, rec: ConnectionData, watches: dict) -> str:
+    n = watches.get((c.kind, c.identity), 0)
+    return f"{c.identity}  ({_conn_details(rec)}, {n} watch{'es' if n != 1 else ''})"
+
+
+def _connection_changed(c: Change) -> str:
+    show = _hex if c.field == "unique-id" else _scalar
+    return f"{c.field}: {show(c.old)} -> {show(c.new)}"
+
+
+def _transaction_text(c: Change, tx: Transaction, watches: dict) -> str:
+    what = "" if tx.declared else ", no TRANSACTION_DATA"
+    return f"{c.identity}  ({tx.n_records} node records, {tx.n_bytes} B{what})"
+
+
+def _transaction_changed(c: Change) -> str:
+    if c.field == "declared":
         have = {True: "present", False: "absent"}
-        yield _line("~", f"TRANSACTION_DATA: {have[c.old]} -> {have[c.new]}")
-    elif kind == "transaction-changed":
-        yield _line("~", f"{c.field}: {_scalar(c.old)} -> {_scalar(c.new)}")
-    elif kind in ("tx-node-added", "tx-node-removed"):
-        sign = "+" if kind == "tx-node-added" else "-"
-        yield _line(sign, (_node_text(c.new if sign == "+" else c.old, with_path=True), STYLES[sign]))
-    elif kind == "tx-node-changed":
-        yield _line("~", escape_text(c.path))
-        yield _line("-", (_node_text(c.old, with_path=False), STYLES["-"]), indent="  ")
-        yield _line("+", (_node_text(c.new, with_path=False), STYLES["+"]), indent="  ")
-        if c.old.value != c.new.value:
-            yield from _first_difference(c.old.value, c.new.value)
-    elif kind == "global-quota":
-        yield _line("~", f"{c.identity} {escape_text(c.field)}: {_scalar(c.old)} -> {_scalar(c.new)}")
-    elif kind in ("domain-added", "domain-removed"):
-        sign = "+" if kind == "domain-added" else "-"
-        yield _line(sign, (_domain_text(c.new if sign == "+" else c.old), STYLES[sign]))
-    elif kind == "domain-features":
-        yield _line("~", f"features: {c.old:#x} -> {c.new:#x}")
-    elif kind == "domain-quota":
-        yield _line("~", f"quota {escape_text(c.field)}: {_scalar(c.old)} -> {_scalar(c.new)}")
-    elif kind == "global-data":
-        yield _line("~", f"{c.field}: {_scalar(c.old)} -> {_scalar(c.new)}")
-    elif kind in ("unknown-added", "unknown-removed"):
-        sign = "+" if kind == "unknown-added" else "-"
-        rec: UnknownRecord = c.new if sign == "+" else c.old
-        yield _line(sign, (f"record type {rec.record_type}: {len(rec.body)} B {preview(rec.body, 60)}", STYLES[sign]))
-    else:  # a kind this renderer does not know: show what there is
-        yield _line("~", f"{c.kind} {escape_text(c.path or '')} {c.identity or ''} {c.field or ''}")
+        return f"TRANSACTION_DATA: {have[c.old]} -> {have[c.new]}"
+    return f"{c.field}: {_scalar(c.old)} -> {_scalar(c.new)}"
+
+
+def _unknown_text(c: Change, rec: UnknownRecord, watches: dict) -> str:
+    return f"record type {rec.record_type}: {len(rec.body)} B {preview(rec.body, 60)}"
 
 
 def _conn_details(rec: ConnectionData) -> str:
@@ -451,3 +454,32 @@ def value_to_json(value) -> Optional[object]:
 
 def _perms_json(perms) -> list:
     return [{"perm": text_to_json(p.perm), "flags": p.flags, "domid": p.domid} for p in perms]
+
+
+def _both(kind: str, lines) -> dict:
+    return {f"{kind}-added": lines, f"{kind}-removed": lines}
+
+
+_NODE = _one_side(lambda c, node, w: _node_text(node, with_path=True))
+_LINES: dict = {
+    **_both("node", _NODE),
+    "node-value": _node_value,
+    "node-perms": _old_new(lambda c: f"{escape_text(c.path)}  perms", perms_str),
+    **_both("connection", _one_side(_connection_text)),
+    "connection-changed": _one_line(_connection_changed),
+    **_both("message", _one_side(lambda c, piece, w: f"{c.field}: {_piece_text(piece)}")),
+    "message-changed": _old_new(lambda c: f"{c.field}: message", _piece_text),
+    **_both("watch", _one_side(lambda c, watch, w: f"watch {_watch_text(watch)}")),
+    "watch-changed": _one_line(lambda c: f"watch {escape_text(c.old.wpath)}  token={escape_text(c.old.token)}  "
+                                         f"depth: {depth_str(_depth(c.old))} -> {depth_str(_depth(c.new))}"),
+    **_both("transaction", _one_side(_transaction_text)),
+    "transaction-changed": _one_line(_transaction_changed),
+    **_both("tx-node", _NODE),
+    "tx-node-changed": _tx_node_changed,
+    "global-quota": _one_line(lambda c: f"{c.identity} {escape_text(c.field)}: {_scalar(c.old)} -> {_scalar(c.new)}"),
+    **_both("domain", _one_side(lambda c, domain, w: _domain_text(domain))),
+    "domain-features": _one_line(lambda c: f"features: {c.old:#x} -> {c.new:#x}"),
+    "domain-quota": _one_line(lambda c: f"quota {escape_text(c.field)}: {_scalar(c.old)} -> {_scalar(c.new)}"),
+    "global-data": _one_line(lambda c: f"{c.field}: {_scalar(c.old)} -> {_scalar(c.new)}"),
+    **_both("unknown", _one_side(_unknown_text)),
+}

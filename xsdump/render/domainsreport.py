@@ -4,7 +4,7 @@ anything, and a totals row; then which domain owns most nodes and most
 bytes; or one JSON document.
 
 The only guest-controlled text here is the ``--path`` given back: it goes
-through :mod:`xsdump.render.escape`.
+through :mod:`xsdump.text.escape`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from rich.text import Text
 from xsdump.analysis.domains import FROM_DOMAIN, SOCKETS, UNATTRIBUTED, DomainsReport, QuotaUse, Usage
 from xsdump.codec.jsonio import text_to_json
 from xsdump.render import table
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.render.lines import print_lines
-from xsdump.render.notation import dump_format, human_bytes, named_domid
+from xsdump.model.notation import dump_format, human_bytes, named_domid
 from xsdump.render.table import Cell
 
 STYLES = {"near": "yellow", "over": "bold red", "total": "bold", "note": "dim"}

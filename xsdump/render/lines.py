@@ -3,7 +3,7 @@
 A report may run to millions of lines (a stale read per transaction, a
 change per node): they are written as they come, never gathered, and
 without colour as UTF-8 text with no rich rendering per line (the text of
-every line is already escaped: see :mod:`xsdump.render.escape`)."""
+every line is already escaped: see :mod:`xsdump.text.escape`)."""
 
 from __future__ import annotations
 

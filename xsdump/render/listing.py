@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from xsdump.render.escape import escape_text, preview
+from xsdump.text.escape import escape_text, preview
 from xsdump.codec.format import record_type_of
-from xsdump.render.notation import dump_format, access_str, conn_str, depth_str, perms_str
+from xsdump.model.notation import dump_format, access_str, conn_str, depth_str, perms_str
 from xsdump.model.records import (
     ConnectionData,
     CopyRun,

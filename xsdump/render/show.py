@@ -12,7 +12,7 @@ has its renderer, which turns that data and the tree rows into its output:
 
 Plain and rich share their words: :mod:`.show_lines` lays the report out as
 lines of (text, style) pieces and :mod:`.show_rows` does one tree row.
-Guest-controlled text goes through :mod:`xsdump.render.escape` and, for rich,
+Guest-controlled text goes through :mod:`xsdump.text.escape` and, for rich,
 into ``rich.text.Text`` objects built from (text, style) pairs: nothing from
 the dump is ever parsed as markup or reaches the terminal as a control
 sequence.
@@ -24,7 +24,7 @@ from typing import Iterator, Optional
 
 from xsdump.analysis.tree import Loaded, TreeView
 from xsdump.render import show_json, show_plain
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.render.show_rows import Line, Options, Part, plain, plain_row, row_parts
 from xsdump.render.show_summary import Summary, summarise
 

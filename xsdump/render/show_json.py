@@ -13,7 +13,8 @@ from xsdump.codec.jsonio import CONN_TYPES, bytes_to_json, text_to_json
 from xsdump.model.records import ConnectionData, RingSpec, SocketSpec, WatchDataExtended
 from xsdump.model.wire import Fragment, pending_messages
 from xsdump.render.show_rows import Options
-from xsdump.render.show_summary import ConnEntry, Summary, TxEntry, Watch, absolute_wpath, transaction_entries
+from xsdump.model.paths import absolute_wpath
+from xsdump.render.show_summary import ConnEntry, Summary, TxEntry, Watch, transaction_entries
 
 
 def json_chunks(loaded: Loaded, summary: Summary, opts: Options, view: Optional[TreeView], *,

@@ -2,7 +2,7 @@
 shared by the plain renderer (which joins the text) and the rich one (which
 styles it): the summary, ``--transactions``, and the blocks of the tree.
 
-Everything from the dump goes through :mod:`xsdump.render.escape` here.
+Everything from the dump goes through :mod:`xsdump.text.escape` here.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import Iterator, Optional, Union
 from xsdump.analysis.largest import owner
 from xsdump.analysis.tree import NOT_IN_DUMP, READ, Loaded, Row, TreeView, common_ancestor
 from xsdump.model.records import WatchDataExtended
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.render.listing import message_lines, quota_str
-from xsdump.render.notation import access_str, conn_str, depth_str, human_bytes, named_domid, perms_str
+from xsdump.model.notation import access_str, conn_str, depth_str, human_bytes, named_domid, perms_str
 from xsdump.render.show_rows import TX_STYLES, Line, Options, name_text, value_text
-from xsdump.render.show_summary import (Narrowed, Owner, Summary, TxEntry, Watch, absolute_wpath,
+from xsdump.model.paths import absolute_wpath
+from xsdump.render.show_summary import (Narrowed, Owner, Summary, TxEntry, Watch,
                                          transaction_entries)
 
 # Read nodes listed one by one in --transactions when there are at most this many.

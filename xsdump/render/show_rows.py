@@ -21,8 +21,8 @@ from xsdump.analysis.tree import (
     WRITTEN,
     Row,
 )
-from xsdump.render.escape import escape_bytes, escape_text, preview
-from xsdump.render.notation import perms_str
+from xsdump.text.escape import escape_bytes, escape_text, preview
+from xsdump.model.notation import perms_str
 
 Part = tuple[str, str]  # (text, rich style)
 Line = list[Part]

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, NamedTuple, Optional, Union
 
 from xsdump.analysis.select import under
-from xsdump.render.notation import dump_format
+from xsdump.model.notation import dump_format
+from xsdump.model.paths import absolute_wpath
 from xsdump.analysis.tree import (
     CREATED,
     DELETED,
@@ -249,19 +250,6 @@ def owner_of(loaded: Loaded, conn_id: int) -> Owner:
     if isinstance(conn.spec, SocketSpec):
         return Owner(True, socket_fd=conn.spec.socket_fd)
     return Owner(True)
-
-
-def absolute_wpath(wpath: str, conn: Optional[ConnectionData]) -> Optional[str]:
-    """A relative watch path (neither ``/`` nor ``@`` first) as the daemon
-    resolves it: below the connection's domain home ``/local/domain/<domid>``
-    (``canonicalize``, tools/xenstored/core.c).  None for an absolute path,
-    or when the connection is not a domain's ring (its home is not in the
-    dump: a socket, an unknown connection)."""
-    if wpath[:1] in ("/", "@"):
-        return None
-    if conn is None or not isinstance(conn.spec, RingSpec):
-        return None
-    return f"/local/domain/{conn.spec.domid}/{wpath}"
 
 
 def summarise(loaded: Loaded, name: str, view: Optional[TreeView]) -> Summary:

@@ -2,7 +2,7 @@
 elsewhere (for grep and awk), from one list of columns and rows of cells.
 
 Cells are (text, style) pairs whose text is already escaped (see
-:mod:`xsdump.render.escape`): nothing here is parsed as markup.  Rows are
+:mod:`xsdump.text.escape`): nothing here is parsed as markup.  Rows are
 made by a function called once per pass, so a table of a hundred thousand
 rows is never held as lines.
 """

@@ -1,6 +1,6 @@
 """The record-level and cross-record checks, fed one record at a time.
 
-:class:`Validator` is the part of the fold of :mod:`xsdump.model.state` that
+:class:`Validator` is the part of the fold of :mod:`xsdump.fold.state` that
 names what is wrong with the records it sees, each finding with its
 check-catalogue code (:mod:`xsdump.model.findings`): references between
 records, the committed tree, values, pending wire data, each stated against
@@ -15,18 +15,13 @@ committed paths, per-domain node counts), nothing per record otherwise.
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
-from xsdump.render.escape import escape_text
-from xsdump.model.findings import ERROR, WARNING, Finding, finding
+from xsdump.text.escape import escape_text
+from xsdump.model.findings import Finding, finding
 from xsdump.codec.format import record_type_of
-from xsdump.render.notation import perm_str
 from xsdump.model.records import (
-    CopyRun,
-    ACCESS_READ,
-    ACCESS_WRITTEN,
     DOMID_INVALID,
-    PERM_FLAG_STALE,
     WATCH_DEPTH_UNLIMITED,
     ConnectionData,
     DomainData,
@@ -40,11 +35,8 @@ from xsdump.model.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.model.paths import parent_path
+from xsdump.fold.node_checks import NodeChecks, at_record, q, tx_key
 
-# The paths transactions add that C xenstored's reader would restore as committed nodes, kept to
-# this many (past it a transaction node's missing parent is not reported: memory stays bounded).
-C_TX_PATHS_KEPT = 4096
 from xsdump.model.wire import IN, OPERATIONS, XENSTORE_PAYLOAD_MAX, Fragment, pending_sides, split_messages
 from xsdump.codec.writer import encode_body
 from xsdump.codec.oxenstored import (
@@ -58,10 +50,7 @@ from xsdump.codec.oxenstored import (
 )
 from xsdump.model.records import Damaged, encode_text
 
-PERM_CHARS = frozenset("rwbn")
 DOMID_FIRST_RESERVED = 0x7FF0  # xen/include/public/xen.h
-DOMID_ANY = 0x7FF5
-ACCESS_BITS = ACCESS_READ | ACCESS_WRITTEN
 
 # Quota names C xenstored knows (domain.c quota_adm), each also as soft-NAME,
 # and the ones docs/misc/xenstore.txt names for GET_QUOTA/SET_QUOTA.
@@ -74,14 +63,6 @@ KNOWN_QUOTA_NAMES = frozenset(C_QUOTA_NAMES + tuple("soft-" + n for n in C_QUOTA
 CONN_DATA_OFFSET = len(encode_body(ConnectionData(1, 1, 0, SocketSpec(0)), "little", 2)[1])
 
 
-def _q(text: str) -> str:
-    return '"' + escape_text(text) + '"'
-
-
-def _more(entries: list) -> str:
-    return f" (and {len(entries) - 1} more entries like it in the record)" if len(entries) > 1 else ""
-
-
 def _domid_reserved(domid: int) -> bool:
     return domid >= DOMID_FIRST_RESERVED
 
@@ -90,18 +71,6 @@ class _Domain(NamedTuple):
     nodes_quota: Optional[int]
     offset: int
     index: int
-
-
-def _remember(cache: dict, perms: tuple, most: int = 4096) -> None:
-    """Keep ``perms`` in ``cache`` by identity (afresh when full)."""
-    if len(cache) >= most:
-        cache.clear()
-    cache[id(perms)] = perms
-
-
-def _tx_key(r) -> int:
-    """A record's (conn-id, tx-id) as one int (both are 32-bit fields)."""
-    return r.conn_id << 32 | r.tx_id
 
 
 class Validator:
@@ -113,65 +82,28 @@ class Validator:
         self.ring_conns: dict[int, int] = {}  # conn-id -> domid, of the ring connections
         self.ring_domids: dict[int, int] = {}  # domid -> conn-id
         self.unique_ids: dict[int, int] = {}  # unique-id -> domid
-        # Transactions as one int each (_tx_key): a dump may declare a hundred thousand.
+        # Transactions as one int each (tx_key): a dump may declare a hundred thousand.
         self.txs: set[int] = set()
-        self.tx_seen: set[int] = set()  # transactions whose node records were reported
-        self.tx_over_seen: set[int] = set()  # transactions reported for a node over a committed one
-        self.tx_orphan_seen: set[int] = set()  # transactions reported for a node without a parent
-        self.c_tx_paths: set[str] = set()  # paths C xenstored's reader has restored from transaction nodes
-        self.paths: set[str] = set()
-        self.owner_counts: dict[int, int] = {}  # domid -> committed nodes it owns
-        self.owner_first: dict[int, tuple[int, int]] = {}  # domid -> (offset, index) of its first node
         self.domains: dict[int, _Domain] = {}
         self.c_known_domains: set[int] = set()  # domains C xenstored's reader has created so far (with owners)
         self.targets: list[tuple[int, int, int, int]] = []  # (tdomid, domid, offset, index)
-        self.acl_reported: set[int] = set()
         self.global_seen = False
         self.global_quota_seen = False
         self.global_order_reported = False
         self.default_nodes_quota: Optional[int] = None
-        self._dispatch = {
+        self.nodes = NodeChecks(self)
+        self.node = self.nodes.node
+        self.copies_to_check = self.nodes.copies_to_check
+        # The check of each record type, by the record's class.
+        self.dispatch = {
             NodeData: self.node, ConnectionData: self.connection, WatchData: self.watch,
             WatchDataExtended: self.watch, TransactionData: self.transaction, DomainData: self.domain,
             GlobalQuotaData: self.global_quota, GlobalData: self.global_data,
         }
         self._text: Optional[_TextChecks] = None  # an oxenstored text dump's line checks
-        self._plain_copies = bytearray()  # per reference record of the runs: 1 if a copy of it needs no check
-        # Permission lists (the decoders share equal ones) known to need no
-        # check again, by identity: id -> the list (kept, so the id stays its).
-        self._perms_plain: dict[int, tuple] = {}  # every entry's character and flags are defined
-        self._acl_done: dict[int, tuple] = {}  # every ACL domain is known or reported: _acl finds nothing more
-
-    def copies_to_check(self, run: CopyRun) -> Iterator[tuple[int, NodeData]]:
-        """The records of a run of copies that :meth:`node` could find
-        something in, as ``(j, record)`` (the ``j``-th of the run): all of
-        them when the transaction is new here or the access mark unusual,
-        else those whose reference record is (a path that is not plain, a
-        permission list that is empty or unusual).  The others would give
-        no finding: their fields are the reference record's."""
-        if not run.access or run.access & ~ACCESS_BITS or _tx_key(run) not in self.tx_seen:
-            yield from enumerate(run.records())
-            return
-        first_done = False
-        if _tx_key(run) not in self.tx_over_seen and run.count:  # a copy lies over a committed node
-            yield 0, run.record(0)
-            first_done = True
-        plain = self._plain_copies
-        source = run.source
-        for k in range(len(plain), len(source)):  # reference records new since the last run
-            r = source.record(k)
-            path = r.path
-            plain.append(bool(
-                path[:1] == "/" and "\0" not in path and "//" not in path and (path[-1] != "/" or len(path) == 1)
-                and r.perms and all(p.perm in PERM_CHARS and not p.flags & ~PERM_FLAG_STALE for p in r.perms)))
-        lo, hi = run.first, run.first + run.count
-        k = plain.find(0, lo + 1 if first_done else lo, hi)
-        while k >= 0:
-            yield k - lo, run.record(k - lo)
-            k = plain.find(0, k + 1, hi)
 
     def record(self, index: int, record) -> list[Finding]:
-        check = self._dispatch.get(type(record))
+        check = self.dispatch.get(type(record))
         out = check(index, record) if check else []
         if self.header.source_format == TEXT_FORMAT:
             if self._text is None:
@@ -180,176 +112,9 @@ class Validator:
             out = out + self._text.record(index, record, self.ring_conns)
         return out
 
-    @staticmethod
-    def _at(record, index: int) -> dict:
-        return dict(offset=record.offset, index=index, record_type=record_type_of(record)[1])
-
-    # --- nodes ---------------------------------------------------------------
-
-    def node(self, index: int, r: NodeData) -> list[Finding]:
-        path = r.path
-        out: list[Finding] = []
-        if path[:1] == "/" and "\0" not in path and "//" not in path and (path[-1] != "/" or len(path) == 1):
-            shape_ok = True
-        else:
-            shape_ok = self._path_shape(path, r, index, out)
-        perms = r.perms
-        if self._perms_plain.get(id(perms)) is not perms:
-            for perm in perms:
-                if perm.perm not in PERM_CHARS or perm.flags & ~PERM_FLAG_STALE:
-                    self._perm_findings(index, r, out)
-                    break
-            else:
-                _remember(self._perms_plain, perms)
-        if r.conn_id == 0:
-            self._committed(index, r, shape_ok, out)
-        else:
-            self._tx_node(index, r, out)
-        return out
-
-    def _perm_findings(self, index: int, r: NodeData, out: list) -> None:
-        # One finding per code and record, naming the first offending entry:
-        # a damaged perm-count can make thousands of entries out of garbage.
-        path = _q(r.path)
-        chars = [perm for perm in r.perms if perm.perm not in PERM_CHARS]
-        flags = [perm for perm in r.perms if perm.flags & ~PERM_FLAG_STALE]
-        if chars:
-            perm = chars[0]
-            out.append(finding("perm-char", f"{path}: permission character {escape_text(perm.perm)} "
-                               f"(byte {ord(perm.perm):#04x}) for domain {perm.domid}{_more(chars)}; C xenstored "
-                               "restores it as n (no access)", **self._at(r, index)))
-        if flags:
-            perm = flags[0]
-            out.append(finding("perm-flags", f"{path}: permission flags {perm.flags:#04x} for domain "
-                               f"{perm.domid}{_more(flags)} (only 0x01, stale, is defined; C xenstored ignores the "
-                               "rest)", **self._at(r, index)))
-
-    def _path_shape(self, path: str, r: NodeData, index: int, out: list) -> bool:
-        ok = True
-        if "\0" in path:
-            out.append(finding("path-nul", f"path {_q(path)} holds a NUL byte; C xenstored restores the node as "
-                               f"{_q(path.split(chr(0), 1)[0])}", **self._at(r, index)))
-            ok = False
-        if path.startswith("/"):
-            if len(path) > 1 and path.endswith("/"):
-                out.append(finding("path-trailing-slash", f"path {_q(path)} ends in /; C xenstored would store a "
-                                   "node with an empty name that no request can reach", **self._at(r, index)))
-                ok = False
-            if "//" in path:
-                out.append(finding("path-empty-component", f"path {_q(path)} has an empty component; C xenstored "
-                                   "finds no parent for it: barf \"read parent error restoring node\"",
-                                   **self._at(r, index)))
-                ok = False
-        elif not path.startswith("@"):
-            what = ("reads a parent that does not exist: barf \"read parent error restoring node\""
-                    if "/" in path else "crashes in basename() (strrchr returns NULL)")
-            out.append(finding("path-not-absolute", f"path {_q(path)} is not absolute; C xenstored {what}",
-                               **self._at(r, index)))
-            ok = False
-        return ok
-
-    def _committed(self, index: int, r: NodeData, shape_ok: bool, out: list) -> None:
-        path = r.path
-        if not r.perms:
-            out.append(finding("node-no-perms", f"committed node {_q(path)} has no permissions; C xenstored's "
-                               "get_node_owner() reads perms[0] of an empty array", **self._at(r, index)))
-        if path in self.paths:
-            out.append(finding("duplicate-path", f"second committed record for {_q(path)}; C xenstored: "
-                               "barf \"write node error restoring node\"", **self._at(r, index)))
-            return
-        if shape_ok and path[:1] == "/" and len(path) > 1:
-            cut = path.rfind("/")  # a plain path: parent_path without its trailing slashes to strip
-            parent = path[:cut] if cut > 0 else "/"
-            if parent != "/" and parent not in self.paths:
-                out.append(finding("orphan-node", f"the parent {_q(parent)} of {_q(path)} is not earlier in the "
-                                   "stream; C xenstored: barf \"read parent error restoring node\"",
-                                   **self._at(r, index)))
-        self.paths.add(path)
-        perms = r.perms
-        if len(perms) > 1 and self._acl_done.get(id(perms)) is not perms:
-            self._acl(index, r, out)
-            _remember(self._acl_done, perms)  # its domains are known or reported now, and stay so
-        if perms:
-            domid = perms[0].domid
-            counts = self.owner_counts
-            if domid in counts:
-                counts[domid] += 1
-            else:
-                counts[domid] = 1
-                self.owner_first[domid] = (r.offset, index)
-
-    def _acl(self, index: int, r: NodeData, out: list) -> None:
-        unknown = []
-        for perm in r.perms[1:]:
-            domid = perm.domid
-            if perm.flags & PERM_FLAG_STALE or domid == DOMID_ANY or domid in self.c_known_domains \
-                    or domid in self.owner_counts or domid in self.acl_reported:
-                continue
-            self.acl_reported.add(domid)
-            unknown.append(perm)
-        if unknown:  # one finding per record, however many entries
-            perm = unknown[0]
-            out.append(finding("acl-domain-unknown", f"{_q(r.path)}: ACL entry {perm_str(perm)} names domain "
-                               f"{perm.domid}{_more(unknown)}, which C xenstored does not know at this point (no "
-                               "earlier ring connection, target or node owner): domain_adjust_node_perms marks it "
-                               "stale while restoring", **self._at(r, index)))
-
-    def _tx_node(self, index: int, r: NodeData, out: list) -> None:
-        key = _tx_key(r)
-        if key not in self.tx_seen:
-            self.tx_seen.add(key)
-            if key not in self.txs:
-                if r.conn_id not in self.conns:
-                    out.append(finding("unknown-conn", f"node records for transaction conn={r.conn_id} tx={r.tx_id}, "
-                                       f"whose conn-id no earlier CONNECTION_DATA declares", **self._at(r, index)))
-                out.append(finding("undeclared-tx", f"node records for transaction conn={r.conn_id} tx={r.tx_id}, "
-                                   "which no earlier TRANSACTION_DATA declares", **self._at(r, index)))
-            out.append(finding("tx-node-as-committed", f"transaction conn={r.conn_id} tx={r.tx_id}, starting with "
-                               f"{_q(r.path)}: C xenstored's read_state_node ignores conn-id and tx-id and restores "
-                               "its node records as committed nodes", **self._at(r, index)))
-        self._tx_node_in_tree(key, index, r, out)
-        if r.access & ~ACCESS_BITS:
-            out.append(finding("access-reserved", f"{_q(r.path)}: access {r.access:#x} has bits other than read "
-                               "(0x1) and written (0x2)", **self._at(r, index)))
-        if r.access == 0:
-            if r.perms or r.value:
-                what = " and ".join(filter(None, (f"{len(r.perms)} permissions" if r.perms else "",
-                                                  f"a {len(r.value)}-byte value" if r.value else "")))
-                out.append(finding("deleted-with-data", f"{_q(r.path)}: access 0 marks a deletion, but the record "
-                                   f"carries {what}", **self._at(r, index)))
-        elif not r.perms:
-            out.append(finding("node-no-perms", f"{_q(r.path)}: access {r.access:#x} (not a deletion) without "
-                               "permissions", **self._at(r, index)))
-
-    def _tx_node_in_tree(self, key: int, index: int, r: NodeData, out: list) -> None:
-        """Where C xenstored's reader puts a transaction node it restores as
-        committed: over a committed node, or under a parent it does not have
-        (each reported once per transaction)."""
-        path = r.path
-        if path[:1] != "/" or len(path) < 2 or "\0" in path:
-            return
-        if path in self.paths:
-            if key not in self.tx_over_seen:
-                self.tx_over_seen.add(key)
-                out.append(finding("tx-node-over-committed", f"transaction conn={r.conn_id} tx={r.tx_id}: "
-                                   f"{_q(path)} is committed earlier in the stream; C xenstored restores the "
-                                   "record over it", **self._at(r, index)))
-        else:
-            parent = parent_path(path)
-            if parent != "/" and parent not in self.paths and parent not in self.c_tx_paths \
-                    and key not in self.tx_orphan_seen and len(self.c_tx_paths) < C_TX_PATHS_KEPT:
-                self.tx_orphan_seen.add(key)
-                out.append(finding("tx-node-orphan", f"transaction conn={r.conn_id} tx={r.tx_id}: the parent "
-                                   f"{_q(parent)} of {_q(path)} is not committed earlier in the stream; C "
-                                   "xenstored: barf \"read parent error restoring node\"", **self._at(r, index)))
-            if len(self.c_tx_paths) < C_TX_PATHS_KEPT:
-                self.c_tx_paths.add(path)
-
-    # --- connections, watches, transactions -------------------------------------
-
     def connection(self, index: int, r: ConnectionData) -> list[Finding]:
         out: list[Finding] = []
-        at = self._at(r, index)
+        at = at_record(r, index)
         if r.conn_id == 0:
             out.append(finding("conn-id-zero", "conn-id 0 (the design requires a non-zero conn-id; "
                                "NODE_DATA uses 0 for committed nodes)", **at))
@@ -377,7 +142,7 @@ class Validator:
         return out
 
     def _ring(self, index: int, r: ConnectionData, spec: RingSpec, out: list) -> None:
-        at = self._at(r, index)
+        at = at_record(r, index)
         if not self.global_seen and not self.global_order_reported:
             self.global_order_reported = True
             out.append(finding("global-order", f"ring connection for domain {spec.domid} before any GLOBAL_DATA; "
@@ -410,7 +175,7 @@ class Validator:
                 self.unique_ids[r.unique_id] = spec.domid
 
     def _pending(self, index: int, r: ConnectionData, out: list) -> None:
-        at = self._at(r, index)
+        at = at_record(r, index)
         if r.out_resp_len > len(r.out_data):
             out.append(finding("resp-len-overrun", f"out-resp-len {r.out_resp_len} is larger than the "
                                f"{len(r.out_data)} bytes of output; C xenstored's read_state_buffered_data copies "
@@ -447,23 +212,23 @@ class Validator:
     def watch(self, index: int, r) -> list[Finding]:
         out: list[Finding] = []
         if r.conn_id not in self.conns:
-            out.append(finding("unknown-conn", f"watch {_q(r.wpath)} for conn-id {r.conn_id}, which no earlier "
+            out.append(finding("unknown-conn", f"watch {q(r.wpath)} for conn-id {r.conn_id}, which no earlier "
                                "CONNECTION_DATA declares; C xenstored: barf \"connection not found for read watch\"",
-                               **self._at(r, index)))
+                               **at_record(r, index)))
         for what, text in (("wpath", r.wpath), ("token", r.token)):
             if "\0" in text:
-                out.append(finding("watch-nul", f"watch {what} {_q(text)} holds a NUL byte; C xenstored restores "
-                                   f"it as {_q(text.split(chr(0), 1)[0])}", **self._at(r, index)))
+                out.append(finding("watch-nul", f"watch {what} {q(text)} holds a NUL byte; C xenstored restores "
+                                   f"it as {q(text.split(chr(0), 1)[0])}", **at_record(r, index)))
         if type(r) is WatchDataExtended and r.depth == WATCH_DEPTH_UNLIMITED:
-            out.append(finding("watch-ext-unlimited", f"watch {_q(r.wpath)} with depth 0xffff (unlimited): C "
+            out.append(finding("watch-ext-unlimited", f"watch {q(r.wpath)} with depth 0xffff (unlimited): C "
                                "xenstored writes such watches as WATCH_DATA and reads this as depth 65535",
-                               **self._at(r, index)))
+                               **at_record(r, index)))
         return out
 
     def transaction(self, index: int, r: TransactionData) -> list[Finding]:
         out: list[Finding] = []
-        key = _tx_key(r)
-        at = self._at(r, index)
+        key = tx_key(r)
+        at = at_record(r, index)
         if r.conn_id not in self.conns:
             out.append(finding("unknown-conn", f"transaction tx={r.tx_id} for conn-id {r.conn_id}, which no earlier "
                                "CONNECTION_DATA declares", **at))
@@ -484,15 +249,15 @@ class Validator:
     def _second(self, name: str, r, index: int, seen: bool) -> list[Finding]:
         if not seen:
             return []
-        return [finding("duplicate-global", f"a second {name}; it replaces the first", **self._at(r, index))]
+        return [finding("duplicate-global", f"a second {name}; it replaces the first", **at_record(r, index))]
 
     def _quota_names(self, index: int, r, names) -> list[Finding]:
         unknown = [n for n in names if n not in KNOWN_QUOTA_NAMES]
         if not unknown:
             return []
-        listed = ", ".join(_q(n) for n in unknown)
+        listed = ", ".join(q(n) for n in unknown)
         return [finding("quota-name-unknown", f"quota names unknown to C xenstored and to the protocol: {listed}; "
-                        "C xenstored's parse_quota_name ignores them", **self._at(r, index))]
+                        "C xenstored's parse_quota_name ignores them", **at_record(r, index))]
 
     def global_quota(self, index: int, r: GlobalQuotaData) -> list[Finding]:
         out = self._second("GLOBAL_QUOTA_DATA", r, index, self.global_quota_seen)
@@ -504,12 +269,12 @@ class Validator:
 
     def domain(self, index: int, r: DomainData) -> list[Finding]:
         out: list[Finding] = []
-        at = self._at(r, index)
+        at = at_record(r, index)
         if r.domid in self.domains:
             out.append(finding("duplicate-domain", f"a second DOMAIN_DATA for domain {r.domid} (the first at offset "
                                f"{self.domains[r.domid].offset:#x}); C xenstored applies both, the later values win",
                                **at))
-        elif r.domid not in self.c_known_domains and r.domid not in self.owner_counts:
+        elif r.domid not in self.c_known_domains and r.domid not in self.nodes.owner_counts:
             out.append(finding("domain-unknown", f"DOMAIN_DATA for domain {r.domid}, which no earlier ring connection, "
                                "target or node owner names; C xenstored's read_state_domain: barf \"referenced "
                                "domain not found\"", **at))
@@ -532,8 +297,8 @@ class Validator:
         if self._text is None and self.header.source_format == TEXT_FORMAT:
             self._text = _TextChecks()
             out += self._text.header(self.header)
-        for domid, count in sorted(self.owner_counts.items()):
-            offset, index = self.owner_first[domid]
+        for domid, count in sorted(self.nodes.owner_counts.items()):
+            offset, index = self.nodes.owner_first[domid]
             if domid not in self.ring_domids and domid not in self.domains:
                 out.append(finding(
                     "owner-unknown",
@@ -618,7 +383,7 @@ class _TextChecks:
         if kind is NodeData and r.conn_id == 0:
             path = encode_text(r.path)
             if not path_loads(path):
-                out.append(finding("text-path-refused", f"store line for {_q(r.path)}: oxenstored's "
+                out.append(finding("text-path-refused", f"store line for {q(r.path)}: oxenstored's "
                                    "Store.Path.of_string refuses the path (names of a-z, A-Z, 0-9, _, - and @ "
                                    "only, none empty) and DB.from_channel_f skips the line: the node is not "
                                    "restored", offset=r.offset, index=index, record_type="NODE_DATA"))
@@ -628,7 +393,7 @@ class _TextChecks:
                 domid = ring_conns.get(r.conn_id, 0)
                 path = b"/local/domain/%d/" % domid + path  # connection.ml get_watch_path
             if not path_loads(path):
-                out.append(finding("text-path-refused", f"watch {_q(r.wpath)} (token {_q(r.token)}): oxenstored's "
+                out.append(finding("text-path-refused", f"watch {q(r.wpath)} (token {q(r.token)}): oxenstored's "
                                    "Connections.add_watch refuses the path (Store.Path.of_string) and "
                                    "DB.from_channel_f skips the line: the watch is not restored",
                                    offset=r.offset, index=index, record_type="WATCH_DATA"))

@@ -11,7 +11,7 @@ Broken structure is recorded, never fatal: a second committed record for a
 path keeps the first, a second connection with one conn-id the first, a second
 DOMAIN_DATA, GLOBAL_DATA or GLOBAL_QUOTA_DATA the last.  What is wrong is said
 once, in the check catalogue's words: the fold runs the
-:class:`~xsdump.model.validate.Validator` on every record and takes the
+:class:`~xsdump.fold.validate.Validator` on every record and takes the
 findings the reader made as it read (dialects, damage); each becomes an
 :class:`Anomaly` whose ``kind`` is the catalogue code, so ``show``, ``diff``
 and ``check`` name one problem alike.
@@ -26,7 +26,6 @@ from typing import Iterable, Iterator, Optional, Union
 from xsdump.codec.format import record_type_of
 from xsdump.codec.oxenstored import SOURCE_FORMAT as TEXT_FORMAT
 from xsdump.model.findings import Finding
-from xsdump.model.paths import depth, parent_path  # noqa: F401 - where the fold's users find them
 from xsdump.model.records import (
     ConnectionData,
     CopyRun,
@@ -43,7 +42,7 @@ from xsdump.model.records import (
     WatchData,
     WatchDataExtended,
 )
-from xsdump.model.validate import Validator
+from xsdump.fold.validate import Validator
 
 NODE_DATA = "NODE_DATA"
 # Anomalies of one kind kept with their message and record (the rest are
@@ -53,7 +52,8 @@ NODE_DATA = "NODE_DATA"
 KEPT_PER_KIND = 100
 # The kinds the tree marks node by node: every one is kept as what the tree
 # needs (DumpState.orphans, DumpState.duplicates).
-ORPHAN_NODE, DUPLICATE_PATH = NODE_MARKS = ("orphan-node", "duplicate-path")
+NODE_MARKS = ("orphan-node", "duplicate-path")
+ORPHAN_NODE = NODE_MARKS[0]
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from xsdump.render.escape import escape_text
+from xsdump.text.escape import escape_text
 from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,

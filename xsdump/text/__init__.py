@@ -1,0 +1,1 @@
+"""Bytes to text: the ground floor every layer may use (guest bytes escaped for printing)."""
