@@ -261,10 +261,11 @@ def _wire_tree(daemon) -> Optional[dict]:
 def _dump_nodes(handed: bytes) -> dict:
     """The committed nodes of the dump handed over: path -> (value, permissions)."""
     from xsdump.codec.dump import read_dump
+    from xsdump.codec.policy import LENIENT
     from xsdump.model.records import NodeData
 
     nodes = {}
-    for r in read_dump(io.BytesIO(handed), name="handed", policy="lenient", warn=lambda _m: None):
+    for r in read_dump(io.BytesIO(handed), name="handed", policy=LENIENT, warn=lambda _m: None):
         if isinstance(r, NodeData) and not r.tx_id and r.path.startswith("/") and r.path not in nodes:
             nodes[r.path] = (r.value, tuple(f"{p.perm}{p.domid}" for p in r.perms))
     return nodes
@@ -272,7 +273,7 @@ def _dump_nodes(handed: bytes) -> dict:
 
 def _compare_nodes(handed: bytes, tree: dict, kind: str, report: RestoreReport) -> None:
     """The dump's committed nodes against those read over the wire."""
-    from xsdump.render.escape import escape_bytes, escape_text
+    from xsdump.text.escape import escape_bytes, escape_text
 
     want = _dump_nodes(handed)
     have = {p: (n[0], n[1]) for p, n in tree.items() if n[0] != "error"}

@@ -198,9 +198,10 @@ def state_diff(dump_a: Path, dump_b: Path, exclude: tuple = ()):
     leniently: a dump a transform damaged is a difference to show, not an
     error of the run."""
     from xsdump.analysis.diff import DiffOptions, diff_dumps
+    from xsdump.codec.policy import LENIENT
 
     return diff_dumps(str(dump_a), str(dump_b), DiffOptions(equivalent=True, exclude=exclude),
-                      name_a=f"A {dump_a.name}", name_b=f"B {dump_b.name}", policy="lenient",
+                      name_a=f"A {dump_a.name}", name_b=f"B {dump_b.name}", policy=LENIENT,
                       warn=lambda _message: None)
 
 
