@@ -47,7 +47,7 @@ from xsdump.codec.source import Source
 from synthetic import wire
 from xsdump.codec.writer import encode_record, encode_stream
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 HOST = (SAMPLES / "host.xsd").read_bytes()
 
 OWN0 = (Perm("n", 0, 0),)
