@@ -9,7 +9,7 @@ to /dev/null, and its peak RSS (``ru_maxrss`` from ``wait4``) is read.
 For each it prints wall seconds, peak RSS, and the *multiple*: peak RSS
 past the start-up (a command on a one-node dump) over the bytes the
 command reads (``diff`` reads the dump twice: A and B).  The goal is a
-small multiple, whatever the shape; ``tests/test_bounded.py`` holds every
+small multiple, whatever the shape; ``tests/cli/test_bounded.py`` holds every
 command to it at smaller sizes.
 
 Then the bombs of ``samples/bombs.py``: a few KB on disk that expand to

@@ -1,7 +1,7 @@
 """Adversarial dumps: the shapes a hostile or broken writer can give a dump,
 each scaled by ``n`` (the input grows about linearly with it).
 
-Written with xsdump's own writer; used by ``tests/test_bounded.py`` (every
+Written with xsdump's own writer; used by ``tests/cli/test_bounded.py`` (every
 command stays within a multiple of the input, and near-linear in time) and
 ``benchmarks/bench_shapes.py`` (the figures at a few megabytes).
 

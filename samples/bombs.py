@@ -2,7 +2,7 @@
 
 Each bomb is the bytes a reader sees (a generator of pieces, so even a
 gigabyte is never held), written compressed with zstd unless it is small
-already.  ``tests/test_bounded.py`` reads them at a few tens of megabytes
+already.  ``tests/cli/test_bounded.py`` reads them at a few tens of megabytes
 and ``benchmarks/bench_shapes.py`` at a gigabyte: a command's peak memory
 must not follow the expanded size.
 

@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from helpers import SAMPLES
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers, strategies, fuzz/ for every folder
+
+from helpers import SAMPLES  # noqa: E402
 
 sys.path.insert(0, str(SAMPLES))  # the synthetic host generator: samples/synthetic.py
 

@@ -4,7 +4,7 @@ is wrong with it.  Deterministic: the same bytes every run.
 
     python tests/corpus/make_corpus.py [OUTDIR]     (default: this folder)
 
-The files are the test data (``tests/test_corpus.py`` runs each through
+The files are the test data (``tests/codec/test_corpus.py`` runs each through
 ``check``, ``show`` and ``json --lenient | encode`` and compares with the
 table in ``EXPECTED``); this script says how each was made.  Valid streams
 are written with xsdump's own writer, then damaged byte by byte; text dumps
@@ -170,7 +170,7 @@ def text_cases() -> dict[str, bytes]:
 FOUND: dict[str, bytes] = {
     # xsdump encode on JSON input holding no JSON text at all (whitespace
     # only): StopIteration out of cmd_encode with the reworked read_json
-    # (tests/test_corpus.py::test_encode_of_no_json_is_one_error_line).
+    # (tests/codec/test_corpus.py::test_encode_of_no_json_is_one_error_line).
     "encode-whitespace-only.json": b"\n",
     # A record whose "type" is a JSON object: TypeError (unhashable dict)
     # out of jsonio.record_from_json's registry look-up; now EncodeError.

@@ -8,7 +8,7 @@ version 1 (what C xenstored 4.17 and 4.20 read) unless the code needs a
 record only version 2 has; text dumps are oxenstored's.
 
 ``CRAFTED[code]`` is a list of ``(name, bytes)``; ``UNCRAFTED[code]`` says why
-a code has none.  ``crafted_check`` (tests/test_ground_truth_table.py) holds
+a code has none.  ``crafted_check`` (tests/cli/test_ground_truth_table.py) holds
 every crafted dump to carry its code.
 """
 

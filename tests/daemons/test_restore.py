@@ -9,7 +9,7 @@ are handed over too but not held to the catalogue.  A dump a reader cannot
 be asked about (the restored daemon does not hand its state over again) is
 recorded as such.  With ``XSDUMP_RECORD_GROUND_TRUTH=1`` the observations are
 written to ``tests/daemons/observed.json``, from which the README's table is
-made (tests/test_ground_truth_table.py).
+made (tests/cli/test_ground_truth_table.py).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The properties every fuzz target checks on one input, in-process.
 
 :func:`library_check` is the one oracle shared by the hypothesis harness
-(``tests/test_fuzz.py``) and the coverage-guided atheris target
+(``tests/codec/test_fuzz.py``) and the coverage-guided atheris target
 (``tests/fuzz/atheris_target.py``).  For one input it
 
 - reads it with ``read_dump`` under every policy (``strict``, ``default``,

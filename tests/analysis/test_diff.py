@@ -8,10 +8,8 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from helpers import SAMPLES, run_cli
-from xsdump.cli import app
+from helpers import SAMPLES, run_cli, run_in_process
 from xsdump.analysis.diff import KINDS, DiffOptions, diff_dumps, diff_items
 from xsdump.codec.dump import read_dump
 from xsdump.model.records import (
@@ -35,7 +33,6 @@ from synthetic import host, wire
 from xsdump.model.wire import Fragment, split_messages
 from xsdump.codec.writer import encode_stream
 
-runner = CliRunner()
 
 
 def kinds(result) -> list[str]:
@@ -49,7 +46,7 @@ def write(tmp_path, name: str, items) -> str:
 
 
 def cli(*args, env=None):
-    return runner.invoke(app, ["diff", *map(str, args)], env=env)
+    return run_in_process("diff", *args, environ=env or {})
 
 
 # A small state, by hand: dom0 on a socket, guest 1 on a ring, a few nodes.
@@ -554,7 +551,7 @@ def test_exit_codes(tmp_path):
 def test_standard_input(tmp_path):
     result = run_cli("diff", SAMPLES / "host.xsd", "-", input=(SAMPLES / "host-be.xsd").read_bytes())
     assert result.returncode == 0 and b"no differences" in result.stdout
-    result = runner.invoke(app, ["diff", "-", str(SAMPLES / "host-notx.xsd")], input=(SAMPLES / "host.xsd").read_bytes())
+    result = run_in_process("diff", "-", SAMPLES / "host-notx.xsd", input=(SAMPLES / "host.xsd").read_bytes())
     assert result.exit_code == 1 and "transaction-removed" not in result.stdout and "- ring domid=1 tx=100" in result.stdout
 
 
@@ -584,7 +581,7 @@ def test_hostile_bytes_are_escaped_even_in_colour(tmp_path):
 
 
 def test_help_has_a_triage_example():
-    result = runner.invoke(app, ["diff", "--help"])
+    result = run_in_process("diff", "--help")
     assert result.exit_code == 0 and "Triage" in result.output and "xsdump diff" in result.output
 
 

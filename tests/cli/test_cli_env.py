@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from helpers import ROOT, SAMPLES
+from helpers import ROOT, SAMPLES, run_in_process
 from xsdump.cli import COMMANDS, make_app, run
 from xsdump.cli.env import Environment, injected
 
@@ -22,14 +22,10 @@ COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|9[0-7]|38;)")  # a foreground
 TERMINAL = {"TERM": "xterm-256color"}
 
 
-def invoke(*argv, stdin=None, **env_args):
-    """Run ``xsdump ARGV`` in-process; returns (exit status, stdout bytes, stderr text)."""
-    out, err = io.BytesIO(), io.BytesIO()
-    env_args.setdefault("environ", {})
+def invoke(*argv, **env_args):
+    """``xsdump ARGV`` in-process, 100 columns wide unless told."""
     env_args.setdefault("width", 100)
-    env = Environment(stdin=stdin if stdin is not None else io.BytesIO(), stdout=out, stderr=err, **env_args)
-    code = run([str(a) for a in argv], env=env)
-    return code, out.getvalue(), err.getvalue().decode()
+    return run_in_process(*argv, **env_args)
 
 
 # --- colour and terminals ---------------------------------------------------------
@@ -107,7 +103,7 @@ def test_progress_bar_only_when_stderr_is_a_tty(command):
 
 def test_no_progress_bar_for_input_of_unknown_size():
     data = (SAMPLES / "host.xsd").read_bytes()
-    code, out, err = invoke("json", "-", stdin=io.BytesIO(data), stderr_isatty=True, environ=TERMINAL)
+    code, out, err = invoke("json", "-", input=data, stderr_isatty=True, environ=TERMINAL)
     assert code == 0 and err == "" and out == invoke("json", HOST)[1]
     assert not Environment(stderr_isatty=True).shows_progress(None)
 
@@ -118,11 +114,11 @@ def test_no_progress_bar_for_input_of_unknown_size():
 def test_standard_input_comes_from_the_environment():
     data = (SAMPLES / "host.xsd").read_bytes()
     for command in (["records"], ["show"], ["amplification", "--json"]):
-        piped = invoke(*command, "-", stdin=io.BytesIO(data))
+        piped = invoke(*command, "-", input=data)
         by_path = invoke(*command, HOST)
         assert piped[0] == by_path[0] == 0
         assert piped[1].replace(b"<stdin>", HOST.encode()) == by_path[1]
-    diff = invoke("diff", "-", HOST, stdin=io.BytesIO(data))
+    diff = invoke("diff", "-", HOST, input=data)
     assert diff[0] == 0, diff
 
 
@@ -225,8 +221,8 @@ def test_policy_flags_give_the_same_records_on_an_undamaged_dump():
 
 def test_lenient_reads_past_damage_and_says_so_on_stderr():
     data = (SAMPLES / "host.xsd").read_bytes() + b"junk after the end"
-    strict = invoke("records", "-", "--strict", stdin=io.BytesIO(data))
-    lenient = invoke("records", "-", "--lenient", stdin=io.BytesIO(data))
+    strict = invoke("records", "-", "--strict", input=data)
+    lenient = invoke("records", "-", "--lenient", input=data)
     assert strict[0] == 2 and len(strict[2].splitlines()) == 1
     assert lenient[0] == 0 and lenient[2].startswith("xsdump: warning: ")
     assert lenient[1].startswith(invoke("records", HOST)[1].rsplit(b"\n", 2)[0])

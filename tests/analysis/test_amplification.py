@@ -13,9 +13,8 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from helpers import run_cli
+from helpers import run_cli, run_in_process
 from xsdump.analysis.amplification import (
     DECLARATION_SIZE,
     SORT_KEYS,
@@ -27,7 +26,6 @@ from xsdump.analysis.amplification import (
     sort_transactions,
 )
 from xsdump.render.amplificationreport import amplification_str
-from xsdump.cli import app
 from xsdump.codec.reader import read_stream
 from xsdump.model.records import (
     ConnectionData,
@@ -99,7 +97,7 @@ def sizes(data):
 
 def cli(*args, input=None, env=None):
     """The command in-process; ``input`` is standard input as bytes."""
-    return CliRunner().invoke(app, ["amplification", *map(str, args)], input=input, env=env)
+    return run_in_process("amplification", *args, input=input, environ=env or {})
 
 
 def report_of(data):

@@ -118,7 +118,7 @@ def test_library_oracle(name):
 
 @pytest.mark.parametrize("name", ["encode-whitespace-only.json", "empty.xsd"])
 def test_encode_of_no_json_is_one_error_line(name):
-    """Found by tests/test_fuzz.py against in-progress work on read_json:
+    """Found by tests/codec/test_fuzz.py against in-progress work on read_json:
     ``encode`` of input holding no JSON text raised StopIteration from
     ``next(items)`` in cmd_encode (a traceback); now one line, exit 2."""
     code, out, err = invoke("encode", CORPUS / name)
@@ -126,7 +126,7 @@ def test_encode_of_no_json_is_one_error_line(name):
 
 
 def test_encode_of_a_record_type_that_is_not_a_string_is_one_error_line():
-    """Found by tests/test_fuzz.py::test_encode_mutated_json: a JSON object
+    """Found by tests/codec/test_fuzz.py::test_encode_mutated_json: a JSON object
     as a record's "type" raised TypeError (unhashable) in record_from_json."""
     code, _, err = invoke("encode", CORPUS / "encode-type-not-a-string.json")
     assert code == 2 and len(error_lines(err)) == 1, err
@@ -134,7 +134,7 @@ def test_encode_of_a_record_type_that_is_not_a_string_is_one_error_line():
 
 
 def test_encode_of_a_header_field_out_of_range_is_one_error_line():
-    """Found by tests/test_fuzz.py::test_encode_mutated_json: a header
+    """Found by tests/codec/test_fuzz.py::test_encode_mutated_json: a header
     version of -1 reached the construct builder ("internal error")."""
     code, out, err = invoke("encode", CORPUS / "encode-header-version-negative.json")
     assert code == 2 and out == b"" and len(error_lines(err)) == 1, err

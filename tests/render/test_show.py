@@ -12,12 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
-from typer.testing import CliRunner
 
 import xsdump.render.show_rich as show_rich
-from helpers import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli, run_in_process
 from strategies import names, perm
-from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.model.records import (
     ACCESS_READ,
@@ -56,9 +54,8 @@ def dump_file(tmp_path, records, name="d.xsd", version=2):
 
 
 def invoke(*args, env=None, input=None):
-    env = {"FORCE_COLOR": None, "NO_COLOR": None, "TERM": "xterm-256color", "COLUMNS": "100", **(env or {})}
-    result = CliRunner().invoke(app, ["show", *map(str, args)], env=env, input=input)
-    return result
+    """``xsdump show ARGS`` in-process, on a 100-column xterm (``env``: more variables)."""
+    return run_in_process("show", *args, input=input, environ={"TERM": "xterm-256color", "COLUMNS": "100", **(env or {})})
 
 
 def out_lines(*args, **kw):

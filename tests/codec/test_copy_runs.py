@@ -21,9 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import SAMPLES
-from xsdump.cli import run
-from xsdump.cli.env import Environment
+from helpers import SAMPLES, run_in_process
 from xsdump.codec.copies import ACCESS, IDS, Copies
 from xsdump.codec.dump import read_dump
 from xsdump.codec.writer import encode_record, encode_stream
@@ -111,10 +109,8 @@ def test_runs_stand_for_exactly_the_records_decoded_one_by_one(seed, snapshots, 
 
 
 def invoke(argv: list[str], runs: bool) -> tuple[int, bytes]:
-    out = io.BytesIO()
-    env = Environment(stdin=io.BytesIO(), stdout=out, stderr=io.BytesIO(), environ={}, width=100, copy_runs=runs)
-    code = run([str(a) for a in argv], env=env)
-    return code, out.getvalue()
+    code, out, _ = run_in_process(*argv, width=100, copy_runs=runs)
+    return code, out
 
 
 COMMANDS = [

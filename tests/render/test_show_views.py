@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 
 import orjson
-from typer.testing import CliRunner
 
-from helpers import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli, run_in_process
 from xsdump.analysis.tree import TreeView, load
-from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.codec.writer import encode_stream
 from xsdump.model.records import (
@@ -50,8 +48,8 @@ def dump_file(tmp_path, records, name="d.xsd"):
 
 
 def invoke(*args, input=None):
-    env = {"FORCE_COLOR": None, "NO_COLOR": None, "TERM": "xterm-256color", "COLUMNS": "100"}
-    return CliRunner().invoke(app, ["show", *map(str, args)], env=env, input=input)
+    """``xsdump show ARGS`` in-process, on a 100-column xterm."""
+    return run_in_process("show", *args, input=input, environ={"TERM": "xterm-256color", "COLUMNS": "100"})
 
 
 def out_lines(*args, **kw):

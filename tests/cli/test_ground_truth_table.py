@@ -3,14 +3,14 @@ made from the observations the real-daemon test recorded
 (tests/daemons/observed.json; refresh with XSDUMP_RECORD_GROUND_TRUTH=1
 python -m pytest tests/daemons/test_restore.py), so that it cannot drift.
 
-    python tests/test_ground_truth_table.py     # print the table
+    python tests/cli/test_ground_truth_table.py     # print the table
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OBSERVED = ROOT / "tests" / "daemons" / "observed.json"
 READERS = [("c@4.17", "C 4.17"), ("c@4.20", "C 4.20"), ("ocaml@4.17", "oxenstored 4.17"),
            ("ocaml@4.20", "oxenstored 4.20")]
@@ -45,7 +45,7 @@ def readme_block() -> str:
 
 def test_readme_has_the_ground_truth_table():
     readme = (ROOT / "README.md").read_text()
-    assert readme_block() in readme, "README's ground-truth table is stale: python tests/test_ground_truth_table.py"
+    assert readme_block() in readme, "README's ground-truth table is stale: python tests/cli/test_ground_truth_table.py"
 
 
 def test_every_reader_was_observed():

@@ -16,10 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import streams
-from typer.testing import CliRunner
 
+from helpers import run_in_process
 from xsdump.analysis.check import check_dump
-from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.codec.policy import CHECK, LENIENT, STRICT
 from xsdump.errors import DumpError
@@ -48,7 +47,7 @@ from xsdump.codec.source import Source
 from synthetic import wire
 from xsdump.codec.writer import encode_record, encode_stream
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 HOST = (SAMPLES / "host.xsd").read_bytes()
 
 OWN0 = (Perm("n", 0, 0),)
@@ -850,11 +849,10 @@ def test_mutated_samples_never_raise(data):
 # --- the command line -----------------------------------------------------------
 
 
-runner = CliRunner()
 
 
 def run(*args, input=None):
-    return runner.invoke(app, ["check", *args], input=input)
+    return run_in_process("check", *args, input=input)
 
 
 def test_cli_exit_codes(tmp_path):

@@ -4,14 +4,13 @@ the streaming JSON reader under it (``encode``'s), on real bytes."""
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import ROOT
+from helpers import ROOT, run_cli
 from xsdump.codec.jsonio import document_chunks, ndjson_lines
 from xsdump.codec.jsontexts import JSONTextError, json_texts
 from xsdump.codec.reader import read_stream
@@ -22,8 +21,7 @@ TEXT = ROOT / "samples" / "host.db"
 
 
 def xsdump(*args, stdin: bytes = b"") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "xsdump", *map(str, args)], input=stdin, capture_output=True,
-                          cwd=ROOT)
+    return run_cli(*args, input=stdin)
 
 
 def layouts(path) -> dict[str, bytes]:

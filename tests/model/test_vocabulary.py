@@ -11,7 +11,7 @@ The one principled exception: a stream ``show`` cannot read at all (not a
 migration stream: ``bad-magic``, ``truncated-header``) has no summary; then
 ``show`` exits 2 and its error names the same codes.
 
-Both commands run in-process (typer's CliRunner on the real app) to keep
+Both commands run in-process (through xsdump.cli.run) to keep
 this fast.
 """
 
@@ -21,25 +21,18 @@ import re
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
 import upstream_writer as uw
-from helpers import SAMPLES
+from helpers import SAMPLES, run_in_process
 from test_check import CRAFTED
 
 from xsdump.cli.checking import READER_FACTS
-from xsdump.cli import app
 
-runner = CliRunner()
 # Streams show cannot read at all: not a migration stream.
 UNREADABLE = {"bad-magic", "truncated-header", "compressed-damaged"}
 
 
-def invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+invoke = run_in_process
 
 
 @pytest.fixture(scope="module")

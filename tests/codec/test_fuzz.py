@@ -22,7 +22,6 @@ about a minute.  The longer, coverage-guided run is atheris (see its target).
 from __future__ import annotations
 
 import contextlib
-import io
 import signal
 import struct
 import time
@@ -36,9 +35,7 @@ from hypothesis import strategies as st
 from strategies import streams
 
 from fuzz.harness import FuzzBug, encode_json, json_of, library_check
-from helpers import SAMPLES
-from xsdump.cli import run
-from xsdump.cli.env import Environment
+from helpers import SAMPLES, run_in_process
 from xsdump.codec.writer import encode_stream
 from xsdump.model.records import End, GlobalData, Header, NodeData, Perm, WatchData
 
@@ -426,11 +423,8 @@ def test_encode_damaged_json_text(js, at, raw):
 
 
 def invoke(*argv, stdin: bytes = b"") -> tuple[int, bytes, str]:
-    out, err = io.BytesIO(), io.BytesIO()
-    env = Environment(stdin=io.BytesIO(stdin), stdout=out, stderr=err, environ={}, width=100)
     with time_budget(what="xsdump " + " ".join(map(str, argv))):
-        code = run([str(a) for a in argv], env=env)  # an exception here is a traceback for a user
-    return code, out.getvalue(), err.getvalue().decode("utf-8", "replace")
+        return run_in_process(*argv, input=stdin, width=100)  # an exception here is a traceback for a user
 
 
 def assert_clean(result, argv) -> None:

@@ -16,7 +16,7 @@ gives the stream back byte for byte; ``show --strict`` refuses it with one
 line naming the code.
 
 All 32 combinations (8 residues x versions 1, 2 x both byte orders) go
-through records, json, encode, check and show in-process (typer's CliRunner
+through records, json, encode, check and show in-process (xsdump.cli.run
 on the real command-line app); one case per residue (versions and byte
 orders rotating) goes through every reading command in-process; two cases
 (one that overruns, one that does not) go through every command as a user
@@ -32,11 +32,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
 import upstream_writer as uw
-from helpers import run_cli
-from xsdump.cli import app
+from helpers import run_cli, run_in_process
 
 WPATH = b"/local/domain/7/data"
 NODE_PATHS = [p.decode() for p, _ in uw.NODES]
@@ -80,15 +78,11 @@ def files(tmp_path_factory) -> dict:
     return out
 
 
-runner = CliRunner()
 
 
 def cli(*args, input=None):
     """The command-line app in-process: (exit code, stdout bytes, stderr text)."""
-    result = runner.invoke(app, [str(a) for a in args], input=input)
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), (
-        f"xsdump {' '.join(map(str, args))} raised {result.exception!r}")
-    return result.exit_code, result.stdout_bytes, result.stderr
+    return run_in_process(*args, input=input)
 
 
 def ndjson(stdout: bytes) -> list[dict]:

@@ -11,7 +11,7 @@ import sys
 import pytest
 import typer
 
-from helpers import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli, run_in_process
 from xsdump.cli import app, run
 from xsdump.cli.env import Environment
 
@@ -31,13 +31,9 @@ def pager_command(path) -> str:
 
 
 def invoke(*argv, environ=None, **env_args):
-    """Run ``xsdump ARGV`` in-process; (exit status, stdout bytes, stderr text)."""
-    out, err = io.BytesIO(), io.BytesIO()
+    """``xsdump ARGV`` in-process on an xterm, 100 columns wide unless told."""
     env_args.setdefault("width", 100)
-    env = Environment(stdin=io.BytesIO(), stdout=out, stderr=err, environ={**TERMINAL, **(environ or {})},
-                      **env_args)
-    code = run([str(a) for a in argv], env=env)
-    return code, out.getvalue(), err.getvalue().decode()
+    return run_in_process(*argv, environ={**TERMINAL, **(environ or {})}, **env_args)
 
 
 # --- the pager -------------------------------------------------------------------------
