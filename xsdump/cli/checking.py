@@ -17,8 +17,8 @@ from xsdump.model.findings import (C_RELEASES, CATALOGUE, ERROR, FAILING, HARMLE
 from xsdump.codec.dump import TEXT_MAGIC, sniff
 from xsdump.codec.opening import open_source
 from xsdump.codec.source import display_name
-from xsdump.cli.common import (binary_stdout, env, err_console, handle_errors, os_error_text, out_console,
-                               reader_gone, settle, source_progress, terminal_safe)
+from xsdump.cli.common import (binary_stdout, env, handle_errors, os_error_text, out_console,
+                               reader_gone, report_error, settle, source_progress, terminal_safe)
 
 STYLE = {ERROR: "bold red", WARNING: "yellow"}
 PLURAL = {ERROR: "errors", WARNING: "warnings"}
@@ -263,6 +263,7 @@ def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCo
         except StopIteration:
             break
         except (DumpError, OSError) as e:
+            report_error(e)
             _write(out, orjson.dumps({"kind": "verdict", "file": name, "verdict": UNREADABLE.lower(),
                                       "message": _error_text(e)}) + b"\n")
             _flush(out)
@@ -297,8 +298,7 @@ def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: in
             if tally.take(f) and (not keep or tally.per_code[f.code] <= keep):
                 shown[f.severity].append(f)
     except (DumpError, OSError) as e:
-        err_console().print(Text.assemble(f"xsdump: {name}: ", ("cannot read: ", "bold red"),
-                                          terminal_safe(_error_text(e))))
+        report_error(e)
         try:
             console.print(Text.assemble((name, "bold"), ": ", (UNREADABLE, "bold red")))
         except BrokenPipeError:
