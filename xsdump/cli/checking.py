@@ -14,7 +14,6 @@ from xsdump.text.escape import escape_text
 from xsdump.model.findings import (C_RELEASES, CATALOGUE, ERROR, FAILING, HARMLESS, LOSES, MISREADS, OCAML_RELEASES,
                                    REFUSES, SEVERITIES, TRUNCATES, UNOBSERVABLE, WARNING, Finding, c_consequence,
                                    consequence)
-from xsdump.codec.dump import TEXT_MAGIC, sniff
 from xsdump.codec.opening import open_source
 from xsdump.codec.source import display_name
 from xsdump.cli.common import (binary_stdout, env, handle_errors, os_error_text, out_console,
@@ -67,13 +66,11 @@ def _findings(dump: str, read: dict):
 
 
 def _read(source, name, read: dict):
-    with open_source(source, name) as src, source_progress(src, "checking"):
-        try:
-            kind = sniff(src.peek(len(TEXT_MAGIC)))
-        except DumpError:  # bad compressed data or JSON: check_source says so as a finding
-            kind = None
+    def sniffed(kind: Optional[str]) -> None:  # None: bad compressed data or JSON, a finding of check_source
         read["format"] = FORMAT_NAMES.get(kind, "not a dump")
-        yield from check_source(src, runs=env().copy_runs)
+
+    with open_source(source, name) as src, source_progress(src, "checking"):
+        yield from check_source(src, runs=env().copy_runs, sniffed=sniffed)
 
 
 FORMAT_NAMES = {"binary": "binary stream", "oxenstored": "oxenstored text dump"}
