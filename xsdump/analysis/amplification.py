@@ -67,19 +67,15 @@ from xsdump.codec.opening import open_source
 from xsdump.codec.policy import DEFAULT, ReadPolicy
 from xsdump.codec.source import SourceLike
 from xsdump.fold.state import load_state
+from xsdump.model.access import CLASSES as ACCESS_WORDS, KEYS as ACCESS_KEYS
 from xsdump.model.paths import depth
 
 # Stale reads at this depth or shallower ("/" is 0, "/local" 1,
 # "/local/domain" 2) conflict with nearly every other writer of the store.
 NEAR_ROOT_DEPTH = 2
 
-# Access classes of transaction NODE_DATA records, by access bits 0 and 1.
-READ = "read"
-WRITTEN = "written"
-READ_WRITTEN = "read_written"
-DELETED = "deleted"  # access 0 and no permissions
-OTHER = "other"  # neither bit set, but permissions present (or other bits only)
-ACCESS_CLASSES = (READ, WRITTEN, READ_WRITTEN, DELETED, OTHER)
+# Access classes of transaction NODE_DATA records (xsdump.model.access), by their keys.
+ACCESS_CLASSES = tuple(ACCESS_KEYS[c] for c in ACCESS_WORDS)
 
 # Why a read is stale.
 STALE_MISSING = "missing"  # the committed node no longer exists

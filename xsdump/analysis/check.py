@@ -10,7 +10,7 @@ of codes is :mod:`xsdump.model.findings`.
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from xsdump.codec.policy import CHECK
 from xsdump.codec.scan import Scanner
@@ -22,14 +22,25 @@ from xsdump.model.records import CopyRun, Header
 from xsdump.fold.validate import Validator
 
 
-def check_source(src: Source, runs: bool = True) -> Iterator[Finding]:
+def check_source(src: Source, runs: bool = True,
+                 sniffed: Optional[Callable[[Optional[str]], None]] = None) -> Iterator[Finding]:
     """Findings of an opened dump, in stream order (cross-record ones last);
     ``runs``: a transaction's copies of earlier records are read as blocks
-    (:mod:`xsdump.codec.copies`) and only the unusual ones checked one by one."""
+    (:mod:`xsdump.codec.copies`) and only the unusual ones checked one by one.
+    ``sniffed`` is told what kind of dump it is, as recognised by content
+    (``None``: the input fails before that can be told)."""
     from xsdump.codec.dump import TEXT_MAGIC, sniff
 
     try:
-        if sniff(src.peek(len(TEXT_MAGIC))) == "oxenstored":
+        try:
+            kind = sniff(src.peek(len(TEXT_MAGIC)))
+        except DumpError:
+            if sniffed is not None:
+                sniffed(None)
+            raise
+        if sniffed is not None:
+            sniffed(kind)
+        if kind == "oxenstored":
             yield from _check_text(src)
         else:
             yield from _check_binary(src, runs)

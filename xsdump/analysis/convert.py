@@ -12,7 +12,6 @@ themselves (:mod:`xsdump.codec.writer`, :mod:`xsdump.codec.textwriter`,
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterable, Iterator, Optional
 
@@ -53,7 +52,7 @@ from xsdump.model.records import (
     encode_text,
 )
 from xsdump.codec.textwriter import text_chunks
-from xsdump.model.wire import IN, OUT, Message, pending_sides, split_messages
+from xsdump.model.wire import HEADER as WIRE_HEADER, IN, OUT, Message, pending_sides, split_messages
 from xsdump.codec.writer import encode_items
 
 TARGETS = ("binary", "oxenstored", "json")
@@ -479,9 +478,6 @@ def _text_losses(record, layout, losses: Losses) -> None:
                 losses.add("ignored fields", ",".join(escape_text(f.decode("utf-8", "surrogateescape")) for f in ignored))
 
 
-_WIRE = {"little": struct.Struct("<IIII"), "big": struct.Struct(">IIII")}
-
-
 def _reorder_pending(conn: ConnectionData, src: str, dst: str, losses: Losses) -> ConnectionData:
     """Pending data is wire messages in the producer's byte order
     (xsdump.model.wire): rewrite each whole message header in ``dst`` order."""
@@ -489,7 +485,7 @@ def _reorder_pending(conn: ConnectionData, src: str, dst: str, losses: Losses) -
         out = []
         for piece in split_messages(data, src, lead):
             if isinstance(piece, Message):
-                out.append(_WIRE[dst].pack(piece.op, piece.req_id, piece.tx_id, piece.length) + piece.payload)
+                out.append(WIRE_HEADER[dst].pack(piece.op, piece.req_id, piece.tx_id, piece.length) + piece.payload)
             else:
                 losses.add("reordered data", f"{_conn(conn)}: {len(piece.raw)} B")
                 out.append(piece.raw)

@@ -29,6 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, NamedTuple, Optional
 
+from xsdump.model.access import DELETED, NO_ACCESS, READ, WRITTEN
 from xsdump.model.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, CopyRun, Item, NodeData, RingSpec, TransactionData
 from xsdump.model.paths import ancestor_ends, ancestor_keys
@@ -49,11 +50,7 @@ UNDECLARED_TX = "undeclared-tx"
 
 # Transaction overlay states
 UNTOUCHED = "untouched"
-READ = "read"
-WRITTEN = "written"
 CREATED = "created"
-DELETED = "deleted"
-NO_ACCESS = "no-access"  # a record with access 0 that still has permissions (not a deletion)
 # What a transaction changes when it commits (--changed lists these)
 CHANGED_STATES = frozenset((WRITTEN, CREATED, DELETED))
 

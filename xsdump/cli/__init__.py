@@ -37,7 +37,6 @@ except ImportError:  # pragma: no cover
 
 from .. import __version__
 from xsdump.cli.coercion import LeanCommand, LeanGroup
-from xsdump.cli.common import DEBUG, NO_PAGER
 from xsdump.cli.env import Environment, activate, hold_standard_descriptors, injected
 from xsdump.errors import ExitCode, ReaderGone, Terminated
 
@@ -72,9 +71,7 @@ def _main(
     version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
                                            help="Print the version and exit."),
 ) -> None:
-    if debug:
-        DEBUG["on"] = True
-    NO_PAGER["on"] = no_pager
+    # --debug and --no-pager are in the environment (run() puts them there).
     # The command runs in the environment given to run(), or in one made
     # from the process now; it ends with the command.
     ctx.call_on_close(activate())
@@ -175,6 +172,9 @@ def run(argv: Sequence[str], env: Optional[Environment] = None) -> int:
     settled on (0, or diff's and check's verdict)."""
     env = env if env is not None else Environment()
     argv = [str(arg) for arg in argv]
+    top = _top_options(argv)
+    if "--debug" in top or "--no-pager" in top:
+        env = env.but(debug=env.debug or "--debug" in top, no_pager=env.no_pager or "--no-pager" in top)
     with injected(env):
         # Active from here on (the command activates it again), so that
         # what is reported after the command ends goes to env's streams.
@@ -211,14 +211,14 @@ def _run_guarded(argv: list, env: Environment) -> int:
     except Terminated as e:
         return e.exit_code
     except OSError as e:
-        if common.DEBUG["on"]:
+        if env.debug:
             import traceback
 
             traceback.print_exc()
         common.say(f"xsdump: {common.os_error_text(e)}")
         return int(ExitCode.ERROR)
     except Exception as e:  # a bug of ours: still exit 2, never 1 (diff's and check's "found something")
-        if common.DEBUG["on"]:
+        if env.debug:
             import traceback
 
             traceback.print_exc()

@@ -14,11 +14,10 @@ from xsdump.text.escape import escape_text
 from xsdump.model.findings import (C_RELEASES, CATALOGUE, ERROR, FAILING, HARMLESS, LOSES, MISREADS, OCAML_RELEASES,
                                    REFUSES, SEVERITIES, TRUNCATES, UNOBSERVABLE, WARNING, Finding, c_consequence,
                                    consequence)
-from xsdump.codec.dump import TEXT_MAGIC, sniff
 from xsdump.codec.opening import open_source
 from xsdump.codec.source import display_name
-from xsdump.cli.common import (binary_stdout, env, err_console, handle_errors, os_error_text, out_console,
-                               reader_gone, settle, source_progress, terminal_safe)
+from xsdump.cli.common import (binary_stdout, env, handle_errors, os_error_text, out_console,
+                               reader_gone, report_error, settle, source_progress, terminal_safe)
 
 STYLE = {ERROR: "bold red", WARNING: "yellow"}
 PLURAL = {ERROR: "errors", WARNING: "warnings"}
@@ -67,13 +66,11 @@ def _findings(dump: str, read: dict):
 
 
 def _read(source, name, read: dict):
-    with open_source(source, name) as src, source_progress(src, "checking"):
-        try:
-            kind = sniff(src.peek(len(TEXT_MAGIC)))
-        except DumpError:  # bad compressed data or JSON: check_source says so as a finding
-            kind = None
+    def sniffed(kind: Optional[str]) -> None:  # None: bad compressed data or JSON, a finding of check_source
         read["format"] = FORMAT_NAMES.get(kind, "not a dump")
-        yield from check_source(src, runs=env().copy_runs)
+
+    with open_source(source, name) as src, source_progress(src, "checking"):
+        yield from check_source(src, runs=env().copy_runs, sniffed=sniffed)
 
 
 FORMAT_NAMES = {"binary": "binary stream", "oxenstored": "oxenstored text dump"}
@@ -263,6 +260,7 @@ def _check_json(dump: str, name: str, strict: bool, ignored: set[str]) -> ExitCo
         except StopIteration:
             break
         except (DumpError, OSError) as e:
+            report_error(e)
             _write(out, orjson.dumps({"kind": "verdict", "file": name, "verdict": UNREADABLE.lower(),
                                       "message": _error_text(e)}) + b"\n")
             _flush(out)
@@ -297,8 +295,7 @@ def _check_text(dump: str, name: str, strict: bool, ignored: set[str], limit: in
             if tally.take(f) and (not keep or tally.per_code[f.code] <= keep):
                 shown[f.severity].append(f)
     except (DumpError, OSError) as e:
-        err_console().print(Text.assemble(f"xsdump: {name}: ", ("cannot read: ", "bold red"),
-                                          terminal_safe(_error_text(e))))
+        report_error(e)
         try:
             console.print(Text.assemble((name, "bold"), ": ", (UNREADABLE, "bold red")))
         except BrokenPipeError:

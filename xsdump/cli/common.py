@@ -29,12 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 T = TypeVar("T")
 
-# Set by the --debug option of the main callback (or XSDUMP_DEBUG=1).
-DEBUG = {"on": bool(os.environ.get("XSDUMP_DEBUG"))}
-
-# Set by the top-level --no-pager (each run).
-NO_PAGER = {"on": False}
-
 DUMP_HELP = "The dump to read: a path, or - for standard input."
 JSON_HELP = "Print the report as JSON (for jq) instead of text."
 
@@ -68,6 +62,24 @@ def os_error_text(e: OSError) -> str:
     return f"{getattr(e, 'filename', None) or 'I/O'}: {e.strerror or e}"
 
 
+def error_text(e: Exception) -> str:
+    """The one line an input that cannot be read (or an output that cannot
+    be written) is reported with: the file, where, and what was expected."""
+    if isinstance(e, OSError):
+        return os_error_text(e)
+    return str(e)
+
+
+def report_error(e: Exception) -> None:
+    """The one rule for every command: an input it cannot read is one line
+    on standard error, ``xsdump: FILE: ...`` (its traceback too with
+    --debug).  Standard output gets nothing, except from ``check``, whose
+    report has a verdict for each file (unreadable)."""
+    if env().debug:
+        traceback.print_exc()
+    say(f"xsdump: {error_text(e)}")
+
+
 # The exit status a command has settled on before writing its report (diff:
 # 1 when there are differences): the status when the reader of standard
 # output goes away before the report is all written (| head).
@@ -96,9 +108,8 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
         try:
             code = fn(*args, **kwargs)
         except (DumpError, EncodeError) as e:
-            if DEBUG["on"]:
-                traceback.print_exc()
-            raise fail(str(e)) from None
+            report_error(e)
+            raise typer.Exit(int(ExitCode.ERROR)) from None
         except BrokenPipeError:
             # The reader of our output went away (| head): not an error of
             # ours, and the verdict settled on stays the exit status.
@@ -108,14 +119,13 @@ def handle_errors(fn: Callable[..., Optional[int]]) -> Callable[..., None]:
         except Terminated as e:
             raise typer.Exit(e.exit_code) from None
         except UnicodeEncodeError as e:
-            if DEBUG["on"]:
+            if env().debug:
                 traceback.print_exc()
             raise fail(f"standard output cannot take {e.object[e.start:e.end]!a} in its encoding "
                        f"{e.encoding}: use a UTF-8 locale or PYTHONIOENCODING=utf-8") from None
         except OSError as e:
-            if DEBUG["on"]:
-                traceback.print_exc()
-            raise fail(os_error_text(e)) from None
+            report_error(e)
+            raise typer.Exit(int(ExitCode.ERROR)) from None
         raise typer.Exit(int(code or ExitCode.OK))
 
     return wrapper
@@ -191,7 +201,7 @@ def terminal_output(color: Color, pager: bool = True) -> Iterator[None]:
     if color is not None and Color(color).value != environment.color:
         environment = environment.but(color=Color(color).value)
         replace(environment)
-    command = environment.pager_command() if pager and not NO_PAGER["on"] else None
+    command = environment.pager_command() if pager and not environment.no_pager else None
     if command is None:
         yield
         return

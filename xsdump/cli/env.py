@@ -189,6 +189,9 @@ class Environment:
     (see the module).  ``copy_runs``: read a transaction's copies of
     earlier records as blocks (:mod:`xsdump.codec.copies`; ``False``:
     decode every record, the reference the block reading is tested against).
+    ``debug``: errors show their traceback (``--debug``; default: the
+    XSDUMP_DEBUG variable is set non-empty).  ``no_pager``: long output is
+    never paged (the top-level ``--no-pager``).
     """
 
     def __init__(
@@ -206,6 +209,8 @@ class Environment:
         color: str = "auto",
         encoding: str = "utf-8",
         copy_runs: bool = True,
+        debug: Optional[bool] = None,
+        no_pager: bool = False,
     ):
         if color not in COLOR_MODES:
             raise ValueError(f"color: expected one of {', '.join(COLOR_MODES)}, got {color!r}")
@@ -215,6 +220,8 @@ class Environment:
         # their outputs with the plain decode of every record.
         self.copy_runs = copy_runs
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.debug = bool(self.environ.get("XSDUMP_DEBUG")) if debug is None else debug
+        self.no_pager = no_pager
 
         if stdin is _UNSET:
             stdin = getattr(sys.stdin, "buffer", sys.stdin) if sys.stdin is not None else None

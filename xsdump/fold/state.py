@@ -59,14 +59,26 @@ TxKey = tuple[int, int]  # (conn_id, tx_id)
 
 @dataclass(frozen=True, slots=True)
 class Anomaly:
-    """One finding about the dump: ``kind`` is its check-catalogue code;
-    ``record`` the record it concerns (``None`` for what the reader found
-    between records); ``offset`` where it is."""
+    """A :class:`~xsdump.model.findings.Finding` (the one type of a problem,
+    as ``check`` reports it) with what the fold adds: ``record``, the record
+    it concerns (``None`` for what the reader found between records), which
+    ``show`` and ``diff`` scope by path and connection.  ``kind`` is the
+    finding's check-catalogue code."""
 
-    kind: str
-    message: str
+    finding: Finding
     record: object
-    offset: Optional[int] = None
+
+    @property
+    def kind(self) -> str:
+        return self.finding.code
+
+    @property
+    def message(self) -> str:
+        return self.finding.message
+
+    @property
+    def offset(self) -> Optional[int]:
+        return self.finding.offset
 
 
 @dataclass(slots=True)
@@ -171,7 +183,7 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, ke
             if keep_committed and record.path not in nodes:
                 nodes[record.path] = record
             for f in node_check(index, record):
-                note(Anomaly(f.code, f.message, record, f.offset))
+                note(Anomaly(f, record))
             index += 1
             continue
         if type(record) is CopyRun:
@@ -179,7 +191,7 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, ke
             add_record(state, record, keep_transaction_nodes)
             for j, copy in validator.copies_to_check(record):
                 for f in check(index + j, copy):
-                    note(Anomaly(f.code, f.message, copy, f.offset))
+                    note(Anomaly(f, copy))
             index += record.count
             continue
         counts[record_type_of(record)[1]] += 1
@@ -188,17 +200,17 @@ def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, ke
         if found:
             _take_findings(note, found)
         for f in check(index, record):
-            note(Anomaly(f.code, f.message, record, f.offset))
+            note(Anomaly(f, record))
         index += 1
     _take_findings(note, found)
     for f in validator.finish():
-        note(Anomaly(f.code, f.message, None, f.offset))
+        note(Anomaly(f, None))
     return state
 
 
 def _take_findings(note, found: list[Finding]) -> None:
     for f in found:
-        note(Anomaly(f.code, f.message, None, f.offset))
+        note(Anomaly(f, None))
     found.clear()
 
 

@@ -23,6 +23,8 @@ import struct
 import time
 from pathlib import Path
 
+from xsdump.model.wire import HEADER as WIRE_HEADER
+
 # Operation numbers (xen/include/public/io/xs_wire.h).
 XS_CONTROL = 0
 XS_DIRECTORY = 1
@@ -44,7 +46,7 @@ XS_ERROR = 16
 XS_IS_DOMAIN_INTRODUCED = 17
 XS_RESET_WATCHES = 21
 
-HEADER = struct.Struct("=IIII")  # type, req_id, tx_id, len; native order
+HEADER = WIRE_HEADER["native"]  # type, req_id, tx_id, len; native order
 RING_SIZE = 1024
 PAGE_SIZE = 4096
 # struct xenstore_domain_interface: req[1024], rsp[1024], then u32 indexes.

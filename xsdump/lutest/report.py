@@ -116,6 +116,36 @@ def _untested_advice(outcome: Outcome, min_updates: int) -> str:
 
 
 def summary_lines(outcome: Outcome, written: Optional[dict] = None, min_updates: int = 1) -> Iterator[str]:
+    setup = outcome.setup
+    yield from _run_lines(outcome)
+    word = verdict(outcome, min_updates)
+    if outcome.interrupted is not None:
+        yield (f"interrupted by signal {outcome.interrupted} after step {outcome.result.steps_done}: "
+               "the daemons are stopped; what was found so far follows")
+    div = outcome.result.divergence
+    if div is None:
+        if written:
+            yield "written: " + ", ".join(escape_text(str(p)) for p in written.values())
+        if word == "untested":
+            yield escape_text(_untested_advice(outcome, min_updates))
+        elif word == "equivalent":
+            yield f"no divergence; final states equal ({outcome.seconds:.1f} s)" if setup.final_check \
+                else f"no divergence ({outcome.seconds:.1f} s)"
+        return
+    if setup.against_mode:
+        yield (f"a difference between {escape_text(outcome.name_of(setup.binary))} and "
+               f"{escape_text(outcome.name_of(setup.against))} with no live update involved")
+    yield from divergence_lines(div, outcome.workload)
+    if outcome.evidence is not None:
+        yield from _evidence_lines(outcome.evidence, div)
+    if written:
+        yield "written: " + ", ".join(escape_text(str(p)) for p in written.values())
+    yield f"({outcome.seconds:.1f} s)"
+
+
+def _run_lines(outcome: Outcome) -> Iterator[str]:
+    """What was run and what it did: the daemons, the workload's counts,
+    refused updates and notes."""
     s = outcome.result.stats
     setup = outcome.setup
     mode = (f"against {escape_text(outcome.name_of(setup.against))}" if setup.against_mode
@@ -136,44 +166,26 @@ def summary_lines(outcome: Outcome, written: Optional[dict] = None, min_updates:
         yield f"update refused ({len(refusal.open_tx)} transactions open): {answer}"
     for note in outcome.notes:
         yield escape_text(note)
-    word = verdict(outcome, min_updates)
-    if outcome.interrupted is not None:
-        yield (f"interrupted by signal {outcome.interrupted} after step {outcome.result.steps_done}: "
-               "the daemons are stopped; what was found so far follows")
-    div = outcome.result.divergence
-    if div is None:
-        if written:
-            yield "written: " + ", ".join(escape_text(str(p)) for p in written.values())
-        if word == "untested":
-            yield escape_text(_untested_advice(outcome, min_updates))
-        elif word == "equivalent":
-            yield f"no divergence; final states equal ({outcome.seconds:.1f} s)" if setup.final_check \
-                else f"no divergence ({outcome.seconds:.1f} s)"
-        return
-    if setup.against_mode:
-        yield (f"a difference between {escape_text(outcome.name_of(setup.binary))} and "
-               f"{escape_text(outcome.name_of(setup.against))} with no live update involved")
-    yield from divergence_lines(div, outcome.workload)
-    ev = outcome.evidence
-    if ev is not None:
-        if ev.calls:
-            state = "1-minimal" if ev.minimal else "not shown minimal: a shrink budget was spent"
-            yield f"shrunk to {len(ev.workload.steps)} steps ({ev.calls} trials, {state}):"
-        else:
-            yield f"not shrunk: the {len(ev.workload.steps)} steps up to the divergence:"
-        for n, step in enumerate(ev.workload.steps, 1):
-            ids = ev.tx_ids.get(step.tx) if step.op == "tx-start" else None
-            given = f"   (ids: A {ids[0]}, B {ids[1]})" if ids else ""
-            yield f"  {n:3d}  {escape_text(step.describe())}{given}"
-        if ev.calls or (ev.divergence.kind, ev.divergence.index) != (div.kind, div.index):
-            yield from divergence_lines(ev.divergence, ev.workload)
-        if ev.state_diff is not None:
-            yield f"state ({escape_text(ev.state_note)}): {_counts(ev.state_diff)}"
-        elif ev.state_note:
-            yield escape_text(ev.state_note)
-    if written:
-        yield "written: " + ", ".join(escape_text(str(p)) for p in written.values())
-    yield f"({outcome.seconds:.1f} s)"
+
+
+def _evidence_lines(ev, div: Divergence) -> Iterator[str]:
+    """The divergence's evidence: the shrunk (or cut) workload, the
+    shrunk divergence and the state difference."""
+    if ev.calls:
+        state = "1-minimal" if ev.minimal else "not shown minimal: a shrink budget was spent"
+        yield f"shrunk to {len(ev.workload.steps)} steps ({ev.calls} trials, {state}):"
+    else:
+        yield f"not shrunk: the {len(ev.workload.steps)} steps up to the divergence:"
+    for n, step in enumerate(ev.workload.steps, 1):
+        ids = ev.tx_ids.get(step.tx) if step.op == "tx-start" else None
+        given = f"   (ids: A {ids[0]}, B {ids[1]})" if ids else ""
+        yield f"  {n:3d}  {escape_text(step.describe())}{given}"
+    if ev.calls or (ev.divergence.kind, ev.divergence.index) != (div.kind, div.index):
+        yield from divergence_lines(ev.divergence, ev.workload)
+    if ev.state_diff is not None:
+        yield f"state ({escape_text(ev.state_note)}): {_counts(ev.state_diff)}"
+    elif ev.state_note:
+        yield escape_text(ev.state_note)
 
 
 def _observation_json(obs: Observation) -> dict:

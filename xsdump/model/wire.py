@@ -14,7 +14,27 @@ from __future__ import annotations
 import struct
 from typing import Iterator, NamedTuple, Union
 
-WIRE_HEADER_SIZE = 16
+import construct as c
+
+_U32 = {"little": c.Int32ul, "big": c.Int32ub, "native": c.Int32un}
+
+
+def wire_header(order: str) -> c.Struct:
+    """The message header (``struct xsd_sockmsg``), declared once, in byte
+    order ``order``: little, big, or native (a live daemon's socket)."""
+    u32 = _U32[order]
+    return c.Struct("type" / u32, "req_id" / u32, "tx_id" / u32, "len" / u32)
+
+
+def header_struct(order: str) -> struct.Struct:
+    """The header's ``struct`` code, compiled from its declaration
+    (type, req_id, tx_id, len)."""
+    fields = [sc.subcon.fmtstr for sc in wire_header(order).subcons]
+    return struct.Struct(fields[0][0] + "".join(f[1:] for f in fields))
+
+
+HEADER = {order: header_struct(order) for order in _U32}
+WIRE_HEADER_SIZE = wire_header("little").sizeof()
 XENSTORE_PAYLOAD_MAX = 4096
 
 OPERATIONS = {
@@ -25,9 +45,6 @@ OPERATIONS = {
     19: "SET_TARGET", 21: "RESET_WATCHES", 22: "DIRECTORY_PART", 23: "GET_FEATURE",
     24: "SET_FEATURE", 25: "GET_QUOTA", 26: "SET_QUOTA", 0xFFFF: "INVALID",
 }
-
-_HEADER = {"little": struct.Struct("<IIII"), "big": struct.Struct(">IIII")}
-
 
 class Message(NamedTuple):
     """One wire message.  ``partial``: the data ends before ``length``
@@ -78,7 +95,7 @@ def pending_messages(conn, order: str) -> Iterator[tuple[str, Piece]]:
 def split_messages(data: bytes, order: str, lead: int = 0) -> list[Piece]:
     """Split pending data into messages; the first ``lead`` bytes (the
     output side's ``out_resp_len``) are a fragment of an earlier response."""
-    header = _HEADER[order]
+    header = HEADER[order]
     pieces: list[Piece] = []
     p = 0
     if lead:
