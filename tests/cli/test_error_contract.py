@@ -14,11 +14,11 @@ import pytest
 from xsdump.cli import run
 from xsdump.cli.env import Environment
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 MISSING = str(CORPUS / "no-such-dump.xsd")
-NOT_A_DUMP = str(Path(__file__).parent.parent / "README.md")
+NOT_A_DUMP = str(Path(__file__).resolve().parents[2] / "README.md")
 TRUNCATED = str(CORPUS / "cut-inside-record.xsd")
-HOST = str(Path(__file__).parent.parent / "samples" / "host.xsd")
+HOST = str(Path(__file__).resolve().parents[2] / "samples" / "host.xsd")
 
 # Each command, as it is given one input to read (the input goes in for {}).
 COMMANDS = {
