@@ -125,16 +125,17 @@ class Loaded:
 
 
 def load(items: Iterable[Item], *, tx: Optional[TxKey] = None, digest: bool = False,
-         findings: Optional[list] = None, scope: Optional[str] = None) -> Loaded:
+         findings: Optional[list] = None, scope: Optional[str] = None, mark_nodes: bool = True) -> Loaded:
     """Fold a record stream once.  ``tx``: keep that transaction's node
     records for an overlay; ``digest``: keep path and access of every
     transaction node record (for the transaction listing), of the ``tx``
     one alone when it is given (every view of an overlay lists only it);
     ``findings``: what the reader finds as it reads (see :func:`load_state`);
     ``scope``: note which transactions have a node record at or below this
-    path (``Loaded.touching``)."""
+    path (``Loaded.touching``); ``mark_nodes=False``: no tree is drawn
+    (see :func:`load_state`)."""
     tap = _Tap(tx, digest, scope)
-    state = load_state(tap.through(items), keep_transaction_nodes=False, findings=findings)
+    state = load_state(tap.through(items), keep_transaction_nodes=False, findings=findings, mark_nodes=mark_nodes)
     return Loaded(state, tx, tap.overlay_nodes, tap.touches, tap.undeclared, tap.touching)
 
 

@@ -54,8 +54,17 @@ KEPT_PER_KIND = 100
 # needs (DumpState.orphans, DumpState.duplicates).
 NODE_MARKS = ("orphan-node", "duplicate-path")
 ORPHAN_NODE = NODE_MARKS[0]
+# The further committed records of paths kept for the tree to mark, in all:
+# a dump that repeats its records without end would hold every one.  Past
+# it the fold stops with HeldLimit (``show`` says so in one line, exit 2;
+# ``check`` and ``records`` stream every one).
+MARKED_DUPLICATES = 100_000
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
+
+class HeldLimit(Exception):
+    """What a whole-state command holds for its view passed its stated cap."""
+
 
 @dataclass(frozen=True, slots=True)
 class Anomaly:
@@ -133,6 +142,10 @@ class DumpState:
             if kind == ORPHAN_NODE:
                 self.orphans.add(record.path)
             else:
+                if n > MARKED_DUPLICATES:
+                    raise HeldLimit(f"more than {MARKED_DUPLICATES:,} further committed records of paths "
+                                    "(duplicate-path) to mark in the tree; xsdump check lists every one, "
+                                    "show --summary-only counts them, xsdump records streams them")
                 self.duplicates.setdefault(record.path, []).append(record)
 
     def transaction(self, conn_id: int, tx_id: int) -> Transaction:
