@@ -81,14 +81,28 @@ class Anomaly:
 @dataclass(slots=True)
 class Transaction:
     """A pending transaction: its TRANSACTION_DATA record (``None`` when only
-    node records name it) and counts of its node records."""
+    node records name it) and counts of its node records.  The record is
+    kept as its offset, size and layout (a flood of TRANSACTION_DATA holds
+    no record object per transaction); ``record`` makes it again."""
 
     conn_id: int
     tx_id: int
-    record: Optional[TransactionData] = None
     nodes: Union[tuple, list[Union[NodeData, CopyRun]]] = ()  # see node_records; a list once one is kept
     n_records: int = 0
     n_bytes: int = 0
+    record_offset: Optional[int] = None  # None: not declared
+    record_size: int = 0
+    record_layout: object = None
+
+    @property
+    def record(self) -> Optional[TransactionData]:
+        if self.record_offset is None:
+            return None
+        return TransactionData(self.conn_id, self.tx_id, self.record_offset, self.record_size, self.record_layout)
+
+    @record.setter
+    def record(self, record: TransactionData) -> None:
+        self.record_offset, self.record_size, self.record_layout = record.offset, record.size, record.layout
 
     def node_records(self) -> Iterator[NodeData]:
         """Its node records, in stream order (``nodes`` holds a run of
@@ -105,7 +119,7 @@ class Transaction:
 
     @property
     def declared(self) -> bool:
-        return self.record is not None
+        return self.record_offset is not None
 
 
 @dataclass
