@@ -45,13 +45,23 @@ def test_text_repeated_store_summary_and_check_stay_flat(tmp_path, startup):
         assert status == expected and rss < r0 + 20 * MB, f"{command}: {rss / MB:.0f} MB"
 
 
-def test_tx_flood_diff_holds_less_per_transaction(tmp_path, startup):
-    """Not yet the README's 32 bytes per byte read: held to 40 here."""
+def test_tx_flood_diff_stays_within_the_per_byte_bound(tmp_path, startup):
     _, r0 = startup
     path = _bomb(tmp_path, "tx_flood", 1 * MB)
     status, _, rss = _run(["diff", str(path), str(path)])
     read = 2 * path.stat().st_size
-    assert status == 0 and rss < r0 + 40 * read + 8 * MB, f"{rss / MB:.0f} MB for {read} bytes read"
+    assert status == 0 and rss < r0 + 32 * read + 8 * MB, f"{rss / MB:.0f} MB for {read} bytes read"
+
+
+def test_tx_flood_past_the_held_transactions_is_refused_in_one_line(tmp_path):
+    from xsdump.fold.state import HELD_TRANSACTIONS
+
+    path = _bomb(tmp_path, "tx_flood", (HELD_TRANSACTIONS + 1) * 16)
+    for command in (["show", str(path)], ["amplification", str(path)], ["domains", str(path)]):
+        out = subprocess.run([sys.executable, "-m", "xsdump", *command], capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 2 and out.stdout == "", command
+        assert out.stderr == f"xsdump: {path}: refused: more than {HELD_TRANSACTIONS:,} pending transactions to " \
+                             "hold; xsdump check and xsdump records stream them\n"
 
 
 class _Src:

@@ -32,7 +32,7 @@ from typing import Iterable, Iterator, NamedTuple, Optional
 from xsdump.model.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, CopyRun, Item, NodeData, RingSpec, TransactionData
 from xsdump.model.paths import ancestor_ends, ancestor_keys
-from xsdump.fold.state import NODE_MARKS, DumpState, TxKey, load_state
+from xsdump.fold.state import HELD_TRANSACTIONS, NODE_MARKS, DumpState, TxKey, load_state
 from xsdump.model.paths import parent_path
 from xsdump.analysis.select import under
 
@@ -135,7 +135,8 @@ def load(items: Iterable[Item], *, tx: Optional[TxKey] = None, digest: bool = Fa
     path (``Loaded.touching``); ``mark_nodes=False``: no tree is drawn
     (see :func:`load_state`)."""
     tap = _Tap(tx, digest, scope)
-    state = load_state(tap.through(items), keep_transaction_nodes=False, findings=findings, mark_nodes=mark_nodes)
+    state = load_state(tap.through(items), keep_transaction_nodes=False, findings=findings, mark_nodes=mark_nodes,
+                       max_transactions=HELD_TRANSACTIONS)
     return Loaded(state, tx, tap.overlay_nodes, tap.touches, tap.undeclared, tap.touching)
 
 

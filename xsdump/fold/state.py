@@ -59,6 +59,11 @@ ORPHAN_NODE = NODE_MARKS[0]
 # it the fold stops with HeldLimit (``show`` says so in one line, exit 2;
 # ``check`` and ``records`` stream every one).
 MARKED_DUPLICATES = 100_000
+# The pending transactions ``show`` and ``amplification`` hold, one object
+# each (a few hundred bytes): past it they stop with HeldLimit.  C
+# xenstored allows 10 per connection by default (quota-transactions); a
+# flood of TRANSACTION_DATA records is refused instead of held.
+HELD_TRANSACTIONS = 262_144
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
 
@@ -141,6 +146,7 @@ class DumpState:
     mark_nodes: bool = True  # keep orphans and duplicates (see load_state)
     orphans: set[str] = field(default_factory=set)  # committed paths whose parent was not known before them
     duplicates: dict[str, list[NodeData]] = field(default_factory=dict)  # further committed records, by path
+    max_transactions: Optional[int] = None  # see HELD_TRANSACTIONS
 
     def note(self, anomaly: Anomaly) -> None:
         """Count an anomaly, and keep it when fewer than KEPT_PER_KIND of its
@@ -158,30 +164,40 @@ class DumpState:
             else:
                 if n > MARKED_DUPLICATES:
                     raise HeldLimit(f"more than {MARKED_DUPLICATES:,} further committed records of paths "
-                                    "(duplicate-path) to mark in the tree; xsdump check lists every one, "
-                                    "show --summary-only counts them, xsdump records streams them")
+                                    "(duplicate-path) to hold; show --summary-only counts them, "
+                                    "xsdump check lists every one")
                 self.duplicates.setdefault(record.path, []).append(record)
 
     def transaction(self, conn_id: int, tx_id: int) -> Transaction:
         key = (conn_id, tx_id)
         tx = self.transactions.get(key)
         if tx is None:
+            if self.max_transactions is not None and len(self.transactions) >= self.max_transactions:
+                raise held_transactions(self.max_transactions)
             tx = self.transactions[key] = Transaction(conn_id, tx_id)
         return tx
 
 
+def held_transactions(cap: int) -> HeldLimit:
+    return HeldLimit(f"more than {cap:,} pending transactions to hold; xsdump check and xsdump records "
+                     "stream them")
+
+
 def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, keep_committed: bool = True,
-               mark_nodes: bool = True, findings: Optional[list[Finding]] = None) -> DumpState:
+               mark_nodes: bool = True, findings: Optional[list[Finding]] = None,
+               max_transactions: Optional[int] = None) -> DumpState:
     """Fold a record stream (header first) into a :class:`DumpState`.
     ``findings``: the list the reader fills as it reads
     (``read_dump(..., on_finding=findings.append)``); they join the
     anomalies in stream order.  ``keep_committed=False``: committed nodes
     are checked but not kept (a caller that holds them itself).
     ``mark_nodes=False``: the orphans and duplicates the tree marks node
-    by node (:data:`NODE_MARKS`) are not kept (a caller that draws no tree)."""
+    by node (:data:`NODE_MARKS`) are not kept (a caller that draws no tree).
+    ``max_transactions``: past this many pending transactions, stop with
+    :class:`HeldLimit` (:data:`HELD_TRANSACTIONS`)."""
     it = iter(items)
     header = next(it)
-    state = DumpState(header, mark_nodes=mark_nodes)
+    state = DumpState(header, mark_nodes=mark_nodes, max_transactions=max_transactions)
     validator = Validator(header)
     check = validator.record
     counts, note = state.counts, state.note
