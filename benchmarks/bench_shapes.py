@@ -68,9 +68,10 @@ BOMBS = {
     "json_spaces": (None, [["encode", "{f}", "-o", os.devnull], ["show", "{f}"]]),
     "json_brackets": (None, [["encode", "{f}", "-o", os.devnull], ["show", "{f}"]]),
     "json_long_string": (None, [["encode", "{f}", "-o", os.devnull], ["records", "{f}"]]),
-    "repeated_records": (None, [["show", "{f}", "--json"], ["check", "{f}"]]),
-    "text_repeated_store": (None, [["show", "{f}", "--summary-only"]]),
-    "tx_flood": (19 << 20, [["diff", "{f}", "{f}"], ["show", "{f}"], ["amplification", "{f}"]]),
+    "repeated_records": (None, [["show", "{f}", "--json"], ["show", "{f}", "--summary-only", "--json"],
+                                ["check", "{f}"]]),
+    "text_repeated_store": (None, [["show", "{f}", "--summary-only"], ["show", "{f}"], ["check", "{f}"]]),
+    "tx_flood": (19 << 20, [["diff", "{f}", "{f}"], ["show", "{f}"], ["amplification", "{f}"], ["domains", "{f}"]]),
     "deep_orphans": (30000, [["show", "{f}"], ["show", "{f}", "--json"]]),
 }
 

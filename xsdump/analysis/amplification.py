@@ -66,7 +66,7 @@ from xsdump.model.records import (
 from xsdump.codec.opening import open_source
 from xsdump.codec.policy import DEFAULT, ReadPolicy
 from xsdump.codec.source import SourceLike
-from xsdump.fold.state import load_state
+from xsdump.fold.state import HELD_TRANSACTIONS, held_transactions, load_state
 from xsdump.model.access import CLASSES as ACCESS_WORDS, KEYS as ACCESS_KEYS
 from xsdump.model.paths import depth
 
@@ -474,11 +474,13 @@ def measure(reopen: Reopen, progress: Optional[Progress] = None) -> Amplificatio
     def declare(record: TransactionData) -> None:
         key = (record.conn_id, record.tx_id)
         if key not in txs:
+            if len(txs) >= HELD_TRANSACTIONS:
+                raise held_transactions(HELD_TRANSACTIONS)
             txs[key] = TransactionCost(*key)
 
     tally: list[int] = []
     state = load_state(_committed_only(progress(reopen(), "pass 1/2: committed tree"), declare, tally),
-                       keep_transaction_nodes=False, mark_nodes=False)
+                       keep_transaction_nodes=False, mark_nodes=False, max_transactions=HELD_TRANSACTIONS)
     nodes, connections, state_header = state.nodes, state.connections, state.header
     del state  # its findings are check's to report
     committed = Committed(nodes)

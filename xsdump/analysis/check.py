@@ -9,6 +9,7 @@ of codes is :mod:`xsdump.model.findings`.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from typing import Callable, Iterator, Optional
 
@@ -88,11 +89,20 @@ def _check_text(src: Source) -> Iterator[Finding]:
 
 
 class _LineIndex:
-    """Where each line of a text dump starts, learnt as the reader reads
-    (one offset per line): a finding's byte offset as line and column."""
+    """Where each line of a text dump starts, learnt as the reader reads: a
+    finding's byte offset as line and column.  The line ends are kept as
+    the distances between them, a byte each for lines shorter than 128
+    bytes (a dump of short lines costs a few bytes per line, not a Python
+    int), with the offset of every :attr:`STEP`-th line end to start from."""
+
+    STEP = 256
 
     def __init__(self, src: Source):
-        self.newlines: list[int] = []  # offset of each "\n" read so far
+        self.gaps = bytearray()  # varint distances from one line end to the next
+        self.marks = array("q")  # offset of line end 0, STEP, 2*STEP...
+        self.mark_at = array("q")  # where in gaps the line end after each mark is
+        self.count = 0  # line ends read so far
+        self.last = -1
         self.pos = 0
         read = src.read
 
@@ -100,19 +110,52 @@ class _LineIndex:
             data = read(n)
             at = data.find(b"\n")
             while at >= 0:
-                self.newlines.append(self.pos + at)
+                self._add(self.pos + at)
                 at = data.find(b"\n", at + 1)
             self.pos += len(data)
             return data
 
         src.read = reading  # type: ignore[method-assign]
 
+    def _add(self, end: int) -> None:
+        if self.count % self.STEP == 0:
+            self.marks.append(end)
+            self.mark_at.append(len(self.gaps))
+        else:
+            gap = end - self.last
+            while gap >= 0x80:
+                self.gaps.append(gap & 0x7F | 0x80)
+                gap >>= 7
+            self.gaps.append(gap)
+        self.last = end
+        self.count += 1
+
+    def _ends_before(self, offset: int) -> tuple[int, int]:
+        """How many line ends come before ``offset``, and the last of them (-1: none)."""
+        c = bisect_left(self.marks, offset)
+        if c == 0:
+            return 0, -1
+        n, end, i, gaps = (c - 1) * self.STEP + 1, self.marks[c - 1], self.mark_at[c - 1], self.gaps
+        while n < self.count and n % self.STEP:
+            gap = shift = 0
+            while True:
+                b = gaps[i]
+                i += 1
+                gap |= (b & 0x7F) << shift
+                shift += 7
+                if b < 0x80:
+                    break
+            if end + gap >= offset:
+                break
+            end += gap
+            n += 1
+        return n, end
+
     def locate(self, f: Finding) -> Finding:
         if f.offset is None:
             return f
-        before = bisect_left(self.newlines, f.offset)  # line ends before the offset
-        start = self.newlines[before - 1] + 1 if before else 0
-        return f._replace(line=before + 1, column=f.offset - start + 1)
+        before, end = self._ends_before(f.offset)
+        return f._replace(line=before + 1, column=f.offset - (end + 1) + 1)
 
 
 def _check_text_findings(src: Source) -> Iterator[Finding]:

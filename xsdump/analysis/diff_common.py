@@ -79,33 +79,52 @@ class Change(NamedTuple):
     b_offset: Optional[int] = None
 
 
+class _Queue(list):
+    """The positions of more than one B item waiting under one key."""
+
+
 def pair_up(a_items: Sequence, b_items: Sequence, keys: Sequence[Callable[[Any], Hashable]]):
     """Pair items of A with items of B in stages: at each stage, unpaired
     items with equal keys pair in order of appearance (a key of ``None`` never
-    pairs).  Returns (pairs, A's leftovers, B's leftovers)."""
+    pairs).  Returns (pairs, A's leftovers, B's leftovers).  A key under
+    which one B item waits holds its position alone, not a list (a flood of
+    transactions, each with a key of its own, holds no list per item)."""
     pairs = []
     a_left, b_left = list(a_items), list(b_items)
     for key in keys:
         if not a_left or not b_left:
             break
-        waiting: dict[Hashable, list] = defaultdict(list)
-        for b in reversed(b_left):
-            k = key(b)
-            if k is not None:
-                waiting[k].append(b)
+        waiting: dict[Hashable, Any] = {}
+        for j in range(len(b_left) - 1, -1, -1):
+            k = key(b_left[j])
+            if k is None:
+                continue
+            held = waiting.get(k)
+            if held is None:
+                waiting[k] = j
+            elif type(held) is _Queue:
+                held.append(j)
+            else:
+                waiting[k] = _Queue((held, j))
         rest = []
-        taken = set()
+        taken = bytearray(len(b_left))
         for a in a_left:
             k = key(a)
-            queue = waiting.get(k) if k is not None else None
-            if queue:
-                b = queue.pop()
-                taken.add(id(b))
-                pairs.append((a, b))
-            else:
+            held = waiting.get(k) if k is not None else None
+            if held is None:
                 rest.append(a)
+                continue
+            if type(held) is _Queue:
+                j = held.pop()
+                if not held:
+                    del waiting[k]
+            else:
+                j = held
+                del waiting[k]
+            taken[j] = 1
+            pairs.append((a, b_left[j]))
         a_left = rest
-        b_left = [b for b in b_left if id(b) not in taken]
+        b_left = [b for b, t in zip(b_left, taken) if not t]
     return pairs, a_left, b_left
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from xsdump.analysis.diff_common import Change, Conn, ConnNames, pair_up
 from xsdump.analysis.diff_rules import Rules
+from xsdump.analysis.diff_transactions import EMPTY_CONTENT
 from xsdump.analysis.diff_pending import pending_alone, pending_changes, pending_signature
 from xsdump.analysis.diff_watches import watch_changes, watch_signature
 from xsdump.model.paths import watch_home
@@ -69,7 +70,7 @@ def _groups(state: DumpState, rules: Rules, contents: dict[int, int]) -> dict[st
     owned: dict[int, list[int]] = defaultdict(list)
     if rules.compares("transactions"):
         for tx in state.transactions.values():
-            owned[tx.conn_id].append(contents[id(tx)])
+            owned[tx.conn_id].append(contents.get(id(tx), EMPTY_CONTENT))
     for rec in state.connections.values():
         kind = "ring" if isinstance(rec.spec, RingSpec) else "socket" if isinstance(rec.spec, SocketSpec) \
             else f"conn-type {rec.conn_type}"

@@ -50,11 +50,15 @@ def content_keys(states: Iterable[DumpState], rules: Rules) -> dict[int, int]:
     """The multiset of node records each transaction carries, as one key,
     by id(Transaction): the count, sum and xor of the records' hashes (a
     run of copies adds its records' figures from sums kept per reference
-    record, without making its records)."""
+    record, without making its records).  A transaction without node
+    records has no entry: its key is :data:`EMPTY_CONTENT` (a flood of
+    TRANSACTION_DATA records holds no key per transaction)."""
     sums = _RunSums(rules)
     keys = {}
     for state in states:
         for tx in state.transactions.values():
+            if not tx.nodes:
+                continue
             n = total = mixed = 0
             for item in tx.nodes:
                 if type(item) is CopyRun:
@@ -68,6 +72,7 @@ def content_keys(states: Iterable[DumpState], rules: Rules) -> dict[int, int]:
 
 
 _MASK = (1 << 64) - 1
+EMPTY_CONTENT = hash((0, 0, 0))  # the content key of a transaction without node records
 
 
 class _RunSums:
@@ -118,7 +123,7 @@ def match_transactions(a: DumpState, b: DumpState, rules: Rules, conn_pairs: lis
         mine = owners.get(key)
         if mine is None:
             mine = owners[key] = owner(side, tx.conn_id, state, pairs_of)
-        return Tx(tx, mine, contents[id(tx)])
+        return Tx(tx, mine, contents.get(id(tx), EMPTY_CONTENT))
 
     ta = [wrap(t, "a", a, owner_a) for t in a.transactions.values()]
     tb = [wrap(t, "b", b, owner_b) for t in b.transactions.values()]

@@ -33,7 +33,7 @@ from typing import Iterable, Iterator, NamedTuple, Optional
 
 from xsdump.analysis.select import under
 from xsdump.model.records import CopyRun, Header, Item, NodeData, RingSpec, SocketSpec
-from xsdump.fold.state import DumpState, load_state
+from xsdump.fold.state import HELD_TRANSACTIONS, DumpState, load_state
 from xsdump.model.paths import absolute_wpath
 
 # The quotas a dump's counts measure, as C xenstored names them.
@@ -149,7 +149,8 @@ def measure(items: Iterable[Item], *, path: Optional[str] = None, findings: Opti
     them per domain; ``findings``: the list the reader fills (see
     :func:`load_state`)."""
     tap = _Tap(path)
-    state = load_state(tap.through(items), keep_transaction_nodes=False, keep_committed=False, findings=findings)
+    state = load_state(tap.through(items), keep_transaction_nodes=False, keep_committed=False, findings=findings,
+                       max_transactions=HELD_TRANSACTIONS)
     tap.take_off_duplicates(state)
     return tap.report(state)
 

@@ -33,7 +33,7 @@ from xsdump.model.access import DELETED, NO_ACCESS, READ, WRITTEN
 from xsdump.model.notation import access_str
 from xsdump.model.records import ACCESS_READ, ACCESS_WRITTEN, CopyRun, Item, NodeData, RingSpec, TransactionData
 from xsdump.model.paths import ancestor_ends, ancestor_keys
-from xsdump.fold.state import NODE_MARKS, DumpState, TxKey, load_state
+from xsdump.fold.state import HELD_TRANSACTIONS, NODE_MARKS, DumpState, TxKey, load_state
 from xsdump.model.paths import parent_path
 from xsdump.analysis.select import under
 
@@ -122,16 +122,18 @@ class Loaded:
 
 
 def load(items: Iterable[Item], *, tx: Optional[TxKey] = None, digest: bool = False,
-         findings: Optional[list] = None, scope: Optional[str] = None) -> Loaded:
+         findings: Optional[list] = None, scope: Optional[str] = None, mark_nodes: bool = True) -> Loaded:
     """Fold a record stream once.  ``tx``: keep that transaction's node
     records for an overlay; ``digest``: keep path and access of every
     transaction node record (for the transaction listing), of the ``tx``
     one alone when it is given (every view of an overlay lists only it);
     ``findings``: what the reader finds as it reads (see :func:`load_state`);
     ``scope``: note which transactions have a node record at or below this
-    path (``Loaded.touching``)."""
+    path (``Loaded.touching``); ``mark_nodes=False``: no tree is drawn
+    (see :func:`load_state`)."""
     tap = _Tap(tx, digest, scope)
-    state = load_state(tap.through(items), keep_transaction_nodes=False, findings=findings)
+    state = load_state(tap.through(items), keep_transaction_nodes=False, findings=findings, mark_nodes=mark_nodes,
+                       max_transactions=HELD_TRANSACTIONS)
     return Loaded(state, tx, tap.overlay_nodes, tap.touches, tap.undeclared, tap.touching)
 
 

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, color_option, env, handle_errors,
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, color_option, env, fail, handle_errors,
                                input_size, lenient_option, naming, no_pager_option, out_console,
                                read_policy, strict_option, terminal_output, warn, with_progress,
                                write_lines)
@@ -89,6 +89,8 @@ COMMAND = amplification
 def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy) -> int:
     from xsdump.analysis.amplification import measure, rereadable, sort_transactions
     from xsdump.codec.source import display_name
+    from xsdump.fold.state import HeldLimit
+    from xsdump.text.escape import escape_text
     from xsdump.render.amplificationreport import json_chunks, render
 
     size = input_size(dump)
@@ -103,7 +105,10 @@ def _run(dump: str, top: Optional[int], sort: str, as_json: bool, policy) -> int
     # input's (a read error names the file).
     with naming(shown):
         with rereadable(source, name, policy=policy, warn=warn, runs=env().copy_runs) as reopen:
-            report = measure(reopen, progress)
+            try:
+                report = measure(reopen, progress)
+            except HeldLimit as e:
+                raise fail(f"{escape_text(shown)}: refused: {e}")
     rows = sort_transactions(report.transactions, sort)[:top]
     if as_json:
         write_lines(json_chunks(report, rows, sort, top))

@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 
 from xsdump.errors import ExitCode
-from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, color_option, handle_errors, lenient_option,
+from xsdump.cli.common import (DUMP_HELP, JSON_HELP, Color, color_option, fail, handle_errors,
+                               lenient_option,
                                no_pager_option, out_console, read_input, read_policy, strict_option,
                                terminal_output, write_lines)
 
@@ -85,11 +86,16 @@ COMMAND = domains
 def _run(dump: str, sort: str, top: Optional[int], path: Optional[str], as_json: bool, policy) -> int:
     from xsdump.analysis.domains import measure, sort_domains
     from xsdump.analysis.tree import normalise_path
+    from xsdump.fold.state import HeldLimit
+    from xsdump.text.escape import escape_text
     from xsdump.render.domainsreport import json_chunks, render
 
     findings: list = []
     scope = None if path is None else normalise_path(path)
-    report = measure(read_input(dump, policy, findings.append, runs=True), path=scope, findings=findings)
+    try:
+        report = measure(read_input(dump, policy, findings.append, runs=True), path=scope, findings=findings)
+    except HeldLimit as e:
+        raise fail(f"{escape_text(dump)}: refused: {e}")
     rows = sort_domains(report.domains, sort)[:top]
     if as_json:
         write_lines(json_chunks(report, rows, "<stdin>" if dump == "-" else dump, sort, top))

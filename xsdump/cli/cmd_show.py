@@ -135,13 +135,18 @@ COMMAND = show
 def _run(dump, opts, path, depth, domid, key, transactions, fmt, as_json, summary, policy, *, summary_only=False,
          changed=False, largest=None) -> int:
     from xsdump.analysis.tree import TreeView, load, normalise_path
+    from xsdump.fold.state import HeldLimit
     from xsdump.text.escape import escape_text
     from xsdump.render.show import json_chunks, plain_lines, render_rich
 
     findings: list = []
     items = read_input(dump, policy, findings.append, runs=True)
     scope = None if path is None or normalise_path(path) == "/" else normalise_path(path)
-    loaded = load(items, tx=key, digest=transactions or key is not None, findings=findings, scope=scope)
+    try:
+        loaded = load(items, tx=key, digest=transactions or key is not None, findings=findings, scope=scope,
+                      mark_nodes=not summary_only)
+    except HeldLimit as e:
+        raise fail(f"{escape_text(dump)}: refused: {e}")
     state = loaded.state
     if key is not None and key not in state.transactions:
         keys = list(state.transactions)

@@ -54,8 +54,22 @@ KEPT_PER_KIND = 100
 # needs (DumpState.orphans, DumpState.duplicates).
 NODE_MARKS = ("orphan-node", "duplicate-path")
 ORPHAN_NODE = NODE_MARKS[0]
+# The further committed records of paths kept for the tree to mark, in all:
+# a dump that repeats its records without end would hold every one.  Past
+# it the fold stops with HeldLimit (``show`` says so in one line, exit 2;
+# ``check`` and ``records`` stream every one).
+MARKED_DUPLICATES = 100_000
+# The pending transactions ``show`` and ``amplification`` hold, one object
+# each (a few hundred bytes): past it they stop with HeldLimit.  C
+# xenstored allows 10 per connection by default (quota-transactions); a
+# flood of TRANSACTION_DATA records is refused instead of held.
+HELD_TRANSACTIONS = 262_144
 Watch = Union[WatchData, WatchDataExtended]
 TxKey = tuple[int, int]  # (conn_id, tx_id)
+
+class HeldLimit(Exception):
+    """What a whole-state command holds for its view passed its stated cap."""
+
 
 @dataclass(frozen=True, slots=True)
 class Anomaly:
@@ -84,14 +98,28 @@ class Anomaly:
 @dataclass(slots=True)
 class Transaction:
     """A pending transaction: its TRANSACTION_DATA record (``None`` when only
-    node records name it) and counts of its node records."""
+    node records name it) and counts of its node records.  The record is
+    kept as its offset, size and layout (a flood of TRANSACTION_DATA holds
+    no record object per transaction); ``record`` makes it again."""
 
     conn_id: int
     tx_id: int
-    record: Optional[TransactionData] = None
     nodes: Union[tuple, list[Union[NodeData, CopyRun]]] = ()  # see node_records; a list once one is kept
     n_records: int = 0
     n_bytes: int = 0
+    record_offset: Optional[int] = None  # None: not declared
+    record_size: int = 0
+    record_layout: object = None
+
+    @property
+    def record(self) -> Optional[TransactionData]:
+        if self.record_offset is None:
+            return None
+        return TransactionData(self.conn_id, self.tx_id, self.record_offset, self.record_size, self.record_layout)
+
+    @record.setter
+    def record(self, record: TransactionData) -> None:
+        self.record_offset, self.record_size, self.record_layout = record.offset, record.size, record.layout
 
     def node_records(self) -> Iterator[NodeData]:
         """Its node records, in stream order (``nodes`` holds a run of
@@ -108,7 +136,7 @@ class Transaction:
 
     @property
     def declared(self) -> bool:
-        return self.record is not None
+        return self.record_offset is not None
 
 
 @dataclass
@@ -130,6 +158,7 @@ class DumpState:
     mark_nodes: bool = True  # keep orphans and duplicates (see load_state)
     orphans: set[str] = field(default_factory=set)  # committed paths whose parent was not known before them
     duplicates: dict[str, list[NodeData]] = field(default_factory=dict)  # further committed records, by path
+    max_transactions: Optional[int] = None  # see HELD_TRANSACTIONS
 
     def note(self, anomaly: Anomaly) -> None:
         """Count an anomaly, and keep it when fewer than KEPT_PER_KIND of its
@@ -145,28 +174,42 @@ class DumpState:
             if kind == ORPHAN_NODE:
                 self.orphans.add(record.path)
             else:
+                if n > MARKED_DUPLICATES:
+                    raise HeldLimit(f"more than {MARKED_DUPLICATES:,} further committed records of paths "
+                                    "(duplicate-path) to hold; show --summary-only counts them, "
+                                    "xsdump check lists every one")
                 self.duplicates.setdefault(record.path, []).append(record)
 
     def transaction(self, conn_id: int, tx_id: int) -> Transaction:
         key = (conn_id, tx_id)
         tx = self.transactions.get(key)
         if tx is None:
+            if self.max_transactions is not None and len(self.transactions) >= self.max_transactions:
+                raise held_transactions(self.max_transactions)
             tx = self.transactions[key] = Transaction(conn_id, tx_id)
         return tx
 
 
+def held_transactions(cap: int) -> HeldLimit:
+    return HeldLimit(f"more than {cap:,} pending transactions to hold; xsdump check and xsdump records "
+                     "stream them")
+
+
 def load_state(items: Iterable[Item], *, keep_transaction_nodes: bool = True, keep_committed: bool = True,
-               mark_nodes: bool = True, findings: Optional[list[Finding]] = None) -> DumpState:
+               mark_nodes: bool = True, findings: Optional[list[Finding]] = None,
+               max_transactions: Optional[int] = None) -> DumpState:
     """Fold a record stream (header first) into a :class:`DumpState`.
     ``findings``: the list the reader fills as it reads
     (``read_dump(..., on_finding=findings.append)``); they join the
     anomalies in stream order.  ``keep_committed=False``: committed nodes
     are checked but not kept (a caller that holds them itself).
     ``mark_nodes=False``: the orphans and duplicates the tree marks node
-    by node (:data:`NODE_MARKS`) are not kept (a caller that draws no tree)."""
+    by node (:data:`NODE_MARKS`) are not kept (a caller that draws no tree).
+    ``max_transactions``: past this many pending transactions, stop with
+    :class:`HeldLimit` (:data:`HELD_TRANSACTIONS`)."""
     it = iter(items)
     header = next(it)
-    state = DumpState(header, mark_nodes=mark_nodes)
+    state = DumpState(header, mark_nodes=mark_nodes, max_transactions=max_transactions)
     validator = Validator(header)
     check = validator.record
     counts, note = state.counts, state.note
