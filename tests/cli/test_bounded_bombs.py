@@ -12,8 +12,8 @@ from bisect import bisect_left
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import ROOT
-from tests.test_bounded import MB, _run, bombs, startup  # noqa: F401  - startup is a fixture
+from helpers import ROOT
+from cli.test_bounded import MB, _run, bombs, startup  # noqa: F401  - startup is a fixture
 
 EXPANDED = 8 * MB
 

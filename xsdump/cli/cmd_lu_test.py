@@ -207,29 +207,51 @@ def _version() -> str:
     return __version__
 
 
-@handle_errors
-def _run(options: dict, *, replay, out, keep, as_json) -> int:
-    import json
+def _warn(message: str) -> None:
+    from xsdump.cli.common import say
+
+    say(f"xsdump: lu-test: {message}")
+
+
+def _workload(options: dict, replay):
+    """The workload a file holds (--replay FILE), or the seeded one the
+    options describe (the seed drawn and put into the options when none)."""
     import random
     from pathlib import Path
 
-    from xsdump.cli.common import say
-    from xsdump.lutest import debian, manifest, preload, report, session, workload
-    from xsdump.lutest.errors import LuTestError
+    from xsdump.lutest import workload
+
+    if replay:
+        try:
+            return workload.load(Path(replay))
+        except ValueError as e:
+            raise fail(f"lu-test: {e}") from None
+    against_mode = options["against"] is not None
+    n_updates = options["updates"] if options["updates"] is not None else (0 if against_mode else 2)
+    if options["seed"] is None:
+        options["seed"] = random.randrange(1 << 31)
+    return workload.generate(options["seed"], options["operations"], 0 if against_mode else n_updates,
+                             options["sockets"], tuple(range(1, options["guests"] + 1)),
+                             open_tx_updates=options["open_tx_updates"], in_flight=options.get("in_flight", 0.0))
+
+
+def _setup(options: dict, paths: dict, keep: bool):
+    from xsdump.lutest import preload
     from xsdump.lutest.harness import Runtime
-    from xsdump.lutest.trial import Interrupted, Setup
+    from xsdump.lutest.trial import Setup
 
-    def warn(message: str) -> None:
-        say(f"xsdump: lu-test: {message}")
+    return Setup(paths["binary"], Runtime(preload=preload.build()), against=paths["against"],
+                 update_to=paths["update_to"], transform=options["transform"],
+                 update_timeout=options["update_timeout"], force=options["force"],
+                 state_check=options["state_check"],
+                 error_classes=tuple(frozenset(c) for c in options["error_classes"]), keep=keep,
+                 loose_events=options["event_order"] == "loose")
 
-    work = None
-    replay_doc = None
-    if replay and Path(replay).is_dir():
-        if options["binary"] is not None:
-            raise fail("lu-test: --replay DIR runs the run it names: give no DAEMON")
-        replay_doc, options, work = _replayed_options(Path(replay), warn)
-    if options["binary"] is None:
-        raise fail("lu-test: missing DAEMON (or --replay DIR)")
+
+def _resolve(options: dict, replay_doc) -> dict:
+    """Each role's daemon: ``(path, Debian binaries or None, kind)``."""
+    from xsdump.lutest import debian, manifest
+
     made: dict = {}
 
     def debian_binaries(rel):
@@ -237,53 +259,28 @@ def _run(options: dict, *, replay, out, keep, as_json) -> int:
             made[rel] = debian.ensure(rel)
         return made[rel]
 
-    with _signals() as interrupted:
-        try:
-            fetch = options["fetch_debian"]
-            resolved = {role: _binary(options[role], fetch, debian_binaries) if options[role] else None
-                        for role in manifest.ROLES}
-            paths = {role: r[0] if r else None for role, r in resolved.items()}
-            if replay_doc is not None:
-                manifest.check_daemons(replay_doc, paths,
-                                       lambda role: resolved[role][1] if resolved.get(role) else None, warn)
-            runtime = Runtime(preload=preload.build())
-            if work is None and replay:
-                try:
-                    work = workload.load(Path(replay))
-                except ValueError as e:
-                    raise fail(f"lu-test: {e}") from None
-            if work is None:
-                against_mode = options["against"] is not None
-                n_updates = options["updates"] if options["updates"] is not None else (0 if against_mode else 2)
-                if options["seed"] is None:
-                    options["seed"] = random.randrange(1 << 31)
-                work = workload.generate(options["seed"], options["operations"], 0 if against_mode else n_updates,
-                                         options["sockets"], tuple(range(1, options["guests"] + 1)),
-                                         open_tx_updates=options["open_tx_updates"],
-                                         in_flight=options.get("in_flight", 0.0))
-            setup = Setup(paths["binary"], runtime, against=paths["against"], update_to=paths["update_to"],
-                          transform=options["transform"], update_timeout=options["update_timeout"],
-                          force=options["force"], state_check=options["state_check"],
-                          error_classes=tuple(frozenset(c) for c in options["error_classes"]), keep=keep,
-                          loose_events=options["event_order"] == "loose")
-            with _progress() as progress:
-                outcome = session.run(work, setup, shrink=options["shrink"], budget=options["shrink_budget"],
-                                      time_budget=options["time_budget"], progress=progress)
-        except LuTestError as e:
-            raise fail(f"lu-test: {e}") from None
-        except Interrupted as e:     # before any daemon ran: nothing was found
-            warn(f"interrupted by signal {e.signum} before the run started")
-            return 128 + e.signum
-        interrupted.clear()    # a signal from here on ends the writing of the report: let it
+    resolved = {role: _binary(options[role], options["fetch_debian"], debian_binaries) if options[role] else None
+                for role in manifest.ROLES}
+    if replay_doc is not None:
+        manifest.check_daemons(replay_doc, {role: r[0] if r else None for role, r in resolved.items()},
+                               lambda role: resolved[role][1] if resolved.get(role) else None, _warn)
+    return resolved
+
+
+def _report(outcome, options: dict, resolved: dict, out, as_json: bool) -> int:
+    """Write the report (and --out); the exit status."""
+    import json
+    from pathlib import Path
+
+    from xsdump.lutest import manifest, report
+
     outcome.daemons = {str(r[0]): r[1].label(r[2]) for r in resolved.values() if r and r[1] is not None}
     min_updates = options["min_updates"]
     written = None
     if out:
         daemons = {role: manifest.daemon_entry(options[role], r[0], r[1], r[2])
                    for role, r in resolved.items() if r}
-        doc = manifest.build(options, daemons, report.FILES["original"])
-        written = report.write_out(outcome, Path(out), doc)
-    word = report.verdict(outcome, min_updates)
+        written = report.write_out(outcome, Path(out), manifest.build(options, daemons, report.FILES["original"]))
     if as_json:
         stream = binary_stdout()
         stream.write(json.dumps(report.json_report(outcome, written, min_updates), indent=2).encode() + b"\n")
@@ -293,10 +290,42 @@ def _run(options: dict, *, replay, out, keep, as_json) -> int:
         for line in report.summary_lines(outcome, written, min_updates):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
     if outcome.diverged and not out and not as_json:
-        say("xsdump: lu-test: --out DIR keeps the manifest, the shrunk workload, the replies and the dumps")
+        _warn("--out DIR keeps the manifest, the shrunk workload, the replies and the dumps")
     if outcome.interrupted is not None:
         return 128 + outcome.interrupted
-    return report.VERDICT_EXIT[word]
+    return report.VERDICT_EXIT[report.verdict(outcome, min_updates)]
+
+
+@handle_errors
+def _run(options: dict, *, replay, out, keep, as_json) -> int:
+    from pathlib import Path
+
+    from xsdump.lutest import session
+    from xsdump.lutest.errors import LuTestError
+    from xsdump.lutest.trial import Interrupted
+
+    work = replay_doc = None
+    if replay and Path(replay).is_dir():
+        if options["binary"] is not None:
+            raise fail("lu-test: --replay DIR runs the run it names: give no DAEMON")
+        replay_doc, options, work = _replayed_options(Path(replay), _warn)
+    if options["binary"] is None:
+        raise fail("lu-test: missing DAEMON (or --replay DIR)")
+    with _signals() as interrupted:
+        try:
+            resolved = _resolve(options, replay_doc)
+            setup = _setup(options, {role: r[0] if r else None for role, r in resolved.items()}, keep)
+            work = work or _workload(options, replay)
+            with _progress() as progress:
+                outcome = session.run(work, setup, shrink=options["shrink"], budget=options["shrink_budget"],
+                                      time_budget=options["time_budget"], progress=progress)
+        except LuTestError as e:
+            raise fail(f"lu-test: {e}") from None
+        except Interrupted as e:     # before any daemon ran: nothing was found
+            _warn(f"interrupted by signal {e.signum} before the run started")
+            return 128 + e.signum
+        interrupted.clear()    # a signal from here on ends the writing of the report: let it
+    return _report(outcome, options, resolved, out, as_json)
 
 
 class _signals:
