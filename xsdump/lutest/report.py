@@ -129,8 +129,7 @@ def summary_lines(outcome: Outcome, written: Optional[dict] = None, min_updates:
         if word == "untested":
             yield escape_text(_untested_advice(outcome, min_updates))
         elif word == "equivalent":
-            yield f"no divergence; final states equal ({outcome.seconds:.1f} s)" if setup.final_check \
-                else f"no divergence ({outcome.seconds:.1f} s)"
+            yield f"no divergence; final states equal ({outcome.seconds:.1f} s)"
         return
     if setup.against_mode:
         yield (f"a difference between {escape_text(outcome.name_of(setup.binary))} and "

@@ -63,7 +63,6 @@ class Setup:
     error_classes: tuple = ERROR_CLASSES
     keep: bool = False
     loose_events: bool = False             # --event-order loose
-    final_check: bool = True
 
     @property
     def against_mode(self) -> bool:
@@ -240,7 +239,7 @@ def run(workload: Workload, setup: Setup, *, on_step: Optional[Callable[[int], N
     result = TrialResult(workload, stats)
     try:
         result.divergence = _steps(workload, setup, result, on_step)
-        if result.divergence is None and setup.final_check:
+        if result.divergence is None:
             result.divergence = _final(setup, result)
     except Interrupted as e:
         result.interrupted = e.signum
@@ -263,12 +262,12 @@ def _steps(workload: Workload, setup: Setup, result: TrialResult, on_step) -> Op
         if step.op == "update":
             if setup.against_mode:
                 continue
-            accepted = len([u for u in result.updates if u.accepted])
+            accepted = result.stats.updates
             div = _update(a, setup, workload, i, result)
             if div:
                 return div
             b = _follow_release(a, b, setup, workload, i, result)
-            if len([u for u in result.updates if u.accepted]) > accepted:
+            if result.stats.updates > accepted:
                 div = _restored_tree(a, b, setup, workload, i)
                 if div:
                     return div
