@@ -24,7 +24,7 @@ import pytest
 
 import upstream_writer as uw
 from helpers import SAMPLES, run_in_process
-from test_check import CRAFTED
+from analysis.test_check import CRAFTED
 
 from xsdump.cli.checking import READER_FACTS
 

@@ -229,77 +229,105 @@ class _Tap:
                     self._count(self.owned, owner, node, -1)
 
     def report(self, state: DumpState) -> DomainsReport:
-        path = self.path
-        domains: dict[int, Usage] = {}
-        sockets, unattributed = Usage(SOCKETS), Usage(UNATTRIBUTED)
+        return _Report(state, self).build()
 
-        def domain(domid: int) -> Usage:
-            d = domains.get(domid)
-            if d is None:
-                d = domains[domid] = Usage(domid)
-            return d
 
-        def holder(conn_id: int) -> Usage:
-            conn = state.connections.get(conn_id)
-            spec = None if conn is None else conn.spec
-            if isinstance(spec, RingSpec):
-                return domain(spec.domid)
-            if isinstance(spec, SocketSpec):
-                return sockets
-            return unattributed
+class _Report:
+    """Who holds what, from the fold and the tap's counts: a row per
+    domain, sockets, and what belongs to no domain."""
 
-        for owner, entry in self.owned.items():
-            u = unattributed if owner is None else domain(owner)
+    def __init__(self, state: DumpState, tap: _Tap):
+        self.state, self.tap, self.path = state, tap, tap.path
+        self.domains: dict[int, Usage] = {}
+        self.sockets, self.unattributed = Usage(SOCKETS), Usage(UNATTRIBUTED)
+        self.watches_whole: dict[int, int] = {}  # every watch of a domain, for quota use
+        self.tx_whole: dict[int, int] = {}  # every pending transaction of a domain, for quota use
+
+    def domain(self, domid: int) -> Usage:
+        d = self.domains.get(domid)
+        if d is None:
+            d = self.domains[domid] = Usage(domid)
+        return d
+
+    def holder(self, conn_id: int) -> Usage:
+        conn = self.state.connections.get(conn_id)
+        spec = None if conn is None else conn.spec
+        if isinstance(spec, RingSpec):
+            return self.domain(spec.domid)
+        if isinstance(spec, SocketSpec):
+            return self.sockets
+        return self.unattributed
+
+    def build(self) -> DomainsReport:
+        state, owned = self.state, self.tap.owned
+        self._nodes()
+        for conn in state.connections.values():
+            self.holder(conn.conn_id).connections += 1
+        self._watches()
+        self._transactions()
+        for domid in state.domains:
+            self.domain(domid)
+        if self.path is not None:  # a domain with nothing in the subtree has no row
+            self.domains = {k: d for k, d in self.domains.items() if d.nodes or d.watches or d.transactions}
+        has_quota = state.global_quota is not None or bool(state.domains)
+        self._quotas(has_quota)
+        rows = [self.domains[k] for k in sorted(self.domains)]
+        totals = Usage("all")
+        for u in (*rows, self.sockets, self.unattributed):
+            totals.add(u)
+        without_owner = owned[None].nodes if None in owned else 0
+        return DomainsReport(state.header, self.path, rows, self.sockets, self.unattributed, has_quota,
+                             without_owner, totals)
+
+    def _nodes(self) -> None:
+        for owner, entry in self.tap.owned.items():
+            u = self.unattributed if owner is None else self.domain(owner)
             u.nodes += entry.nodes
             u.value_bytes += entry.value_bytes
             u.path_bytes += entry.path_bytes
-        without_owner = self.owned[None].nodes if None in self.owned else 0
-        for conn in state.connections.values():
-            holder(conn.conn_id).connections += 1
-        watches_whole: dict[int, int] = {}
-        for conn_id, watches in state.watches.items():
-            u = holder(conn_id)
-            conn = state.connections.get(conn_id)
+
+    def _watches(self) -> None:
+        path, whole = self.path, self.watches_whole
+        for conn_id, watches in self.state.watches.items():
+            u = self.holder(conn_id)
             if type(u.who) is int:
-                watches_whole[u.who] = watches_whole.get(u.who, 0) + len(watches)
+                whole[u.who] = whole.get(u.who, 0) + len(watches)
             if path is None:
                 u.watches += len(watches)
             else:
+                conn = self.state.connections.get(conn_id)
                 u.watches += sum(1 for w in watches if under(absolute_wpath(w.wpath, conn) or w.wpath, path))
-        tx_whole: dict[int, int] = {}
-        for key, tx in state.transactions.items():
-            u = holder(tx.conn_id)
+
+    def _transactions(self) -> None:
+        path, whole = self.path, self.tx_whole
+        for key, tx in self.state.transactions.items():
+            u = self.holder(tx.conn_id)
             if type(u.who) is int:
-                tx_whole[u.who] = tx_whole.get(u.who, 0) + 1
+                whole[u.who] = whole.get(u.who, 0) + 1
             if path is None:
                 records, size = tx.n_records, tx.n_bytes
             else:
-                records, size = self.tx_in_scope.get(key, (0, 0))
+                records, size = self.tap.tx_in_scope.get(key, (0, 0))
                 if not records:
                     continue
             u.transactions += 1
             u.tx_records += records
             u.tx_bytes += size
+
+    def _quotas(self, has_quota: bool) -> None:
+        """Each domain's features, and the quota it uses against its limit
+        (its DOMAIN_DATA's, else the GLOBAL_QUOTA_DATA default)."""
+        state = self.state
         gq = state.global_quota
         defaults = dict(gq.domain_quota) if gq is not None else {}
-        for domid in state.domains:
-            domain(domid)
-        if path is not None:  # a domain with nothing in the subtree has no row
-            domains = {k: d for k, d in domains.items() if d.nodes or d.watches or d.transactions}
-        has_quota = gq is not None or bool(state.domains)
-        for domid, d in domains.items():
+        for domid, d in self.domains.items():
             record = state.domains.get(domid)
             if record is not None:
                 d.features = record.features
             if has_quota:
                 own = dict(record.quota) if record is not None else {}
-                used = {"nodes": self.owned_whole.get(domid, 0), "watches": watches_whole.get(domid, 0),
-                        "transactions": tx_whole.get(domid, 0)}
+                used = {"nodes": self.tap.owned_whole.get(domid, 0), "watches": self.watches_whole.get(domid, 0),
+                        "transactions": self.tx_whole.get(domid, 0)}
                 d.quota = tuple(QuotaUse(name, used[name], own[name] if name in own else defaults[name],
                                          FROM_DOMAIN if name in own else FROM_GLOBAL)
                                 for name in QUOTA_NAMES if name in own or name in defaults)
-        rows = [domains[k] for k in sorted(domains)]
-        totals = Usage("all")
-        for u in (*rows, sockets, unattributed):
-            totals.add(u)
-        return DomainsReport(state.header, path, rows, sockets, unattributed, has_quota, without_owner, totals)

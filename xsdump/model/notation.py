@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from xsdump.text.escape import escape_text
+from xsdump.model.access import DELETED, NO_ACCESS, READ, WRITTEN
 from xsdump.model.records import (
     ACCESS_READ,
     ACCESS_WRITTEN,
@@ -53,14 +54,17 @@ def perms_str(perms) -> str:
 
 
 def access_str(access: int, perms=()) -> str:
-    """``read``, ``written``, ``read+written``, or ``deleted`` (access 0, no perms)."""
+    """A record's access in the words of :mod:`xsdump.model.access`:
+    ``read``, ``written``, ``read+written``, ``deleted`` (access 0, no
+    perms) or ``no-access`` (access 0 with perms); bits other than read
+    and written are shown as they are (``bits=0x4``)."""
     if access == 0:
-        return "deleted" if not perms else "none"
+        return DELETED if not perms else NO_ACCESS
     words = []
     if access & ACCESS_READ:
-        words.append("read")
+        words.append(READ)
     if access & ACCESS_WRITTEN:
-        words.append("written")
+        words.append(WRITTEN)
     if access & ~(ACCESS_READ | ACCESS_WRITTEN):
         words.append(f"bits={access:#x}")
     return "+".join(words)
