@@ -60,9 +60,15 @@ def _check_binary(src: Source, runs: bool) -> Iterator[Finding]:
     validator = Validator()
     dispatch = validator.dispatch
     scanner = Scanner(src, CHECK, runs=runs)
+    out = scanner.out  # out.at_index: the record index of the event last handed out
     for event in scanner.run():
         kind = type(event)
-        if kind is Finding:
+        check = dispatch.get(kind)
+        if check is not None:  # a record (the common case)
+            found = check(out.at_index, event)
+            if found:
+                yield from found
+        elif kind is Finding:
             yield event
         elif kind is Header:
             validator.header = event
@@ -72,11 +78,7 @@ def _check_binary(src: Source, runs: bool) -> Iterator[Finding]:
                               offset=8)
         elif kind is CopyRun:  # a transaction's copies of earlier records: only the unusual ones are checked
             for j, record in validator.copies_to_check(event):
-                yield from validator.node(scanner.at_index + j, record)
-        else:
-            check = dispatch.get(kind)
-            if check is not None:
-                yield from check(scanner.at_index, event)
+                yield from validator.node(out.at_index + j, record)
     yield from validator.finish()
 
 

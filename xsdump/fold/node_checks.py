@@ -97,7 +97,31 @@ class NodeChecks:
             yield k - lo, run.record(k - lo)
             k = plain.find(0, k + 1, hi)
 
-    def node(self, index: int, r: NodeData) -> list[Finding]:
+    def node(self, index: int, r: NodeData):
+        """The findings of one node record (a sequence, empty for most)."""
+        if not r.conn_id:
+            # A plain committed node (nearly every record of a host): an
+            # absolute path seen for the first time below a known parent,
+            # permissions already found plain, no ACL to look at again.
+            # Only its owner is counted; anything else takes the full checks.
+            path, perms, paths = r.path, r.perms, self.paths
+            cut = path.rfind("/")
+            if cut >= 0 and path[0] == "/" and path[-1] != "/" and path not in paths \
+                    and (cut == 0 or path[:cut] in paths) and "\0" not in path and "//" not in path \
+                    and self._perms_plain.get(id(perms)) is perms and perms \
+                    and (len(perms) == 1 or self._acl_done.get(id(perms)) is perms):
+                paths.add(path)
+                domid = perms[0].domid
+                counts = self.owner_counts
+                if domid in counts:
+                    counts[domid] += 1
+                else:
+                    counts[domid] = 1
+                    self.owner_first[domid] = (r.offset, index)
+                return ()
+        return self._node(index, r)
+
+    def _node(self, index: int, r: NodeData) -> list[Finding]:
         path = r.path
         out: list[Finding] = []
         if path[:1] == "/" and "\0" not in path and "//" not in path and (path[-1] != "/" or len(path) == 1):

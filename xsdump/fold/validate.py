@@ -108,8 +108,8 @@ class Validator:
         if self.header.source_format == TEXT_FORMAT:
             if self._text is None:
                 self._text = _TextChecks()
-                out = self._text.header(self.header) + out
-            out = out + self._text.record(index, record, self.ring_conns)
+                out = [*self._text.header(self.header), *out]
+            out = [*out, *self._text.record(index, record, self.ring_conns)]
         return out
 
     def connection(self, index: int, r: ConnectionData) -> list[Finding]:
