@@ -236,3 +236,43 @@ def test_a_chain_split_mid_way_keeps_every_row():
     view = TreeView(loaded, root="/a/b/c")
     assert [r.path for r in view.rows()] == ["/a/b/c", "/a/b/c/d", "/a/b/c/d/e", "/a/b/c/d/f"]
     assert len(view.placeholders) == 6  # /, /a, /a/b, /a/b/c, /a/b/c/d, /a/b/x
+
+
+# --- the direct walk of a tree with nothing to mark -----------------------------
+
+
+def _both_walks(loaded) -> tuple[list, list]:
+    """The rows of the whole tree, and the same walked the general way (a
+    --depth that cuts nothing takes it)."""
+    return list(TreeView(loaded).rows()), list(TreeView(loaded, depth=1 << 30).rows())
+
+
+@st.composite
+def whole_trees(draw):
+    """Committed paths with every ancestor and ``/``, parents before
+    children (nothing to mark): the trees the direct walk takes."""
+    leaves = draw(st.lists(paths.filter(lambda p: "//" not in p and not p.endswith("/")), min_size=1, max_size=12,
+                           unique=True))
+    closed = sorted({a for p in leaves for a in [p, *_ancestors(p)]})
+    order = sorted(draw(st.permutations(closed)), key=lambda p: p.count("/"))
+    return ["/", *order], [], {p: draw(st.sampled_from([0, 1])) for p in ["/", *order]}
+
+
+@given(st.one_of(whole_trees(), dumps()))
+def test_the_direct_walk_gives_the_general_walks_rows(dump):
+    direct, general = _both_walks(_loaded(*dump))
+    assert direct == general
+
+
+def test_the_direct_walk_gives_the_general_walks_rows_on_the_samples():
+    from helpers import SAMPLES
+    from xsdump.codec.dump import read_dump
+
+    walked = 0
+    for path in sorted([*SAMPLES.glob("*.xsd"), *SAMPLES.glob("*.db"), *SAMPLES.glob("real/*")]):
+        if path.suffix not in (".xsd", ".db"):
+            continue
+        direct, general = _both_walks(load(read_dump(str(path))))
+        assert direct == general, path.name
+        walked += len(direct)
+    assert walked > 1000

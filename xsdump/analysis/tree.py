@@ -375,6 +375,9 @@ class TreeView:
         plain = None
         if not self.overlay and self.included is None:
             plain = self.orphans | set(self.duplicates) | set(self.undeclared_marks)
+            if not plain and self.depth is None and not self.placeholders.count and not self.placeholders.root:
+                yield from self._plain_rows(root)
+                return
         deleted_root = self.overlay and self._deleted_above(root)
         stack: list = [(self.root_key, 0, deleted_root, 0, True)]
         while stack:
@@ -387,6 +390,27 @@ class TreeView:
             row, kids, path, name = self._tree_row(key, level, deleted_above, cut, last, run, plain)
             yield row
             self._push_below(stack, row, kids, deleted_above, path, name, level, last)
+
+    def _plain_rows(self, root: str) -> Iterator[Row]:
+        """:meth:`_tree_rows` of a tree with nothing to mark: every row a
+        committed node (no placeholder, no duplicate, no depth cut), built
+        directly."""
+        nodes, children, new = self.state.nodes, self.children, tuple.__new__
+        stack = [(root, 0, 0, True)]
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        while stack:
+            path, level, cut, last = pop()
+            # The name below the parent (cut is the parent's length); as name_of().
+            name = path[cut:] if cut else path
+            if cut and name[0] == "/" and path[cut - 1] != "/":
+                name = name[1:]
+            yield new(Row, (path, name, level, nodes.get(path), (), None, None, 0, last, 0, 1))
+            kids = children.get(path)
+            if kids:
+                cut, level = len(path), level + 1
+                push((kids[-1], level, cut, True))
+                if len(kids) > 1:
+                    extend([(kid, level, cut, False) for kid in reversed(kids[:-1])])
 
     def _special_root_rows(self, root: str) -> Iterator[Row]:
         """The rows of a tree rooted at a special path (``@releaseDomain``)."""
