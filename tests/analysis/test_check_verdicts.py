@@ -9,14 +9,11 @@ import re
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
-from helpers import ROOT, SAMPLES
-from xsdump.cli import app
+from helpers import ROOT, SAMPLES, run_in_process
 from xsdump.codec.writer import encode_stream
 from xsdump.model.records import ConnectionData, End, GlobalData, Header, NodeData, Perm, RingSpec
 
-runner = CliRunner()
 DUMPS = [*sorted(SAMPLES.glob("*.xsd")), SAMPLES / "host.db", *sorted((SAMPLES / "real").glob("*.xsd")),
          *sorted((SAMPLES / "real").glob("*.db")), *sorted((ROOT / "tests" / "corpus").glob("*.xsd")),
          *sorted((ROOT / "tests" / "corpus").glob("*.db"))]
@@ -25,7 +22,7 @@ VERDICT_LINE = re.compile(r"^(?P<name>.+) \((?P<format>[^)]*)\): (?P<word>\w+) \
 
 
 def check(*args):
-    return runner.invoke(app, ["--no-pager", "check", *map(str, args), "--color", "never"])
+    return run_in_process("--no-pager", "check", *args, "--color", "never")
 
 
 def verdict(output: str) -> tuple[str, str]:

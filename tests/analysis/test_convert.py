@@ -10,10 +10,8 @@ from collections import Counter
 
 import orjson
 import pytest
-from helpers import SAMPLES, run_cli
-from typer.testing import CliRunner
+from helpers import SAMPLES, run_cli, run_in_process
 
-from xsdump.cli import app
 from xsdump.analysis.convert import Losses, convert_bytes
 from xsdump.codec.dump import read_dump
 from xsdump.errors import EncodeError
@@ -37,7 +35,6 @@ from xsdump.codec.writer import encode_stream
 REAL_C = SAMPLES / "real" / "c-xenstored-4.17.xsd"
 REAL_OCAML = SAMPLES / "real" / "oxenstored-4.17.db"
 BINARY_SAMPLES = ["host.xsd", "host-be.xsd", "host-v1.xsd", "host-notx.xsd", "real/c-xenstored-4.17.xsd"]
-runner = CliRunner()
 
 
 def items_of(data: bytes) -> list:
@@ -288,7 +285,7 @@ def test_options_only_for_binary():
 
 def test_command_lists_losses_and_exits_1(tmp_path):
     out = tmp_path / "host.db"
-    r = runner.invoke(app, ["convert", str(SAMPLES / "host.xsd"), "--to", "oxenstored", "-o", str(out)])
+    r = run_in_process("convert", str(SAMPLES / "host.xsd"), "--to", "oxenstored", "-o", str(out))
     assert r.exit_code == 1
     assert "not carried into the oxenstored text dump (exit status 1; --allow-loss accepts this):" in r.stderr
     assert "2 × pending transactions (TRANSACTION_DATA): the text format has none (conn=2 tx=100, conn=3 tx=101)" in r.stderr
@@ -297,7 +294,7 @@ def test_command_lists_losses_and_exits_1(tmp_path):
 
 def test_command_allow_loss_exits_0_and_still_lists(tmp_path):
     out = tmp_path / "state.xsd"
-    r = runner.invoke(app, ["convert", str(REAL_OCAML), "--to", "binary", "-o", str(out), "--allow-loss"])
+    r = run_in_process("convert", str(REAL_OCAML), "--to", "binary", "-o", str(out), "--allow-loss")
     assert r.exit_code == 0
     assert "not carried into the binary stream:" in r.stderr and "(remote) event-channel ports" in r.stderr
     # the same tree, oxenstored's /@name as the C daemon's @name
@@ -310,7 +307,7 @@ def test_command_allow_loss_exits_0_and_still_lists(tmp_path):
 
 def test_command_without_loss_is_quiet(tmp_path):
     out = tmp_path / "copy.db"
-    r = runner.invoke(app, ["convert", str(SAMPLES / "host.db"), "--to", "oxenstored", "-o", str(out)])
+    r = run_in_process("convert", str(SAMPLES / "host.db"), "--to", "oxenstored", "-o", str(out))
     assert r.exit_code == 0 and r.stderr == ""
     assert out.read_bytes() == (SAMPLES / "host.db").read_bytes()
 
@@ -329,7 +326,7 @@ def test_command_reads_json_from_stdin_and_writes_stdout():
     (["--to", "binary", "--version", "3"], "expected 1 or 2"),
 ])
 def test_command_misuse_exits_2(args, message, tmp_path):
-    r = runner.invoke(app, ["convert", str(SAMPLES / "host.xsd"), "-o", str(tmp_path / "x"), *args])
+    r = run_in_process("convert", str(SAMPLES / "host.xsd"), "-o", str(tmp_path / "x"), *args)
     assert r.exit_code == 2 and message in r.stderr
 
 
@@ -337,11 +334,11 @@ def test_command_bad_input_exits_2_and_leaves_no_file(tmp_path):
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"$xenstored-dump-format\nstore,2f,6e30,zz\n")
     out = tmp_path / "out.xsd"
-    r = runner.invoke(app, ["convert", str(bad), "--to", "binary", "-o", str(out)])
+    r = run_in_process("convert", str(bad), "--to", "binary", "-o", str(out))
     assert r.exit_code == 2 and "line 2" in r.stderr and "'z' at position 0 is not a hex digit" in r.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
 
 
 def test_help_has_examples():
-    r = runner.invoke(app, ["convert", "--help"])
+    r = run_in_process("convert", "--help")
     assert r.exit_code == 0 and "xsdump convert oxenstored.db --to binary" in r.stdout

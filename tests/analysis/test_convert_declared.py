@@ -12,20 +12,17 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
-from typer.testing import CliRunner
 
-from helpers import ROOT, SAMPLES, run_cli
+from helpers import ROOT, SAMPLES, run_cli, run_in_process
 from strategies import streams
 from xsdump.analysis.convert import Losses, convert_bytes
 from xsdump.analysis.diff import DiffOptions, diff_items
-from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.codec.jsonio import items_from_json
 from xsdump.codec.textwriter import text_chunks
 from xsdump.codec.writer import encode_items, encode_stream
 from xsdump.errors import DumpError
 
-runner = CliRunner()
 
 # What each kind of change `diff --equivalent` finds may come from: the
 # losses `convert` declares for it.
@@ -171,9 +168,9 @@ def test_text_special_nodes_become_the_c_daemons():
 @pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
 def test_convert_to_json_is_json(path):
     """`convert --to json` writes the bytes `json` writes, exit 0."""
-    converted_json = runner.invoke(app, ["convert", str(path), "--to", "json"])
+    converted_json = run_in_process("convert", str(path), "--to", "json")
     assert converted_json.exit_code == 0 and converted_json.stderr == ""
-    assert converted_json.stdout_bytes == runner.invoke(app, ["json", str(path)]).stdout_bytes
+    assert converted_json.stdout_bytes == run_in_process("json", str(path)).stdout_bytes
 
 
 def test_convert_help_example_to_json_works(tmp_path):

@@ -11,19 +11,16 @@ from collections import Counter
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
-from typer.testing import CliRunner
 
-from helpers import SAMPLES
+from helpers import SAMPLES, run_in_process
 from strategies import streams
 from xsdump.analysis.diff import DiffOptions, diff_items
-from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.codec.writer import encode_stream
 from xsdump.model.records import End, Header
 from xsdump.fold.state import load_state
 from xsdump.model.wire import pending_messages
 
-runner = CliRunner()
 
 DUMPS = ["host.xsd", "host-be.xsd", "host-v1.xsd", "host-notx.xsd", "host.db",
          "real/c-xenstored-4.17.xsd", "real/oxenstored-4.17.db"]
@@ -93,7 +90,7 @@ def test_host_against_empty_watch_and_message_counts(tmp_path):
 def test_removed_connection_line_gives_its_watch_count(tmp_path):
     empty = tmp_path / "empty.xsd"
     empty.write_bytes(EMPTY_BINARY)
-    out = runner.invoke(app, ["diff", str(SAMPLES / "host.xsd"), str(empty), "--color", "never"]).output
+    out = run_in_process("diff", str(SAMPLES / "host.xsd"), str(empty), "--color", "never").output
     assert "- socket fd=17  (conn-id 1, socket fd=17, in 30 B, out 25 B, 3 watches)" in out
     assert "- watch /local/domain/0/backend  token=backend" in out
 
@@ -109,10 +106,10 @@ def test_stat_counts_are_the_changes_json_lists(tmp_path, a, b, equivalent):
     pa = str(SAMPLES / a)
     pb = str(empty) if b == "EMPTY" else str(SAMPLES / b)
     flags = ["--equivalent"] if equivalent else []
-    doc = orjson.loads(runner.invoke(app, ["diff", pa, pb, "--json", *flags]).stdout_bytes)
+    doc = orjson.loads(run_in_process("diff", pa, pb, "--json", *flags).stdout_bytes)
     listed_kinds = Counter(c["kind"] for c in doc["changes"])
     assert {c["kind"]: c["count"] for c in doc["counts"]} == dict(listed_kinds)
     assert doc["differences"] == len(doc["changes"])
-    stat = runner.invoke(app, ["diff", pa, pb, "--stat", "--color", "never", *flags]).output.splitlines()
+    stat = run_in_process("diff", pa, pb, "--stat", "--color", "never", *flags).output.splitlines()
     stat_counts = {line.split()[1]: int(line.split()[2]) for line in stat[:-1] if line[:2] in ("+ ", "- ", "~ ")}
     assert stat_counts == dict(listed_kinds)

@@ -7,17 +7,14 @@ from __future__ import annotations
 import io
 
 import pytest
-from typer.testing import CliRunner
 
-from helpers import SAMPLES
+from helpers import SAMPLES, run_in_process
 from xsdump.analysis.diff import DiffOptions, diff_items
 from xsdump.analysis.select import select
-from xsdump.cli import app
 from xsdump.codec.dump import read_dump
 from xsdump.codec.writer import encode_stream
 from xsdump.model.records import End, Header, WatchData, WatchDataExtended
 
-runner = CliRunner()
 DUMPS = ["host.xsd", "host.db", "real/c-xenstored-4.17.xsd", "real/oxenstored-4.17.db"]
 EMPTY = encode_stream([Header(2, 0), End()])
 
@@ -44,7 +41,7 @@ def test_records_path_selects_the_watches_diff_path_compares(name, path):
 
 
 def test_relative_watch_of_a_guest_is_under_its_home():
-    out = runner.invoke(app, ["records", str(SAMPLES / "real" / "c-xenstored-4.17.xsd"), "-t", "watch",
-                              "-P", "/local/domain/5/control"]).output
+    out = run_in_process("records", str(SAMPLES / "real" / "c-xenstored-4.17.xsd"), "-t", "watch",
+                         "-P", "/local/domain/5/control").output
     assert "conn=5 wpath=control/shutdown token=shutdown" in out
     assert "conn=4" not in out  # domain 1's control/shutdown is /local/domain/1/control/shutdown

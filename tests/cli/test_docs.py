@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import typer
 
-from helpers import ROOT
+from helpers import ROOT, run_in_process
 from xsdump.cli import app
 
 COMMANDS = sorted(info.name for info in typer.main.get_command(app).commands.values() if not info.hidden)
@@ -34,9 +34,7 @@ def test_command_in_readme(command):
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_has_examples(command):
-    from typer.testing import CliRunner
-
-    result = CliRunner().invoke(app, [command, "--help"])
+    result = run_in_process(command, "--help")
     assert result.exit_code == 0 and "Examples:" in result.output and "xsdump " + command in result.output
 
 

@@ -8,12 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from helpers import ROOT, SAMPLES
-from xsdump.cli import app
+from helpers import ROOT, SAMPLES, run_in_process
 
-runner = CliRunner()
 
 PYTHON_REPR = re.compile(
     r"\bNone\b|\bTrue\b|\bFalse\b"      # Python constants
@@ -48,7 +45,7 @@ def commands(dump: str, out: str) -> list[list[str]]:
 @pytest.mark.parametrize("dump", DUMPS, ids=[p.name for p in DUMPS])
 def test_no_python_reprs_in_text_output(dump: Path, tmp_path):
     for args in commands(str(dump), str(tmp_path / "out")):
-        result = runner.invoke(app, ["--no-pager", *args, "--color", "never"])
+        result = run_in_process("--no-pager", *args, "--color", "never")
         assert result.exit_code in (0, 1, 2), (args, result.output)
         found = [line for line in result.output.splitlines() if PYTHON_REPR.search(line)]
         assert not found, f"xsdump {' '.join(args)}:\n" + "\n".join(found[:5])

@@ -367,56 +367,63 @@ class _TextChecks:
     def record(self, index: int, r, ring_conns: dict[int, int]) -> list[Finding]:
         """The findings of one record (``ring_conns``: the domid of each ring
         connection so far, by conn-id)."""
-        kind = type(r)
-        layout = getattr(r, "layout", None)
-        layout = layout if isinstance(layout, TextLayout) else None
-        out: list[Finding] = []
-        if self.unended is not None:  # a damaged piece without a line end: the last, or a long line's
-            end, f = self.unended
-            self.unended = None
-            if kind is not Damaged or r.offset != end:
-                out.append(f)
-        if kind is Damaged:  # reported as text-line already; only its end is left to say
+        out = self._unended_before(r)
+        if type(r) is Damaged:  # reported as text-line already; only its end is left to say
             if r.data[-1:] != b"\n":
                 self.unended = (r.offset + r.size, self._no_end(r.offset, index, None))
             return out
+        out += self._refused_paths(index, r, ring_conns)
+        layout = getattr(r, "layout", None)
+        if isinstance(layout, TextLayout):
+            out += self._spelling(index, r, layout)
+        return out
+
+    def _unended_before(self, r) -> list[Finding]:
+        """The finding of a damaged piece without a line end (the last, or a
+        long line's) once the next record shows it did not go on."""
+        if self.unended is None:
+            return []
+        end, f = self.unended
+        self.unended = None
+        return [] if type(r) is Damaged and r.offset == end else [f]
+
+    @staticmethod
+    def _refused_paths(index: int, r, ring_conns: dict[int, int]) -> list[Finding]:
+        """A node's or watch's path oxenstored's reader refuses."""
+        kind = type(r)
         if kind is NodeData and r.conn_id == 0:
-            path = encode_text(r.path)
-            if not path_loads(path):
-                out.append(finding("text-path-refused", f"store line for {q(r.path)}: oxenstored's "
-                                   "Store.Path.of_string refuses the path (names of a-z, A-Z, 0-9, _, - and @ "
-                                   "only, none empty) and DB.from_channel_f skips the line: the node is not "
-                                   "restored", offset=r.offset, index=index, record_type="NODE_DATA"))
-        elif kind in (WatchData, WatchDataExtended):
+            if path_loads(encode_text(r.path)):
+                return []
+            return [finding("text-path-refused", f"store line for {q(r.path)}: oxenstored's "
+                            "Store.Path.of_string refuses the path (names of a-z, A-Z, 0-9, _, - and @ "
+                            "only, none empty) and DB.from_channel_f skips the line: the node is not "
+                            "restored", offset=r.offset, index=index, record_type="NODE_DATA")]
+        if kind in (WatchData, WatchDataExtended):
             path = encode_text(r.wpath)
             if path[:1] not in (b"/", b"@"):
                 domid = ring_conns.get(r.conn_id, 0)
                 path = b"/local/domain/%d/" % domid + path  # connection.ml get_watch_path
-            if not path_loads(path):
-                out.append(finding("text-path-refused", f"watch {q(r.wpath)} (token {q(r.token)}): oxenstored's "
-                                   "Connections.add_watch refuses the path (Store.Path.of_string) and "
-                                   "DB.from_channel_f skips the line: the watch is not restored",
-                                   offset=r.offset, index=index, record_type="WATCH_DATA"))
-        if layout is None:
-            return out
-        if kind is ConnectionData and isinstance(r.spec, RingSpec) and r.spec.domid > 0 and layout.mfn == 0:
+            if path_loads(path):
+                return []
+            return [finding("text-path-refused", f"watch {q(r.wpath)} (token {q(r.token)}): oxenstored's "
+                            "Connections.add_watch refuses the path (Store.Path.of_string) and "
+                            "DB.from_channel_f skips the line: the watch is not restored",
+                            offset=r.offset, index=index, record_type="WATCH_DATA")]
+        return []
+
+    def _spelling(self, index: int, r, layout: TextLayout) -> list[Finding]:
+        """What the spelling of the record's line(s) makes oxenstored do."""
+        out: list[Finding] = []
+        if type(r) is ConnectionData and isinstance(r.spec, RingSpec) and r.spec.domid > 0 and layout.mfn == 0:
             out.append(finding("text-ring-mfn-zero", f"dom line for domain {r.spec.domid} with ring mfn 0: oxenstored's "
                                "Domains.create maps the guest's ring at that mfn (Xenctrl.map_foreign_range), which "
                                "is not the ring: the domain's connection and its watches are not restored (xsdump "
                                "convert writes mfn 0 for a binary stream's ring, which has none)",
                                offset=r.offset, index=index, record_type="CONNECTION_DATA"))
         for keyword, text, eol, offset in self._lines(r, layout):
-            if text is not None and keyword in (b"global", b"dom"):
-                try:
-                    ignored = parse_line(text).ignored
-                except LineError:
-                    ignored = ()
-                if ignored:
-                    shown = ", ".join(_line_show(f) for f in ignored[:4]) + (", ..." if len(ignored) > 4 else "")
-                    out.append(finding("text-ignored-fields", f"{keyword.decode()} line with {len(ignored)} field(s) "
-                                       f"after those oxenstored reads ({shown}); DB.from_channel_f never looks at "
-                                       "them, and writing the record anew leaves them out",
-                                       offset=offset, index=index, record_type=record_type_of(r)[1]))
+            ignored = self._ignored_fields(keyword, text, r, offset, index)
+            if ignored is not None:
+                out.append(ignored)
             if eol in (b"\r\n", b"\r"):
                 cr = self._cr(keyword, text, r, eol, offset, index)
                 if cr is not None:
@@ -424,6 +431,23 @@ class _TextChecks:
             if eol in (b"", b"\r"):
                 out.append(self._no_end(offset, index, record_type_of(r)[1]))
         return out
+
+    @staticmethod
+    def _ignored_fields(keyword: bytes, text: Optional[bytes], r, offset: int, index: int) -> Optional[Finding]:
+        """A global or dom line's fields after those oxenstored reads."""
+        if text is None or keyword not in (b"global", b"dom"):
+            return None
+        try:
+            ignored = parse_line(text).ignored
+        except LineError:
+            return None
+        if not ignored:
+            return None
+        shown = ", ".join(_line_show(f) for f in ignored[:4]) + (", ..." if len(ignored) > 4 else "")
+        return finding("text-ignored-fields", f"{keyword.decode()} line with {len(ignored)} field(s) "
+                       f"after those oxenstored reads ({shown}); DB.from_channel_f never looks at "
+                       "them, and writing the record anew leaves them out",
+                       offset=offset, index=index, record_type=record_type_of(r)[1])
 
     @staticmethod
     def _lines(r, layout: TextLayout):
