@@ -289,15 +289,6 @@ class TreeView:
         return any(p in self.state.nodes or p in self.tx_nodes or p in self.placeholders
                    for p in (path, normalise_path(path)))
 
-    def _parents(self) -> dict:
-        """Each tree key's parent key (records by path, placeholders by
-        their :class:`Chain`)."""
-        parents: dict = {}
-        for key, kids in self.children.items():
-            for kid in kids:
-                parents.setdefault(kid, key)
-        return parents
-
     def shown_record(self, path: str) -> Optional[NodeData]:
         record = self.tx_nodes.get(path)
         if record is not None and not record.deleted:
@@ -308,7 +299,7 @@ class TreeView:
         """The tree keys to show: matching nodes and their ancestors (walked
         through the index, so no ancestor path is built)."""
         included: set = {self.root_key}
-        parents = self._parents()
+        parents = _parents(self.children)
         for path in list(self.state.nodes) + [p for p in self.tx_nodes if p not in self.state.nodes]:
             if not domid_matches(self.shown_record(path), domid):
                 continue
@@ -376,7 +367,7 @@ class TreeView:
         if not self.overlay and self.included is None:
             plain = self.orphans | set(self.duplicates) | set(self.undeclared_marks)
             if not plain and self.depth is None and not self.placeholders.count and not self.placeholders.root:
-                yield from self._plain_rows(root)
+                yield from direct_rows(self.state.nodes, self.children, root)
                 return
         deleted_root = self.overlay and self._deleted_above(root)
         stack: list = [(self.root_key, 0, deleted_root, 0, True)]
@@ -390,27 +381,6 @@ class TreeView:
             row, kids, path, name = self._tree_row(key, level, deleted_above, cut, last, run, plain)
             yield row
             self._push_below(stack, row, kids, deleted_above, path, name, level, last)
-
-    def _plain_rows(self, root: str) -> Iterator[Row]:
-        """:meth:`_tree_rows` of a tree with nothing to mark: every row a
-        committed node (no placeholder, no duplicate, no depth cut), built
-        directly."""
-        nodes, children, new = self.state.nodes, self.children, tuple.__new__
-        stack = [(root, 0, 0, True)]
-        pop, push, extend = stack.pop, stack.append, stack.extend
-        while stack:
-            path, level, cut, last = pop()
-            # The name below the parent (cut is the parent's length); as name_of().
-            name = path[cut:] if cut else path
-            if cut and name[0] == "/" and path[cut - 1] != "/":
-                name = name[1:]
-            yield new(Row, (path, name, level, nodes.get(path), (), None, None, 0, last, 0, 1))
-            kids = children.get(path)
-            if kids:
-                cut, level = len(path), level + 1
-                push((kids[-1], level, cut, True))
-                if len(kids) > 1:
-                    extend([(kid, level, cut, False) for kid in reversed(kids[:-1])])
 
     def _special_root_rows(self, root: str) -> Iterator[Row]:
         """The rows of a tree rooted at a special path (``@releaseDomain``)."""
@@ -719,6 +689,38 @@ class Placeholders:
             children[chain] = [rest]
             chain.bottom = end
         return chain
+
+
+def _parents(children: dict) -> dict:
+    """Each tree key's parent key (records by path, placeholders by their
+    :class:`Chain`), from :func:`_index`'s children."""
+    parents: dict = {}
+    for key, kids in children.items():
+        for kid in kids:
+            parents.setdefault(kid, key)
+    return parents
+
+
+def direct_rows(nodes: dict[str, NodeData], children: dict, root: str) -> Iterator[Row]:
+    """:meth:`TreeView.rows` of a tree with nothing to mark (``children``
+    from :func:`_index`): every row a committed node (no placeholder,
+    duplicate, orphan, overlay or depth cut), built directly."""
+    new = tuple.__new__
+    stack = [(root, 0, 0, True)]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        path, level, cut, last = pop()
+        # The name below the parent (cut is the parent's length); as name_of().
+        name = path[cut:] if cut else path
+        if cut and name[0] == "/" and path[cut - 1] != "/":
+            name = name[1:]
+        yield new(Row, (path, name, level, nodes.get(path), (), None, None, 0, last, 0, 1))
+        kids = children.get(path)
+        if kids:
+            cut, level = len(path), level + 1
+            push((kids[-1], level, cut, True))
+            if len(kids) > 1:
+                extend([(kid, level, cut, False) for kid in reversed(kids[:-1])])
 
 
 def _index(committed: dict[str, NodeData], extra: list[str]) -> tuple[dict, Placeholders]:
