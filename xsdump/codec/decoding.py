@@ -139,6 +139,9 @@ class RecordDecoding:
         return pos + total
 
     def record(self, pos: int, code: int, length: int, total: int):
+        """A record of a type the header's version defines: decoded as
+        declared, or as the watch dialect it is; returns where the next
+        record starts (negated after END)."""
         if code not in self.version_decoders:
             return (yield from self.foreign(pos, code, length, total))
         win = self.win
@@ -149,61 +152,93 @@ class RecordDecoding:
         except FormatError as e:
             return (yield from self.broken(pos, code, length, total, e))
         fields_end += base
-        if (code == WATCH or code == WATCH_EXT) and self.policy.dialects:
-            # (strict: the declared layout decodes, so it is what the record is)
-            variant = None
-            if "\0" in record.wpath or body_end - fields_end >= ALIGN:
-                variant = watch_variant(self.bounds, code, pos, length, self.index)
-            elif code == WATCH_EXT and not record.wpath:
-                variant = watch_variant(self.bounds, code, pos, length, self.index)
-                if variant is not None and variant.code != "c-writer":
-                    variant = None
+        if code == WATCH or code == WATCH_EXT:
+            variant = self.dialect_watch(record, pos, code, length, body_end - fields_end)
             if variant is not None:
-                # Both layouts fit; a NUL in the path, data left over, or an
-                # empty path where the C writer's layout fits say it is the other one.
                 yield from variant.findings
                 yield Salvaged(self.index, variant.record)
                 return pos + variant.total
-        if code == WATCH_EXT:
-            raw = buf[body - base : body_end - base]
-            yield finding(
-                "watch-ext-c-misread",
-                f"{describe_watch(record.wpath, record.token, record.depth)} in the design's layout (strings at offset "
-                f"12); C xenstored's read_state_watch_ext takes them from offset 10 and would restore "
-                f"{c_watch_ext_view(raw, wpath_len(record.wpath), self.order)}", **self.at(pos, code))
+            if code == WATCH_EXT:
+                yield self.watch_ext_misread(record, pos, body, body_end)
+        record, nxt = yield from self.after_fields(record, pos, code, length, total, fields_end)
+        if code == END:
+            self.end = record  # yielded by after_end() unless it turns out to be a zeroed hole
+            return -nxt
+        yield Framed(self.index, record)
+        return nxt
+
+    def dialect_watch(self, record, pos: int, code: int, length: int, extra_len: int):
+        """The watch record (decoded as declared, ``extra_len`` bytes left
+        before its len's end) as the C writer's layout it really is, or
+        ``None``.  Both layouts fit; a NUL in the path, data left over, or
+        an empty path where the C writer's layout fits say it is the other
+        one.  (strict: the declared layout decodes, so it is what the
+        record is.)"""
+        if not self.policy.dialects:
+            return None
+        if "\0" in record.wpath or extra_len >= ALIGN:
+            return watch_variant(self.bounds, code, pos, length, self.index)
+        if code == WATCH_EXT and not record.wpath:
+            variant = watch_variant(self.bounds, code, pos, length, self.index)
+            if variant is not None and variant.code == "c-writer":
+                return variant
+        return None
+
+    def watch_ext_misread(self, record, pos: int, body: int, body_end: int) -> Finding:
+        """What C xenstored restores from a WATCH_DATA_EXTENDED in the design's layout."""
+        raw = self.win.bytes(body, body_end)
+        return finding(
+            "watch-ext-c-misread",
+            f"{describe_watch(record.wpath, record.token, record.depth)} in the design's layout (strings at offset "
+            f"12); C xenstored's read_state_watch_ext takes them from offset 10 and would restore "
+            f"{c_watch_ext_view(raw, wpath_len(record.wpath), self.order)}", **self.at(pos, WATCH_EXT))
+
+    def after_fields(self, record, pos: int, code: int, length: int, total: int, fields_end: int):
+        """The bytes between the fields and the end of len, and the padding
+        after len: their findings.  Returns the record (its size cut where
+        a record found in those bytes starts, or the layout of what the
+        fields do not fill) and where the next record starts."""
+        body_end = pos + RECORD_HEADER_SIZE + length
         extra_len = body_end - fields_end
         nxt = pos + total
         if extra_len >= ALIGN:
             # A plausible record inside the bytes len claims says the len is
             # damaged, even where the len leads to something like a record.
             inner = self.bounds.resync(fields_end, body_end)
+            yield self.extra_data(pos, code, length, fields_end, inner)
             if inner is not None:
-                yield finding("extra-data", f"{extra_len} bytes after the fields (len {length}); a plausible "
-                              f"{type_name(self.bounds.header_at(inner)[0])} record starts inside them at offset "
-                              f"{inner:#x}, where checking continues", skipped=0, **self.at(pos, code))
                 record = record._replace(size=inner - pos, layout=None)
                 nxt = inner
-            else:
-                extra = buf[fields_end - base : body_end - base]
-                kind = "zero bytes" if extra.count(0) == len(extra) else f"bytes {extra[:16].hex(' ')}"
-                yield finding("extra-data", f"{extra_len} bytes after the fields (len {length} for "
-                              f"{length - extra_len} bytes of fields): {kind}"
-                              + ("..." if extra_len > 16 else ""), offset=fields_end, index=self.index,
-                              record_type=type_name(code))
-        elif buf.count(0, fields_end - base, body_end - base) != extra_len:
+        elif not self.zeros(fields_end, body_end):
             yield self.nonzero_padding(code, fields_end, body_end)
         if nxt == pos + total:
             yield from self.framing_checks(pos, code, length, total, body_end)
-            if length & 7 or extra_len >= ALIGN or buf.count(0, fields_end - base, body_end - base) != extra_len:
-                layout = frame_layout(fields_end - body, buf[fields_end - base : body_end - base],
-                                      buf[body_end - base : pos + total - base])
+            if length & 7 or extra_len >= ALIGN or not self.zeros(fields_end, body_end):
+                layout = frame_layout(fields_end - pos - RECORD_HEADER_SIZE, self.win.bytes(fields_end, body_end),
+                                      self.win.bytes(body_end, pos + total))
                 if layout is not None:
                     record = record._replace(layout=layout)
-        if code == END:
-            self.end = record  # yielded by after_end() unless it turns out to be a zeroed hole
-            return -nxt
-        yield Framed(self.index, record)
-        return nxt
+        return record, nxt
+
+    def extra_data(self, pos: int, code: int, length: int, fields_end: int, inner) -> Finding:
+        """Bytes after the fields, up to the end of len: a plausible record
+        starts ``inner`` them (checking goes on there), or they are extra."""
+        body_end = pos + RECORD_HEADER_SIZE + length
+        extra_len = body_end - fields_end
+        if inner is not None:
+            return finding("extra-data", f"{extra_len} bytes after the fields (len {length}); a plausible "
+                           f"{type_name(self.bounds.header_at(inner)[0])} record starts inside them at offset "
+                           f"{inner:#x}, where checking continues", skipped=0, **self.at(pos, code))
+        extra = self.win.bytes(fields_end, body_end)
+        kind = "zero bytes" if extra.count(0) == len(extra) else f"bytes {extra[:16].hex(' ')}"
+        return finding("extra-data", f"{extra_len} bytes after the fields (len {length} for "
+                       f"{length - extra_len} bytes of fields): {kind}"
+                       + ("..." if extra_len > 16 else ""), offset=fields_end, index=self.index,
+                       record_type=type_name(code))
+
+    def zeros(self, start: int, end: int) -> bool:
+        """Whether the bytes from ``start`` to ``end`` are all zero."""
+        return self.win.buf.count(0, start - self.win.base, end - self.win.base) == end - start
 
     def foreign(self, pos: int, code: int, length: int, total: int):
         """A type the header's version does not define: kept opaque, as the

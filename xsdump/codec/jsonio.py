@@ -433,50 +433,83 @@ def record_from_json(obj: Any, where: str):
 
 
 def _field_from_json(model, name: str, obj: dict, where: str):
-    if name == "conn_type":
-        value = _take(obj, name, None, where)
-        if isinstance(value, str):
-            if value not in CONN_TYPE_CODES:
-                raise EncodeError(f"{where}: conn_type {value!r} (expected ring, socket or a number)")
-            return CONN_TYPE_CODES[value]
-        return _take(obj, name, int, where)
-    if name == "spec":
-        conn_type = _field_from_json(model, "conn_type", obj, where)
-        if conn_type == 0:
-            return RingSpec(_take(obj, "domid", int, where), _take(obj, "tdomid", int, where), _take(obj, "evtchn", int, where))
-        if conn_type == 1:
-            return SocketSpec(_take(obj, "socket_fd", int, where))
-        return json_to_bytes(_take(obj, "spec", None, where), "spec")
-    if name == "perms":
-        perms = _take(obj, name, list, where)
-        if not isinstance(perms, list):
-            raise EncodeError(f"{where}: perms must be a list")
-        out = []
-        for i, p in enumerate(perms):
-            if not isinstance(p, dict) or not isinstance(p.get("perm"), str) or len(p["perm"]) != 1:
-                raise EncodeError(f"{where}: perms[{i}] must be {{\"perm\": one character, \"flags\": int, \"domid\": int}}")
-            out.append(Perm(p["perm"], _take(p, "flags", int, f"{where} perms[{i}]", 0), _take(p, "domid", int, f"{where} perms[{i}]")))
-        return tuple(out)
-    if name == "unique_id" or (name == "depth" and obj.get("layout")):
-        # unique-id is optional; a dialect watch (kept with its raw bytes) may have no depth
-        value = obj.get(name)
-        return None if value is None else _take(obj, name, int, where)
+    """The value of field ``name`` of a ``model`` record from its JSON ``obj``."""
+    by_name = _FIELDS_BY_NAME.get(name)
+    if by_name is not None:
+        return by_name(obj, name, where)
+    if name == "depth" and obj.get("layout"):  # a dialect watch (kept with its raw bytes) may have no depth
+        return _optional_int(obj, name, where)
     kind = _FIELD_KINDS.get((model.__name__, name), int)
-    value = _take(obj, name, None if kind is not int else int, where)
-    if kind is bytes:
-        return json_to_bytes(value, name)
-    if kind is str:
-        return json_to_text(value, name)
-    if kind == "ints":
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise EncodeError(f"{where}: {name} must be a list of integers")
-        return tuple(value)
-    if kind == "texts":
-        if not isinstance(value, list):
-            raise EncodeError(f"{where}: {name} must be a list of strings")
-        return tuple(json_to_text(v, name) for v in value)
-    return value
+    if kind is int:
+        return _take(obj, name, int, where)
+    value = _take(obj, name, None, where)
+    by_kind = _FIELDS_BY_KIND.get(kind)
+    return value if by_kind is None else by_kind(value, name, where)
 
+
+def _conn_type_from_json(obj: dict, name: str, where: str) -> int:
+    """``conn_type``: ring, socket or a number."""
+    value = _take(obj, name, None, where)
+    if isinstance(value, str):
+        if value not in CONN_TYPE_CODES:
+            raise EncodeError(f"{where}: conn_type {value!r} (expected ring, socket or a number)")
+        return CONN_TYPE_CODES[value]
+    return _take(obj, name, int, where)
+
+
+def _spec_from_json(obj: dict, name: str, where: str):
+    """A connection's spec: from the fields of its ``conn_type`` (bytes for another type)."""
+    conn_type = _conn_type_from_json(obj, "conn_type", where)
+    if conn_type == 0:
+        return RingSpec(_take(obj, "domid", int, where), _take(obj, "tdomid", int, where), _take(obj, "evtchn", int, where))
+    if conn_type == 1:
+        return SocketSpec(_take(obj, "socket_fd", int, where))
+    return json_to_bytes(_take(obj, name, None, where), name)
+
+
+def _perms_from_json(obj: dict, name: str, where: str) -> tuple[Perm, ...]:
+    perms = _take(obj, name, list, where)
+    if not isinstance(perms, list):
+        raise EncodeError(f"{where}: perms must be a list")
+    out = []
+    for i, p in enumerate(perms):
+        if not isinstance(p, dict) or not isinstance(p.get("perm"), str) or len(p["perm"]) != 1:
+            raise EncodeError(f"{where}: perms[{i}] must be {{\"perm\": one character, \"flags\": int, \"domid\": int}}")
+        out.append(Perm(p["perm"], _take(p, "flags", int, f"{where} perms[{i}]", 0), _take(p, "domid", int, f"{where} perms[{i}]")))
+    return tuple(out)
+
+
+def _optional_int(obj: dict, name: str, where: str) -> Optional[int]:
+    value = obj.get(name)
+    return None if value is None else _take(obj, name, int, where)
+
+
+def _ints_from_json(value: Any, name: str, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise EncodeError(f"{where}: {name} must be a list of integers")
+    return tuple(value)
+
+
+def _texts_from_json(value: Any, name: str, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise EncodeError(f"{where}: {name} must be a list of strings")
+    return tuple(json_to_text(v, name) for v in value)
+
+
+# Fields read the same way in every record type they are in (unique-id is optional).
+_FIELDS_BY_NAME = {
+    "conn_type": _conn_type_from_json,
+    "spec": _spec_from_json,
+    "perms": _perms_from_json,
+    "unique_id": _optional_int,
+}
+# The others, by their kind in _FIELD_KINDS (int when not there).
+_FIELDS_BY_KIND = {
+    bytes: lambda value, name, where: json_to_bytes(value, name),
+    str: lambda value, name, where: json_to_text(value, name),
+    "ints": _ints_from_json,
+    "texts": _texts_from_json,
+}
 
 _FIELD_KINDS = {
     ("ConnectionData", "in_data"): bytes,

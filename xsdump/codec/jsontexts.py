@@ -37,10 +37,12 @@ TEXT_MAX = 32 << 20
 DEPTH_MAX = 8
 HOLD = 1 << 20  # the most of one line held before it is fed in pieces
 
-_STRUCTURE = re.compile(rb'["\\{}\[\],]')
+_STRUCTURE = re.compile(rb'["{}\[\],]')  # outside strings (a backslash there means nothing)
+_IN_STRING = re.compile(rb'["\\]')
 _NOT_SPACE = re.compile(rb"[^ \t\r\n]")
 _OPEN, _CLOSE = frozenset(b"{["), frozenset(b"}]")
-_COMMA, _QUOTE, _BACKSLASH, _OPEN_BRACKET = 0x2C, 0x22, 0x5C, 0x5B
+_COMMA, _QUOTE, _OPEN_BRACKET, _CLOSE_BRACKET = 0x2C, 0x22, 0x5B, 0x5D
+_NOTHING = object()  # what a bracket ends or opens when it is no text
 
 
 class JSONTextError(ValueError):
@@ -65,6 +67,7 @@ class _Splitter:
         self.in_string = False
         self.escaped = False  # the next byte (the first of the next piece) is escaped
         self.line = 0  # where the text being gathered starts
+        self.start = 0  # where the text being gathered starts in the current piece
         self.records = False  # inside a document's records array: its elements are the texts
         self.tail = False  # after a document's records array, before its end
 
@@ -81,69 +84,122 @@ class _Splitter:
     def feed(self, piece: bytes, line: int) -> Iterator[tuple[object, int]]:
         """The texts that end in ``piece`` (any part of the input in which
         every newline is the last byte), parsed."""
-        i, n = 0, len(piece)
-        start = 0  # where the gathered text starts in this piece
-        if self.escaped and n:
-            self.escaped = False
-            i = 1
+        i = self._resume_string(piece) if self.in_string else 0
+        n = len(piece)
+        self.start = 0
         while i < n:
             if not self.gathering and not self.tail:
-                m = _NOT_SPACE.search(piece, i)
-                if m is None:
-                    return
-                i = start = m.start()
-                if not (self.records and piece[i] in (_COMMA, 0x5D)):
-                    self.gathering, self.line, self.parts, self.size = True, line, [], 0
+                i = self._next_text(piece, i, line)
             m = _STRUCTURE.search(piece, i)
             if m is None:
                 break
             q = m.start()
             byte = piece[q]
-            i = q + 1
-            if self.in_string:
-                if byte == _BACKSLASH:
-                    if q + 1 == n:
-                        self.escaped = True
-                    i = q + 2
-                elif byte == _QUOTE:
-                    self.in_string = False
-                continue
             if byte == _QUOTE:
-                self.in_string = True
-            elif byte in _OPEN:
-                self.depth += 1
-                if self.depth > self.depth_max:
-                    raise JSONTextError(f"refused: nested deeper than {self.depth_max} levels (no record's JSON is)",
-                                        self.line or line)
-                if self.depth == 2 and byte == _OPEN_BRACKET and not self.records and not self.tail:
-                    head = self._document(self._text(piece, start, q + 1))
-                    if head is not None:
-                        yield head, self.line
-                        self.records, self.gathering = True, False
-                    else:
-                        start = i
-            elif byte in _CLOSE:
-                self.depth -= 1
-                if self.depth < 0:
-                    raise JSONTextError(f"not JSON: a closing {chr(byte)} with nothing open", line)
-                if self.records and self.depth == 1:  # the end of a document's records
-                    if self.gathering:
-                        yield self._parsed(self._text(piece, start, q)), self.line
-                    self.records, self.tail, self.gathering = False, True, False
-                    self.parts, self.size, start = [], 0, i
-                elif self.depth == 0:
-                    text = self._text(piece, start, i)
-                    if self.tail:  # what followed the records: still has to be JSON
-                        self.tail = False
-                        self._parsed(b'{"records":[]' + text)
-                    else:
-                        yield self._parsed(text), self.line
+                i = self._string_end(piece, q + 1)
+                continue
+            i = q + 1
+            if byte == _COMMA:
+                if self.records and self.depth == 2 and self.gathering:  # the end of a document's record
+                    yield self._parsed(self._text(piece, self.start, q)), self.line
                     self.gathering = False
-            elif byte == _COMMA and self.records and self.depth == 2 and self.gathering:
-                yield self._parsed(self._text(piece, start, q)), self.line
-                self.gathering = False
+                continue
+            found = self._open(byte, piece, q, line) if byte in _OPEN else self._close(byte, piece, q, line)
+            if found is not _NOTHING:
+                yield found, self.line
         if self.gathering or self.tail:
-            self._hold(piece[start:], line)
+            self._hold(piece[self.start:], line)
+
+    def _next_text(self, piece: bytes, i: int, line: int) -> int:
+        """Between texts: where the next one starts in ``piece`` (from
+        ``i``; ``len(piece)`` when only whitespace is left).  A comma or
+        the ``]`` between a document's records starts none."""
+        m = _NOT_SPACE.search(piece, i)
+        if m is None:
+            return len(piece)
+        i = self.start = m.start()
+        if not (self.records and piece[i] in (_COMMA, _CLOSE_BRACKET)):
+            self.gathering, self.line, self.parts, self.size = True, line, [], 0
+        return i
+
+    def _resume_string(self, piece: bytes) -> int:
+        """Where the string the previous piece ended in ends in ``piece``
+        (after an escaping backslash there, the first byte is escaped)."""
+        i = 0
+        if self.escaped and piece:
+            self.escaped = False
+            i = 1
+        return self._string_end(piece, i)
+
+    def _string_end(self, piece: bytes, i: int) -> int:
+        """Where the string whose bytes go on at ``piece[i]`` ends: just
+        after its closing quote, or ``len(piece)`` when it goes on in the
+        next piece."""
+        n = len(piece)
+        while True:
+            m = _IN_STRING.search(piece, i)
+            if m is None:
+                self.in_string = True
+                return n
+            q = m.start()
+            if piece[q] == _QUOTE:
+                self.in_string = False
+                return q + 1
+            if q + 1 == n:  # a backslash escaping the next piece's first byte
+                self.in_string = self.escaped = True
+                return n
+            i = q + 2
+
+    def _open(self, byte: int, piece: bytes, q: int, line: int):
+        """A ``{`` or ``[`` at ``piece[q]``: one level deeper.  A ``[``
+        one level into a top-level object may open a document's records:
+        its beginning, parsed, is returned then (else :data:`_NOTHING`)."""
+        self.depth += 1
+        if self.depth > self.depth_max:
+            raise JSONTextError(f"refused: nested deeper than {self.depth_max} levels (no record's JSON is)",
+                                self.line or line)
+        if self.depth == 2 and byte == _OPEN_BRACKET and not self.records and not self.tail:
+            head = self._document(self._text(piece, self.start, q + 1))
+            if head is not None:
+                self.records, self.gathering = True, False
+                return head
+            self.start = q + 1
+        return _NOTHING
+
+    def _close(self, byte: int, piece: bytes, q: int, line: int):
+        """A ``}`` or ``]`` at ``piece[q]``: one level up.  What it ends,
+        parsed, is returned (else :data:`_NOTHING`): a top-level text, or
+        a document's last record."""
+        self.depth -= 1
+        if self.depth < 0:
+            raise JSONTextError(f"not JSON: a closing {chr(byte)} with nothing open", line)
+        if self.records and self.depth == 1:
+            return self._records_end(piece, q)
+        if self.depth == 0:
+            return self._text_end(piece, q + 1)
+        return _NOTHING
+
+    def _records_end(self, piece: bytes, q: int):
+        """The ``]`` at ``piece[q]`` ends a document's records: the last
+        one, parsed (:data:`_NOTHING` after a comma or for no records);
+        what follows, up to the document's end, is gathered and checked."""
+        last = self._parsed(self._text(piece, self.start, q)) if self.gathering else _NOTHING
+        self.records, self.tail, self.gathering = False, True, False
+        self.parts, self.size, self.start = [], 0, q + 1
+        return last
+
+    def _text_end(self, piece: bytes, end: int):
+        """A top-level text ends at ``piece[end]``: parsed; the end of a
+        document still has to be JSON, and gives nothing."""
+        text = self._text(piece, self.start, end)
+        if self.tail:  # what followed the records
+            self.tail = False
+            self._parsed(b'{"records":[]' + text)
+            parsed = _NOTHING
+        else:
+            parsed = self._parsed(text)
+        self.gathering = False
+        return parsed
 
     def _hold(self, part: bytes, line: int) -> None:
         self.size += len(part)

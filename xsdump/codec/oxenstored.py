@@ -504,7 +504,32 @@ def read_text_dump(src: Source, policy: ReadPolicy = DEFAULT, warn=None) -> Iter
 
 def _read_text_dump(src: Source, lenient: bool, warn) -> Iterator[Item]:
     lines = split_lines(src)
-    first = next(lines, None)
+    first = _magic_line(src, next(lines, None))
+    yield Header(TEXT_VERSION, 0, False, 0, first.size, SOURCE_FORMAT)
+    records = _TextRecords(src, lenient, warn)
+    end = first.size
+    for line in lines:
+        if type(line) is LongPiece:
+            yield from records.release()
+            yield _long(src, line, lenient, warn)
+            end = line.offset + len(line.data)
+            continue
+        end = line.offset + line.size
+        body = line.body
+        node = _store_line(body, line) if body.startswith(b"store,") else None
+        if node is None:
+            yield from records.other(line)
+            continue
+        if records.held is not None:
+            yield from records.release()
+        yield node
+    yield from records.release()
+    yield End(end, 0)
+
+
+def _magic_line(src: Source, first) -> _Line:
+    """The first line, when it is the header oxenstored writes; else
+    :class:`DumpError`."""
     if type(first) is LongPiece:
         first = _Line(1, 0, first.data[:len(MAGIC) + 1], b"")
     if first is None or first.body != MAGIC or first.eol == b"\r":
@@ -513,93 +538,102 @@ def _read_text_dump(src: Source, lenient: bool, warn) -> Iterator[Item]:
         seen = _show(first.body + (b"\r" if first.eol == b"\r" else b"")) if first else "missing"
         raise DumpError(f"not an oxenstored text dump: the first line is {seen}, expected '{MAGIC.decode()}'",
                         file=src.name, line=1, offset=0)
-    yield Header(TEXT_VERSION, 0, False, 0, first.size, SOURCE_FORMAT)
+    return first
 
-    domains: dict[int, int] = {}  # domid -> conn-id of its latest dom line
-    sockets: dict[int, int] = {}  # fd -> conn-id
-    next_conn = 1
-    held: Optional[tuple[GlobalData, _Line, Optional[bytes]]] = None  # a global line, until the next line is seen
-    end = first.size
 
-    for line in lines:
-        if type(line) is LongPiece:
-            if held is not None:
-                yield held[0]
-                held = None
-            yield _long(src, line, lenient, warn)
-            end = line.offset + len(line.data)
-            continue
-        end = line.offset + line.size
-        body = line.body
-        if body.startswith(b"store,"):
-            node = _store_line(body, line)
-            if node is not None:
-                if held is not None:
-                    yield held[0]
-                    held = None
-                yield node
-                continue
+class _TextRecords:
+    """The records of the lines other than the header and well-formed
+    ``store`` lines, in order: the connections numbered as their lines
+    come, a watch given the connection of its ``dom`` or ``socket`` line,
+    and a ``global`` line held until the next line says whether an
+    ``evtchn-dev`` line belongs to it."""
+
+    __slots__ = ("src", "lenient", "warn", "domains", "sockets", "next_conn", "held", "by_keyword")
+
+    def __init__(self, src: Source, lenient: bool, warn) -> None:
+        self.src, self.lenient, self.warn = src, lenient, warn
+        self.domains: dict[int, int] = {}  # domid -> conn-id of its latest dom line
+        self.sockets: dict[int, int] = {}  # fd -> conn-id
+        self.next_conn = 1
+        # a global line, until the next line is seen
+        self.held: Optional[tuple[GlobalData, _Line, Optional[bytes]]] = None
+        self.by_keyword = {"watch": self._watch, "dom": self._dom, "socket": self._socket, "global": self._global}
+
+    def release(self) -> Iterator[GlobalData]:
+        """The ``global`` line held, now that no ``evtchn-dev`` line follows it."""
+        if self.held is not None:
+            record = self.held[0]
+            self.held = None
+            yield record
+
+    def other(self, line: _Line) -> Iterator[Item]:
+        """What a line other than a well-formed ``store`` line holds."""
         try:
-            parsed = parse_line(body)
+            parsed = parse_line(line.body)
         except LineError as e:
-            if held is not None:
-                yield held[0]
-                held = None
+            yield from self.release()
             keyword = line.body.split(b",", 1)[0]
-            yield _bad(src, line, str(e), escape_bytes(keyword) if keyword in _KEYWORDS else None, lenient, warn)
-            continue
+            yield self._bad(line, str(e), escape_bytes(keyword) if keyword in _KEYWORDS else None)
+            return
         kw, values = parsed.keyword, parsed.values
         text = None if not parsed.ignored and render_line(kw, values) == line.body else line.body
-
         if kw == "evtchn-dev":
-            fd, domexc = values
-            if held is not None:
-                record, gline, gtext = held
-                held = None
-                yield record._replace(
-                    evtchn_fd=fd, size=record.size + line.size,
-                    layout=TextLayout(gtext, gline.eol, domexc_port=domexc, evtchn_text=text, evtchn_eol=line.eol))
-            else:
-                yield GlobalData(-1, fd, line.offset, line.size,
-                                 TextLayout(domexc_port=domexc, evtchn_text=text, evtchn_eol=line.eol, global_line=False))
-            continue
-        if held is not None:
-            yield held[0]
-            held = None
+            yield self._evtchn_dev(line, values, text)
+            return
+        yield from self.release()
+        record = self.by_keyword[kw](line, values, text)
+        if record is not None:
+            yield record
 
-        if kw == "watch":
-            ident, path, token = values
-            conn_id = sockets.get(-ident) if ident < 0 else domains.get(ident)
-            if conn_id is None:
-                what = f"socket fd {-ident}" if ident < 0 else f"domain {ident}"
-                yield _bad(src, line, f"watch for connection {ident} ({what}), which no earlier "
-                           f"{'socket' if ident < 0 else 'dom'} line declares (oxenstored ignores it)",
-                           "watch", lenient, warn)
-                continue
-            yield WatchData(conn_id, decode_text(path), decode_text(token),
-                            line.offset, line.size, _layout(text, line.eol))
-        elif kw == "dom":
-            domid, mfn, remote, local = values
-            domains[domid] = next_conn
-            # evtchn: xenstored's local port, as in the binary stream (see the module's doc)
-            yield ConnectionData(next_conn, 0, 0, RingSpec(domid, DOMID_INVALID, 0 if local is None else local),
-                                 offset=line.offset, size=line.size,
-                                 layout=TextLayout(text, line.eol, mfn=mfn, remote_port=remote,
-                                                   port_fields=1 if local is None else None))
-            next_conn += 1
-        elif kw == "socket":
-            (fd,) = values
-            sockets[fd] = next_conn
-            yield ConnectionData(next_conn, 1, 0, SocketSpec(fd), offset=line.offset, size=line.size,
-                                 layout=_layout(text, line.eol))
-            next_conn += 1
-        else:  # global: wait for an evtchn-dev line that belongs to it
-            (rw,) = values
-            held = (GlobalData(rw, -1, line.offset, line.size, _layout(text, line.eol)), line, text)
+    def _bad(self, line: _Line, message: str, keyword: Optional[str]) -> Damaged:
+        return _bad(self.src, line, message, keyword, self.lenient, self.warn)
 
-    if held is not None:
-        yield held[0]
-    yield End(end, 0)
+    def _evtchn_dev(self, line: _Line, values: tuple, text: Optional[bytes]) -> GlobalData:
+        """An ``evtchn-dev`` line: the rest of the ``global`` line held, or one on its own."""
+        fd, domexc = values
+        if self.held is None:
+            return GlobalData(-1, fd, line.offset, line.size,
+                              TextLayout(domexc_port=domexc, evtchn_text=text, evtchn_eol=line.eol, global_line=False))
+        record, gline, gtext = self.held
+        self.held = None
+        return record._replace(
+            evtchn_fd=fd, size=record.size + line.size,
+            layout=TextLayout(gtext, gline.eol, domexc_port=domexc, evtchn_text=text, evtchn_eol=line.eol))
+
+    def _watch(self, line: _Line, values: tuple, text: Optional[bytes]) -> WatchData | Damaged:
+        ident, path, token = values
+        conn_id = self.sockets.get(-ident) if ident < 0 else self.domains.get(ident)
+        if conn_id is None:
+            what = f"socket fd {-ident}" if ident < 0 else f"domain {ident}"
+            return self._bad(line, f"watch for connection {ident} ({what}), which no earlier "
+                             f"{'socket' if ident < 0 else 'dom'} line declares (oxenstored ignores it)", "watch")
+        return WatchData(conn_id, decode_text(path), decode_text(token), line.offset, line.size,
+                         _layout(text, line.eol))
+
+    def _dom(self, line: _Line, values: tuple, text: Optional[bytes]) -> ConnectionData:
+        domid, mfn, remote, local = values
+        conn_id = self.domains[domid] = self._new_conn()
+        # evtchn: xenstored's local port, as in the binary stream (see the module's doc)
+        return ConnectionData(conn_id, 0, 0, RingSpec(domid, DOMID_INVALID, 0 if local is None else local),
+                              offset=line.offset, size=line.size,
+                              layout=TextLayout(text, line.eol, mfn=mfn, remote_port=remote,
+                                                port_fields=1 if local is None else None))
+
+    def _socket(self, line: _Line, values: tuple, text: Optional[bytes]) -> ConnectionData:
+        (fd,) = values
+        conn_id = self.sockets[fd] = self._new_conn()
+        return ConnectionData(conn_id, 1, 0, SocketSpec(fd), offset=line.offset, size=line.size,
+                              layout=_layout(text, line.eol))
+
+    def _global(self, line: _Line, values: tuple, text: Optional[bytes]) -> None:
+        """Held: an ``evtchn-dev`` line may belong to it."""
+        (rw,) = values
+        self.held = (GlobalData(rw, -1, line.offset, line.size, _layout(text, line.eol)), line, text)
+
+    def _new_conn(self) -> int:
+        conn_id = self.next_conn
+        self.next_conn += 1
+        return conn_id
 
 
 def _store_line(body: bytes, line: _Line) -> Optional[NodeData]:

@@ -124,34 +124,14 @@ class Scanner:
 
     def run(self) -> Iterator:
         """The header, then records (and, with the ``check`` policy, findings)."""
-        header, found = self.header()
-        out = self.out
-        if header is None and not self.policy.report:  # not a stream at all: nothing to read past
-            raise out.refusal(found[0])
-        for f in found:
-            yield from out.handle(f)
+        header = yield from self.opening()
         if header is None:
             return
-        out.pending.clear()  # a damaged header is kept whole in Header.raw
-        yield header
-        out.covered = HEADER_SIZE
-        self.order = out.order = order = header.byte_order
-        self.version = out.version = header.version
-        self.framing = FRAMING_UNPACK[order]
-        self.bounds = Boundaries(self.win, order, self.framing, DECODERS[order])
-        if self.runs:
-            self.copies = out.copies = Copies(order, DECODERS[order][NODE])
-        self.version_decoders = {code for code in REGISTRY if record_type(code, header.version)}
-        self.decoding = RecordDecoding(self.bounds, DECODERS[order], header.version, self.version_decoders,
-                                       self.policy, out.refusal, self.seek)
-        keep_damage = self.policy.keeps_damage
+        plain = self.begin(header)
+        out = self.out
         pos = HEADER_SIZE
         win = self.win
         framing = self.framing
-        # Types whose default-framed records need no look beyond their own
-        # fields: decoded here directly (the common case, kept fast).
-        plain = {code: fn for code, fn in self.fast[order].items()
-                 if code in self.version_decoders and code not in (END, WATCH, WATCH_EXT)}
         # The window changes only in the slow path: its buffer, its base and
         # the record index are locals of the fast one.
         buf, base, index = win.buf, win.base, self.index
@@ -179,21 +159,63 @@ class Scanner:
                                 if after is not None:
                                     index, pos = yield from self.copy_run(after, buf, i, end, index, pos)
                             continue
-            # The slow path: one step, its events through the read policy.
-            self.index = index
-            out.covered = pos
-            if keep_damage:
-                win.floor = pos
-            win.release(pos)
-            nxt = yield from out.through_policy(self.step(pos))
-            if nxt is None:
+            pos = yield from self.slow_step(pos, index)
+            if pos is None:
                 break
-            if out.covered < nxt and not self.policy.report:
-                yield from out.damaged(nxt)
-            pos = nxt
-            win.floor = 1 << 62
             buf, base, index = win.buf, win.base, self.index
         yield from out.finish()
+
+    def opening(self):
+        """The header's findings through the read policy, then the header;
+        returns it, or ``None`` when the input is no stream at all."""
+        header, found = self.header()
+        out = self.out
+        if header is None and not self.policy.report:  # not a stream at all: nothing to read past
+            raise out.refusal(found[0])
+        for f in found:
+            yield from out.handle(f)
+        if header is None:
+            return None
+        out.pending.clear()  # a damaged header is kept whole in Header.raw
+        yield header
+        return header
+
+    def begin(self, header: Header) -> dict:
+        """Set up the reading of the records after ``header``; returns the
+        decoders of the fast path (``{type: decoder}``): the types whose
+        default-framed records need no look beyond their own fields,
+        decoded directly in :meth:`run` (the common case, kept fast)."""
+        out = self.out
+        out.covered = HEADER_SIZE
+        self.order = out.order = order = header.byte_order
+        self.version = out.version = header.version
+        self.framing = FRAMING_UNPACK[order]
+        self.bounds = Boundaries(self.win, order, self.framing, DECODERS[order])
+        if self.runs:
+            self.copies = out.copies = Copies(order, DECODERS[order][NODE])
+        self.version_decoders = {code for code in REGISTRY if record_type(code, header.version)}
+        self.decoding = RecordDecoding(self.bounds, DECODERS[order], header.version, self.version_decoders,
+                                       self.policy, out.refusal, self.seek)
+        return {code: fn for code, fn in self.fast[order].items()
+                if code in self.version_decoders and code not in (END, WATCH, WATCH_EXT)}
+
+    def slow_step(self, pos: int, index: int):
+        """The slow path of :meth:`run` at ``pos`` (record ``index``): one
+        :meth:`step`, its events through the read policy; returns where the
+        next record starts, or ``None`` at the end of the stream."""
+        out, win = self.out, self.win
+        self.index = index
+        out.covered = pos
+        if self.policy.keeps_damage:
+            win.floor = pos
+        win.release(pos)
+        nxt = yield from out.through_policy(self.step(pos))
+        if nxt is None:
+            return None
+        if out.covered < nxt and not self.policy.report:
+            yield from out.damaged(nxt)
+        win.floor = 1 << 62
+        return nxt
 
     def copy_run(self, path: bytes, buf: bytes, i: int, end: int, index: int, pos: int):
         """After the transaction record ``buf[i:end]``, whose path is ``path``:
