@@ -134,7 +134,7 @@ def test_oracle_writes_what_dump_state_watches_writes(order, residue):
 
 
 def test_oracle_agrees_with_the_c_writer_of_test_check():
-    from test_check import c_writer_watch_ext
+    from analysis.test_check import c_writer_watch_ext
 
     for r in range(8):
         s = uw.UpstreamStream(2, "little")

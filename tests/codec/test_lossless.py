@@ -99,7 +99,7 @@ def test_samples_json_encode_byte_exact(dump):
 def test_crafted_fault_streams_json_encode_byte_exact():
     """Every crafted stream of the check catalogue (damage of every kind
     among them) through ``json --lenient | encode``."""
-    from test_check import CRAFTED
+    from analysis.test_check import CRAFTED
 
     failures = []
     for code, build in sorted(CRAFTED.items()):
