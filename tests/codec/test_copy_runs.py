@@ -158,3 +158,14 @@ def test_an_overlaid_transaction_shows_the_same_with_and_without_runs(tmp_path):
 def test_the_samples_and_the_real_daemons_dumps_read_the_same_with_and_without_runs(name):
     path = SAMPLES / name
     same_outputs(path, SAMPLES / "host.xsd")
+
+
+TEST_DUMPS = sorted(p for p in [*(SAMPLES.parent / "tests" / "corpus").glob("*.xsd"), *SAMPLES.glob("*.xsd"),
+                                *SAMPLES.glob("real/*.xsd")])
+
+
+@pytest.mark.parametrize("path", TEST_DUMPS, ids=lambda p: p.name)
+def test_json_is_byte_identical_with_and_without_runs_on_every_test_dump(path):
+    for argv in (["json", path], ["json", "--lenient", path], ["convert", path, "--to", "json"]):
+        fast, slow = invoke(argv, runs=True), invoke(argv, runs=False)
+        assert fast == slow, argv
