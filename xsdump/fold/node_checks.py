@@ -111,13 +111,7 @@ class NodeChecks:
                     and self._perms_plain.get(id(perms)) is perms and perms \
                     and (len(perms) == 1 or self._acl_done.get(id(perms)) is perms):
                 paths.add(path)
-                domid = perms[0].domid
-                counts = self.owner_counts
-                if domid in counts:
-                    counts[domid] += 1
-                else:
-                    counts[domid] = 1
-                    self.owner_first[domid] = (r.offset, index)
+                self._count_owner(perms[0].domid, r, index)
                 return ()
         return self._node(index, r)
 
@@ -205,13 +199,16 @@ class NodeChecks:
             self._acl(index, r, out)
             remember(self._acl_done, perms)  # its domains are known or reported now, and stay so
         if perms:
-            domid = perms[0].domid
-            counts = self.owner_counts
-            if domid in counts:
-                counts[domid] += 1
-            else:
-                counts[domid] = 1
-                self.owner_first[domid] = (r.offset, index)
+            self._count_owner(perms[0].domid, r, index)
+
+    def _count_owner(self, domid: int, r: NodeData, index: int) -> None:
+        """One more committed node owned by ``domid`` (``r``, the ``index``-th record)."""
+        counts = self.owner_counts
+        if domid in counts:
+            counts[domid] += 1
+        else:
+            counts[domid] = 1
+            self.owner_first[domid] = (r.offset, index)
 
     def _acl(self, index: int, r: NodeData, out: list) -> None:
         unknown = []
