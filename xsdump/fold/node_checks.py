@@ -7,7 +7,7 @@ domains C xenstored's reader has created)."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from xsdump.codec.format import record_type_of
 from xsdump.model.findings import Finding, finding
@@ -97,7 +97,7 @@ class NodeChecks:
             yield k - lo, run.record(k - lo)
             k = plain.find(0, k + 1, hi)
 
-    def node(self, index: int, r: NodeData):
+    def node(self, index: int, r: NodeData) -> Sequence[Finding]:
         """The findings of one node record (a sequence, empty for most)."""
         if not r.conn_id:
             # A plain committed node (nearly every record of a host): an

@@ -15,7 +15,7 @@ committed paths, per-domain node counts), nothing per record otherwise.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence
 
 from xsdump.text.escape import escape_text
 from xsdump.model.findings import Finding, finding
@@ -102,7 +102,7 @@ class Validator:
         }
         self._text: Optional[_TextChecks] = None  # an oxenstored text dump's line checks
 
-    def record(self, index: int, record) -> list[Finding]:
+    def record(self, index: int, record) -> Sequence[Finding]:
         check = self.dispatch.get(type(record))
         out = check(index, record) if check else []
         if self.header.source_format == TEXT_FORMAT:
