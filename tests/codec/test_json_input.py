@@ -97,3 +97,47 @@ def test_json_texts_refuse_what_no_record_is():
         list(json_texts([b'\n\n"' + b"a" * (3 << 20) + b'"'], text_max=1 << 20))
     assert e.value.line == 3
     assert list(json_texts([b" " * (3 << 20), b"\n \n"])) == []
+
+
+def _pretty_layouts(objs: list) -> dict[str, bytes]:
+    """The records pretty-printed as jq and Python's json module print them
+    (two or four spaces, a tab), texts one after another, each on new lines."""
+    import json
+
+    return {
+        "jq": b"\n".join(orjson.dumps(o, option=orjson.OPT_INDENT_2) for o in objs) + b"\n",
+        "indent 4": "\n".join(json.dumps(o, indent=4) for o in objs).encode() + b"\n",
+        "tabs": "\n\n".join(json.dumps(o, indent="\t") for o in objs).encode() + b"\n",
+    }
+
+
+@pytest.mark.parametrize("layout", ["jq", "indent 4", "tabs"])
+def test_pretty_records_come_with_the_line_each_starts_on(layout):
+    items = list(read_stream(HOST, policy=STRICT))
+    objs = [orjson.loads(line) for line in ndjson_lines(items)]
+    data = _pretty_layouts(objs)[layout]
+    starts = [n for n, line in enumerate(data.split(b"\n"), 1) if line == b"{"]
+    got = list(json_texts(data[i:i + 65536] for i in range(0, len(data), 65536)))
+    assert [obj for obj, _ in got] == objs
+    assert [line for _, line in got] == starts
+
+
+def test_pretty_records_keep_the_limits_a_record_is_held_to():
+    import json
+
+    deep = json.dumps({"type": "node", "a": [[[[[[[[1]]]]]]]]}, indent=2).encode() + b"\n"
+    with pytest.raises(JSONTextError, match="nested deeper than 8") as e:
+        list(json_texts([b'{"type":"header"}\n' + deep]))
+    assert e.value.line == 2
+    long = json.dumps({"type": "node", "value": "a" * 200}, indent=2).encode() + b"\n"
+    with pytest.raises(JSONTextError, match="longer than") as e:
+        list(json_texts([b"\n" + long], text_max=100))
+    assert e.value.line == 2
+    # In a document, a record is what comes before its comma, all of it.
+    document = (b'{\n  "header": {"type": "header"},\n  "records": [\n    {\n      "type": "a"\n    } x,\n'
+                b'    {"type": "b"}\n  ]\n}\n')
+    texts = json_texts([document])
+    assert next(texts)[0] == {"header": {"type": "header"}, "records": []}
+    with pytest.raises(JSONTextError, match="not JSON") as e:
+        next(texts)
+    assert e.value.line == 4

@@ -41,7 +41,7 @@ _STRUCTURE = re.compile(rb'["{}\[\],]')  # outside strings (a backslash there me
 _IN_STRING = re.compile(rb'["\\]')
 _NOT_SPACE = re.compile(rb"[^ \t\r\n]")
 _OPEN, _CLOSE = frozenset(b"{["), frozenset(b"}]")
-_COMMA, _QUOTE, _OPEN_BRACKET, _CLOSE_BRACKET = 0x2C, 0x22, 0x5B, 0x5D
+_COMMA, _QUOTE, _OPEN_BRACKET, _CLOSE_BRACKET, _NEWLINE, _OPEN_BRACE = 0x2C, 0x22, 0x5B, 0x5D, 0x0A, 0x7B
 _NOTHING = object()  # what a bracket ends or opens when it is no text
 
 
@@ -81,15 +81,25 @@ class _Splitter:
         """Between two elements of a document's records array."""
         return self.records and not self.gathering and self.depth == 2
 
-    def feed(self, piece: bytes, line: int) -> Iterator[tuple[object, int]]:
-        """The texts that end in ``piece`` (any part of the input in which
-        every newline is the last byte), parsed."""
+    def feed(self, piece: bytes, line: int, line_start: bool = True) -> Iterator[tuple[object, int]]:
+        """The texts that end in ``piece``, parsed: any part of the input,
+        in which ``line`` is the number of the first line and every
+        newline ends one; ``line_start``: the piece starts a line (else it
+        goes on with a line an earlier piece began)."""
+        self.piece, self.counted, self.counted_line = piece, 0, line
         i = self._resume_string(piece) if self.in_string else 0
         n = len(piece)
         self.start = 0
         while i < n:
             if not self.gathering and not self.tail:
-                i = self._next_text(piece, i, line)
+                whole = self._next_text(piece, i, line_start)
+                if whole is not None:  # a line that is one whole record
+                    obj, at, i = whole
+                    yield obj, at
+                    continue
+                i = self.start
+                if i >= n:
+                    break
             m = _STRUCTURE.search(piece, i)
             if m is None:
                 break
@@ -104,23 +114,91 @@ class _Splitter:
                     yield self._parsed(self._text(piece, self.start, q)), self.line
                     self.gathering = False
                 continue
-            found = self._open(byte, piece, q, line) if byte in _OPEN else self._close(byte, piece, q, line)
+            if (self.gathering or self.tail) and self.size + q - self.start > self.text_max:
+                self._too_long_by(piece, q)
+            found = self._open(byte, piece, q) if byte in _OPEN else self._close(byte, piece, q)
             if found is not _NOTHING:
                 yield found, self.line
         if self.gathering or self.tail:
-            self._hold(piece[self.start:], line)
+            self._hold(piece[self.start:], self._line_at(max(n - 1, 0)))
 
-    def _next_text(self, piece: bytes, i: int, line: int) -> int:
-        """Between texts: where the next one starts in ``piece`` (from
-        ``i``; ``len(piece)`` when only whitespace is left).  A comma or
-        the ``]`` between a document's records starts none."""
+    def _too_long_by(self, piece: bytes, q: int) -> None:
+        """The text being gathered is past the length limit at ``piece[q]``:
+        refused if a line ended since it went past (the gathered text is
+        measured at each line's end, as if the input came a line at a time)."""
+        past = self.start + self.text_max - self.size  # from here on the text is too long
+        if piece.find(b"\n", max(past, self.start), q) >= 0:
+            raise JSONTextError(f"refused: a JSON text longer than {self.text_max >> 20} MiB (no record's JSON is)",
+                                self.line or self._line_at(q))
+
+    def _line_at(self, pos: int) -> int:
+        """The number of the line ``self.piece[pos]`` is on (the positions
+        asked for mostly grow: the newlines are counted on from the last)."""
+        if pos < self.counted:
+            self.counted, self.counted_line = 0, self.counted_line - self.piece.count(b"\n", 0, self.counted)
+        self.counted_line += self.piece.count(b"\n", self.counted, pos)
+        self.counted = pos
+        return self.counted_line
+
+    def _next_text(self, piece: bytes, i: int, line_start: bool):
+        """Between texts: find where the next one starts in ``piece`` (from
+        ``i``) and keep it in ``self.start`` (``len(piece)`` when only
+        whitespace is left).  A comma or the ``]`` between a document's
+        records starts none.  When the text starts a line (only whitespace
+        before it on its line, and that line is whole in ``piece``), the
+        line is first taken as one whole record (:func:`_whole`): then
+        ``(the record, its line number, where the next line starts)`` is
+        returned."""
         m = _NOT_SPACE.search(piece, i)
         if m is None:
-            return len(piece)
-        i = self.start = m.start()
-        if not (self.records and piece[i] in (_COMMA, _CLOSE_BRACKET)):
-            self.gathering, self.line, self.parts, self.size = True, line, [], 0
-        return i
+            self.start = len(piece)
+            return None
+        idle_from, i = i, m.start()
+        self.start = i
+        if self.records and piece[i] in (_COMMA, _CLOSE_BRACKET):
+            return None
+        begins = piece.rfind(b"\n", idle_from, i) + 1  # where i's line begins, when after idle_from
+        if begins or (line_start if idle_from == 0 else piece[idle_from - 1] == _NEWLINE):
+            begins = begins or idle_from
+            ends = piece.find(b"\n", i)
+            if ends >= 0:
+                obj = _whole(piece[begins:ends], self)
+                if obj is not None:
+                    return obj, self._line_at(i), ends + 1
+            found = self._pretty(piece, begins, i)
+            if found is not None:
+                return found
+        self.gathering, self.line, self.parts, self.size = True, self._line_at(i), [], 0
+        return None
+
+    def _pretty(self, piece: bytes, begins: int, i: int):
+        """A pretty-printed record starting at ``piece[i]``, the first thing
+        on its line (which begins at ``begins``): a pretty printer closes it
+        on a later line at the same indent.  When the text up to that
+        closing brace is one record, as the splitting would cut and parse
+        it (within the length and nesting limits; not a document; in a
+        document's records, followed by a comma or the records' end),
+        returns ``(the record, its line number, where it ends)``."""
+        if piece[i] != _OPEN_BRACE:
+            return None
+        close = piece.find(b"\n" + piece[begins:i] + b"}", i)
+        if close < 0:
+            return None
+        end = close + 1 + (i - begins) + 1
+        if end - i > self.text_max:
+            return None
+        try:
+            obj = orjson.loads(piece[i:end])
+        except orjson.JSONDecodeError:
+            return None
+        if type(obj) is not dict or "records" in obj or _deeper(obj, self.depth_max - self.depth):
+            return None
+        if self.records:
+            m = _NOT_SPACE.search(piece, end)
+            if m is None or piece[m.start()] not in (_COMMA, _CLOSE_BRACKET):
+                return None
+        self.line = self._line_at(i)  # as gathering it would have
+        return obj, self.line, end
 
     def _resume_string(self, piece: bytes) -> int:
         """Where the string the previous piece ended in ends in ``piece``
@@ -150,14 +228,14 @@ class _Splitter:
                 return n
             i = q + 2
 
-    def _open(self, byte: int, piece: bytes, q: int, line: int):
+    def _open(self, byte: int, piece: bytes, q: int):
         """A ``{`` or ``[`` at ``piece[q]``: one level deeper.  A ``[``
         one level into a top-level object may open a document's records:
         its beginning, parsed, is returned then (else :data:`_NOTHING`)."""
         self.depth += 1
         if self.depth > self.depth_max:
             raise JSONTextError(f"refused: nested deeper than {self.depth_max} levels (no record's JSON is)",
-                                self.line or line)
+                                self.line or self._line_at(q))
         if self.depth == 2 and byte == _OPEN_BRACKET and not self.records and not self.tail:
             head = self._document(self._text(piece, self.start, q + 1))
             if head is not None:
@@ -166,13 +244,13 @@ class _Splitter:
             self.start = q + 1
         return _NOTHING
 
-    def _close(self, byte: int, piece: bytes, q: int, line: int):
+    def _close(self, byte: int, piece: bytes, q: int):
         """A ``}`` or ``]`` at ``piece[q]``: one level up.  What it ends,
         parsed, is returned (else :data:`_NOTHING`): a top-level text, or
         a document's last record."""
         self.depth -= 1
         if self.depth < 0:
-            raise JSONTextError(f"not JSON: a closing {chr(byte)} with nothing open", line)
+            raise JSONTextError(f"not JSON: a closing {chr(byte)} with nothing open", self._line_at(q))
         if self.records and self.depth == 1:
             return self._records_end(piece, q)
         if self.depth == 0:
@@ -263,26 +341,40 @@ def json_texts(chunks: Iterable[bytes], text_max: int = TEXT_MAX,
             pending.append(chunk)
             held += len(chunk)
             if held > HOLD:  # a long line: fed as it comes
-                yield from splitter.feed(b"".join(pending), number)
+                yield from splitter.feed(b"".join(pending), number, not fed)
                 pending, held, fed = [], 0, True
             continue
         last = lines.pop()
         if pending:
             lines[0] = b"".join(pending) + lines[0]
-        for line in lines:
-            if not fed:
-                obj = _whole(line, splitter)
-                if obj is not None:
-                    yield obj, number
-                    number += 1
-                    continue
-            yield from splitter.feed(line + b"\n", number)
+        k = 0
+        while not fed and k < len(lines):  # lines that are each one record (NDJSON), taken as they are
+            obj = _whole(lines[k], splitter)
+            if obj is None:
+                break
+            yield obj, number
             number += 1
-            fed = False
+            k += 1
+        if k < len(lines):  # the rest of the chunk's lines, at once
+            yield from splitter.feed(b"\n".join(lines[k:]) + b"\n", number, not fed)
+            number += len(lines) - k
+        fed = False
         pending, held = ([last], len(last)) if last else ([], 0)
     if pending:
-        yield from splitter.feed(b"".join(pending), number)
+        yield from splitter.feed(b"".join(pending), number, not fed)
     yield from splitter.finish(number)
+
+
+def _deeper(value, limit: int) -> bool:
+    """Whether ``value`` (an object or array) nests objects and arrays
+    more than ``limit`` deep, as the splitter counts brackets."""
+    if limit < 1:
+        return True
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if (kind is dict or kind is list) and _deeper(item, limit - 1):
+            return True
+    return False
 
 
 def _whole(line: bytes, splitter: _Splitter):
