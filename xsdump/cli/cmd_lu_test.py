@@ -165,20 +165,14 @@ def _binary(name: str, fetch_debian: bool, debian_binaries):
     import os
     from pathlib import Path
 
-    from xsdump.lutest import debian
+    from xsdump.cli.daemon_names import debian_daemon
 
     path = Path(name)
     if path.is_file():
         if not os.access(path, os.X_OK):
             raise fail(f"lu-test: {name}: not executable")
         return path.resolve(), None, ""
-    parsed = debian.parse_name(name) if fetch_debian or "@" in name else None
-    if parsed is None:
-        raise fail(f"lu-test: {name}: no such daemon binary"
-                   + ("" if fetch_debian else " (--fetch-debian uses Debian's xenstored or oxenstored)"))
-    if not fetch_debian:
-        raise fail(f"lu-test: {name} is a Debian daemon: add --fetch-debian to fetch it")
-    kind, rel = parsed
+    kind, rel = debian_daemon("lu-test", name, fetch_debian)
     b = debian_binaries(rel)
     return b.binary(kind), b, kind
 

@@ -68,6 +68,7 @@ COMMAND = restore
 def _target(name: str, fetch_debian: bool):
     from pathlib import Path
 
+    from xsdump.cli.daemon_names import debian_daemon
     from xsdump.lutest import debian, preload
     from xsdump.lutest.harness import Runtime, kind_of
     from xsdump.lutest.restore import Target
@@ -75,13 +76,7 @@ def _target(name: str, fetch_debian: bool):
     path = Path(name)
     if path.is_file():
         return Target(kind_of(path), path.resolve(), Runtime(preload=preload.build()), None, str(path))
-    parsed = debian.parse_name(name) if fetch_debian or "@" in name else None
-    if parsed is None:
-        raise fail(f"restore: {name}: no such daemon binary"
-                   + ("" if fetch_debian else " (--fetch-debian uses Debian's xenstored or oxenstored)"))
-    if not fetch_debian:
-        raise fail(f"restore: {name} is a Debian daemon: add --fetch-debian to fetch it")
-    kind, rel = parsed
+    kind, rel = debian_daemon("restore", name, fetch_debian)
     binaries = debian.ensure(rel)
     return Target(kind, binaries.binary(kind), binaries.runtime, rel.xen, binaries.label(kind))
 
