@@ -206,3 +206,12 @@ def test_cli_lenient_json_refuses_only_what_is_not_a_stream(data, tmp_path):
     lines = res.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("xsdump: "), lines
     assert "Traceback" not in res.stderr.decode()
+
+
+@given(st.recursive(st.text() | st.integers() | st.none() | st.booleans(),
+                    lambda inner: st.dictionaries(st.text(max_size=8), inner, max_size=5), max_leaves=12),
+       st.integers(1, 8))
+def test_long_strings_written_in_pieces_are_the_json_orjson_writes(value, long):
+    from xsdump.codec.jsonio import json_text
+
+    assert json_text(value, long) == orjson.dumps(value)

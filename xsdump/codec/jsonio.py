@@ -324,6 +324,30 @@ def dumps(obj: dict) -> bytes:
     return orjson.dumps(obj)
 
 
+# A string longer than this is written in pieces: orjson sizes its output
+# for the worst escaping of a whole string (eight bytes a character), and
+# newer versions keep that size, so one damaged stretch of a megabyte
+# would cost tens of megabytes.  Only the records that carry bytes of any
+# length (a damaged stretch, an unknown record's body) can hold one.
+LONG_STRING = 1 << 16
+_LONG_KINDS = frozenset((Damaged, UnknownRecord))
+
+
+def json_text(value: Any, long: int = LONG_STRING) -> bytes:
+    """``orjson.dumps(value)``, byte for byte, with every string longer
+    than ``long`` characters (in an object, however deep) written in pieces."""
+    if type(value) is str and len(value) > long:
+        return b'"' + b"".join(orjson.dumps(value[i:i + long])[1:-1] for i in range(0, len(value), long)) + b'"'
+    if type(value) is dict and _holds_long(value, long):
+        return b"{" + b",".join(orjson.dumps(k) + b":" + json_text(v, long) for k, v in value.items()) + b"}"
+    return orjson.dumps(value)
+
+
+def _holds_long(obj: dict, long: int) -> bool:
+    return any((type(v) is str and len(v) > long) or (type(v) is dict and _holds_long(v, long))
+               for v in obj.values())
+
+
 def ndjson_lines(items: Iterable[Item]) -> Iterator[bytes]:
     """One JSON text a line; a run of copies (read with ``runs``) as the
     texts of its records, made from its reference records' JSON."""
@@ -335,6 +359,9 @@ def ndjson_lines(items: Iterable[Item]) -> Iterator[bytes]:
         kind = type(item)
         if kind is CopyRun:
             yield from runs.chunks(item, end=b"\n")
+            continue
+        if kind in _LONG_KINDS:
+            yield json_text(to_json[kind](item)) + b"\n"
             continue
         yield dumps(item if kind is dict else to_json[kind](item), option=newline)  # dict: read as JSON already
 
@@ -353,7 +380,9 @@ def document_chunks(items: Iterable[Item]) -> Iterator[bytes]:
         if type(record) is CopyRun:  # a run follows the transaction record it copies after: never first
             yield from runs.chunks(record, start=b",\n")
             continue
-        yield (b"" if first else b",") + b"\n" + orjson.dumps(to_json[type(record)](record))
+        kind = type(record)
+        text = json_text(to_json[kind](record)) if kind in _LONG_KINDS else orjson.dumps(to_json[kind](record))
+        yield (b"" if first else b",") + b"\n" + text
         first = False
     yield b"\n]}\n"
 
