@@ -208,7 +208,7 @@ def test_cli_lenient_json_refuses_only_what_is_not_a_stream(data, tmp_path):
     assert "Traceback" not in res.stderr.decode()
 
 
-@given(st.recursive(st.text() | st.integers() | st.none() | st.booleans(),
+@given(st.recursive(st.text() | st.integers(-(2**63), 2**64 - 1) | st.none() | st.booleans(),  # orjson's integers
                     lambda inner: st.dictionaries(st.text(max_size=8), inner, max_size=5), max_leaves=12),
        st.integers(1, 8))
 def test_long_strings_written_in_pieces_are_the_json_orjson_writes(value, long):
